@@ -1,0 +1,29 @@
+# zcpt-analysis: `make demo` (set up + main job) and `make test` (set up + tests) work on a fresh machine.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+.PHONY: setup demo test report clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	# CUDA build of torch that also runs on the CPU; pip takes it from this machine's disk where available
+	$(PY) -m pip install -q torch==2.14.1 torchvision==0.29.1
+	$(PY) -m pip install -q -e '.[all]'
+	rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+demo: setup
+	$(VENV)/bin/zcpt demo
+
+test: setup
+	$(PY) -m pytest -q
+
+report: setup
+	$(VENV)/bin/zcpt report
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache

@@ -1,0 +1,43 @@
+"""Shared fixtures: the real reference data in ../shared/data and tiny networks for CPU tests."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from zcpt_analysis.datadir import data_dir
+
+
+@pytest.fixture(scope="session")
+def shared_data():
+    """The shared reference data folder (tests fail loudly if it is missing: CI provides it)."""
+    return data_dir(required=True)
+
+
+@pytest.fixture(scope="session")
+def bench(shared_data):
+    """The real NAS-Bench-201 tables."""
+    from zcpt_analysis.bench import load_benchmark
+
+    return load_benchmark(shared_data / "nb201")
+
+
+@pytest.fixture(scope="session")
+def cifar_sample(shared_data):
+    """The real CIFAR-10 sample (400 training images)."""
+    from zcpt_analysis.data import load_sample
+
+    return load_sample("train")
+
+
+@pytest.fixture
+def tiny_supernet():
+    """A NAS-Bench-201 supernet with 4 channels and 1 cell per stage (fast on CPU)."""
+    from zcpt_analysis.spaces.nb201 import NB201Supernet
+
+    return NB201Supernet(C=4, N=1, num_classes=10, seed=0)
+
+
+@pytest.fixture
+def tiny_batch():
+    gen = torch.Generator().manual_seed(0)
+    return torch.randn(8, 3, 16, 16, generator=gen), torch.randint(0, 10, (8,), generator=gen)

@@ -1,0 +1,193 @@
+"""Query NAS-Bench-201 test accuracies: per trial, seed-mean, rank and percentile.
+
+Conventions (state them wherever a number is shown):
+
+* accuracies are test accuracies in percent after 200 epochs (``hp='200'``), never the 12-epoch
+  results; ``cifar10`` is NAS-Bench-201's train+valid -> test split (not ``cifar10-valid``);
+* ``mean`` is the seed-mean: the mean of the per-trial table when the dataset has one, else the
+  seed-mean table;
+* ``rank`` = 1 + number of architectures with a strictly higher mean (1 = best);
+* ``percentile`` = 100 * (number of architectures with a strictly lower mean) / (N - 1), so the
+  best architecture is at 100 and the worst at 0.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..datadir import data_dir
+from ..errors import InvalidArchError, MissingFileError, ZcptError
+from ..spaces.nb201 import Arch, ArchLike, parse_arch
+from .table import DATASETS, DOWNLOAD_HINT, TidyTables, canonical_dataset, read_tidy_folder
+
+BENCH_ENV_VAR = "ZCPT_BENCH"
+
+
+@dataclass(frozen=True)
+class ArchResult:
+    """Benchmark results of one architecture on one dataset (accuracies in %)."""
+
+    arch: Arch
+    index: int
+    dataset: str
+    trials: tuple[float, ...]
+    mean: float
+    rank: int
+    percentile: float
+    num_archs: int
+
+    @property
+    def error(self) -> float:
+        """Mean test error in % (100 - mean accuracy)."""
+        return 100.0 - self.mean
+
+    @property
+    def trial_errors(self) -> tuple[float, ...]:
+        return tuple(100.0 - t for t in self.trials)
+
+
+class NB201Benchmark:
+    """NAS-Bench-201 results for all architectures, from tidy tables (see :mod:`.table`)."""
+
+    def __init__(self, tables: TidyTables, source: str = "<memory>"):
+        self.source = source
+        self._trials = {d: df.copy() for d, df in tables.trials.items()}
+        self._means_raw = tables.means
+        names = pd.concat([df[["index", "arch_str"]] for df in ([tables.means] if tables.means is not None else [])
+                           + list(tables.trials.values())]).drop_duplicates("index")
+        self._arch_by_index: dict[int, str] = dict(zip(names["index"].astype(int), names["arch_str"]))
+        self._index_by_arch: dict[str, int] = {s: i for i, s in self._arch_by_index.items()}
+        self._mean_tables: dict[str, pd.DataFrame] = {}
+
+    # ------------------------------------------------------------------ lookup of names
+    @property
+    def datasets(self) -> tuple[str, ...]:
+        """Datasets with results, in canonical order."""
+        have = set(self._trials)
+        if self._means_raw is not None:
+            have |= {d for d in DATASETS if d in self._means_raw.columns}
+        return tuple(d for d in DATASETS if d in have)
+
+    @property
+    def num_archs(self) -> int:
+        return len(self._arch_by_index)
+
+    def index_of(self, arch: ArchLike) -> int:
+        """Official NAS-Bench-201 index of ``arch``."""
+        key = parse_arch(arch).to_string()
+        if key not in self._index_by_arch:
+            raise InvalidArchError(f"architecture {key} is not in the benchmark ({self.source})")
+        return self._index_by_arch[key]
+
+    def arch_of(self, index: int) -> Arch:
+        """The architecture with official index ``index``."""
+        if int(index) not in self._arch_by_index:
+            raise InvalidArchError(f"index {index} is not in the benchmark (0..{self.num_archs - 1})")
+        return Arch.from_string(self._arch_by_index[int(index)])
+
+    def _dataset(self, dataset: str) -> str:
+        name = canonical_dataset(dataset)
+        if name not in self.datasets:
+            raise ZcptError(f"the benchmark at {self.source} has no results for {name}; it has: "
+                            f"{', '.join(self.datasets)}")
+        return name
+
+    # ------------------------------------------------------------------ tables
+    def trials_table(self, dataset: str) -> pd.DataFrame:
+        """Per-trial test accuracies ``index, arch_str, trial, test_accuracy`` (empty if unavailable)."""
+        name = self._dataset(dataset)
+        if name in self._trials:
+            return self._trials[name]
+        return pd.DataFrame(columns=["index", "arch_str", "trial", "test_accuracy"])
+
+    def mean_table(self, dataset: str) -> pd.DataFrame:
+        """One row per architecture: ``index, arch_str, mean, n_trials, rank, percentile``, by index."""
+        name = self._dataset(dataset)
+        if name not in self._mean_tables:
+            if name in self._trials:
+                grouped = self._trials[name].groupby("index")["test_accuracy"]
+                df = pd.DataFrame({"mean": grouped.mean(), "n_trials": grouped.size()})
+            else:
+                raw = self._means_raw.set_index("index")  # type: ignore[union-attr]
+                df = pd.DataFrame({"mean": raw[name], "n_trials": 0})
+            df = df.sort_index()
+            df.insert(0, "arch_str", [self._arch_by_index[int(i)] for i in df.index])
+            means = df["mean"].to_numpy()
+            order = np.sort(means)
+            n = len(means)
+            higher = n - np.searchsorted(order, means, side="right")
+            lower = np.searchsorted(order, means, side="left")
+            df["rank"] = (1 + higher).astype(int)
+            df["percentile"] = 100.0 * lower / max(n - 1, 1)
+            df.index.name = "index"
+            self._mean_tables[name] = df.reset_index()
+        return self._mean_tables[name]
+
+    # ------------------------------------------------------------------ queries
+    def query(self, arch: ArchLike, dataset: str = "cifar10") -> ArchResult:
+        """Test accuracy of ``arch`` on ``dataset``: per trial, seed-mean, rank and percentile."""
+        arch = parse_arch(arch)
+        name = self._dataset(dataset)
+        index = self.index_of(arch)
+        row = self.mean_table(name).iloc[self._row_of(name, index)]
+        trials: tuple[float, ...] = ()
+        if name in self._trials:
+            t = self._trials[name]
+            trials = tuple(float(v) for v in t.loc[t["index"] == index].sort_values("trial")["test_accuracy"])
+        return ArchResult(arch, index, name, trials, float(row["mean"]), int(row["rank"]), float(row["percentile"]),
+                          len(self.mean_table(name)))
+
+    def _row_of(self, dataset: str, index: int) -> int:
+        table = self.mean_table(dataset)
+        pos = int(np.searchsorted(table["index"].to_numpy(), index))
+        if pos >= len(table) or int(table["index"].iloc[pos]) != index:
+            raise InvalidArchError(f"index {index} has no {dataset} result in the benchmark ({self.source})")
+        return pos
+
+    def top(self, dataset: str = "cifar10", k: int = 5) -> pd.DataFrame:
+        """The ``k`` best architectures by seed-mean accuracy (ties broken by index)."""
+        return self.mean_table(dataset).sort_values(["mean", "index"], ascending=[False, True]).head(k).reset_index(
+            drop=True)
+
+
+def default_bench_path() -> Path:
+    """``$ZCPT_BENCH`` if set, else ``<data folder>/nb201``."""
+    if os.environ.get(BENCH_ENV_VAR):
+        return Path(os.environ[BENCH_ENV_VAR]).expanduser()
+    folder = data_dir(required=False)
+    if folder is None:
+        raise MissingFileError(f"no NAS-Bench-201 benchmark configured. {DOWNLOAD_HINT}")
+    return folder / "nb201"
+
+
+def read_tables(path: str | Path) -> TidyTables:
+    """Tidy tables from a tidy folder, an official NAS-Bench-201 ``.pth`` or a NATS-Bench file/folder."""
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise MissingFileError(f"NAS-Bench-201 benchmark not found at {path}. {DOWNLOAD_HINT}")
+    if path.is_file() and path.suffix == ".pth":
+        from .official import read_official
+        return read_official(path)
+    if "NATS" in path.name or path.name.endswith(".pickle.pbz2") or path.name.endswith(".pickle"):
+        from .nats import read_nats
+        return read_nats(path)
+    if path.is_dir():
+        return read_tidy_folder(path)
+    raise MissingFileError(f"cannot read a NAS-Bench-201 benchmark from {path}: expected a folder of tidy CSV "
+                           f"tables, an official NAS-Bench-201 .pth, or a NATS-Bench topology file. {DOWNLOAD_HINT}")
+
+
+@lru_cache(maxsize=4)
+def _load_cached(path: str) -> NB201Benchmark:
+    return NB201Benchmark(read_tables(path), source=path)
+
+
+def load_benchmark(path: str | Path | None = None) -> NB201Benchmark:
+    """Load (and cache) the benchmark at ``path`` (default: :func:`default_bench_path`)."""
+    resolved = Path(path).expanduser() if path is not None else default_bench_path()
+    return _load_cached(str(resolved.resolve()))

@@ -1,0 +1,103 @@
+"""The tidy NAS-Bench-201 table format that every benchmark lookup goes through.
+
+A benchmark folder holds
+
+* ``<dataset>_test_trials.csv`` -- columns ``index, arch_str, trial, test_accuracy``: test accuracy
+  (%) after 200 epochs, one row per training trial (any of the three datasets may be present);
+* ``test_accuracy_mean.csv`` -- columns ``index, arch_str, cifar10, cifar100, ImageNet16-120``:
+  seed-mean test accuracy (%) after 200 epochs.
+
+``index`` is the official NAS-Bench-201 / NATS-Bench topology index. ``zcpt bench convert`` writes
+this format from the official ``.pth`` and NATS-Bench files.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from ..errors import MissingFileError, UnknownNameError
+from ..results import atomic_write_text
+
+DATASETS: tuple[str, ...] = ("cifar10", "cifar100", "ImageNet16-120")
+_ALIASES = {d.lower(): d for d in DATASETS} | {"imagenet16": "ImageNet16-120", "imagenet": "ImageNet16-120",
+                                                "imagenet-16": "ImageNet16-120", "imagenet16-120": "ImageNet16-120",
+                                                "c10": "cifar10", "c100": "cifar100"}
+TRIAL_COLUMNS = ["index", "arch_str", "trial", "test_accuracy"]
+MEAN_FILE = "test_accuracy_mean.csv"
+
+DOWNLOAD_HINT = (
+    "Get NAS-Bench-201 results either as the official NAS-Bench-201-v1_1-096897.pth "
+    "(https://github.com/D-X-Y/NAS-Bench-201) or as the NATS-Bench topology file NATS-tss-v1_0-3ffb9-simple "
+    "(https://github.com/D-X-Y/NATS-Bench), then run `zcpt bench convert PATH --out DIR` once and use "
+    "`--bench DIR` (or set ZCPT_BENCH=DIR). In this project the converted tables are in ../shared/data/nb201/.")
+
+
+def canonical_dataset(name: str) -> str:
+    """``cifar10`` / ``cifar100`` / ``ImageNet16-120`` from a name or common alias."""
+    key = str(name).strip().lower()
+    if key in _ALIASES:
+        return _ALIASES[key]
+    if key == "cifar10-valid":
+        raise UnknownNameError("benchmark dataset (cifar10-valid is a different NAS-Bench-201 split, trained on "
+                               "train only; the paper reports 'cifar10')", name, DATASETS)
+    raise UnknownNameError("benchmark dataset", name, DATASETS)
+
+
+def trials_file(dataset: str) -> str:
+    return f"{canonical_dataset(dataset)}_test_trials.csv"
+
+
+@dataclass
+class TidyTables:
+    """In-memory tidy tables: per-trial tables by dataset and the seed-mean table."""
+
+    trials: dict[str, pd.DataFrame] = field(default_factory=dict)
+    means: pd.DataFrame | None = None
+
+    def write(self, folder: str | Path) -> list[Path]:
+        """Write the tables into ``folder`` (atomically, file by file); returns the paths."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        written = []
+        for dataset, df in self.trials.items():
+            path = folder / trials_file(dataset)
+            atomic_write_text(path, df[TRIAL_COLUMNS].to_csv(index=False))
+            written.append(path)
+        if self.means is not None:
+            path = folder / MEAN_FILE
+            cols = ["index", "arch_str"] + [d for d in DATASETS if d in self.means.columns]
+            atomic_write_text(path, self.means[cols].to_csv(index=False))
+            written.append(path)
+        return written
+
+
+def read_tidy_folder(folder: str | Path) -> TidyTables:
+    """Read every tidy table present in ``folder``; error if there is none."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise MissingFileError(f"NAS-Bench-201 table folder {folder} does not exist. {DOWNLOAD_HINT}")
+    tables = TidyTables()
+    for dataset in DATASETS:
+        path = folder / trials_file(dataset)
+        if path.exists():
+            df = pd.read_csv(path)
+            _check_columns(df, TRIAL_COLUMNS, path)
+            tables.trials[dataset] = df
+    mean_path = folder / MEAN_FILE
+    if mean_path.exists():
+        df = pd.read_csv(mean_path)
+        _check_columns(df, ["index", "arch_str"], mean_path)
+        tables.means = df
+    if not tables.trials and tables.means is None:
+        raise MissingFileError(f"no NAS-Bench-201 tables ({MEAN_FILE} or <dataset>_test_trials.csv) in {folder}. "
+                               f"{DOWNLOAD_HINT}")
+    return tables
+
+
+def _check_columns(df: pd.DataFrame, required: list[str], path: Path) -> None:
+    missing = [c for c in required if c not in df.columns]
+    if missing:
+        raise MissingFileError(f"{path} is not a tidy NAS-Bench-201 table: missing columns {missing} "
+                               f"(has {list(df.columns)}). {DOWNLOAD_HINT}")

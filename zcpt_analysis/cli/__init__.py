@@ -1,0 +1,42 @@
+"""The ``zcpt`` command line. Each subcommand lives in its own module with a ``register`` function."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from typing import Sequence
+
+from ..errors import ZcptError
+
+SUBCOMMAND_MODULES: tuple[str, ...] = ("bench",)
+"""Modules of :mod:`zcpt_analysis.cli` that each add one subcommand (in --help order)."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .. import __version__
+
+    parser = argparse.ArgumentParser(prog="zcpt", description="Zero-Cost-PT analysis toolkit: operation scores, "
+                                     "zero-cost proxies, Zero-Cost-PT search and NAS-Bench-201 lookups.")
+    parser.add_argument("--version", action="version", version=f"zcpt-analysis {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name in SUBCOMMAND_MODULES:
+        importlib.import_module(f"{__name__}.{name}").register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except ZcptError as exc:
+        print(f"zcpt: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("zcpt: interrupted (completed work is checkpointed where the command supports it)", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,75 @@
+"""``zcpt bench``: query, top-k and conversion of NAS-Bench-201 results."""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from ..bench import canonical_dataset, load_benchmark, read_tables
+from ..bench.table import DATASETS
+
+
+def add_bench_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--bench", default=None, metavar="PATH",
+                        help="NAS-Bench-201 tables folder, official .pth or NATS-Bench file "
+                             "(default: $ZCPT_BENCH or ../shared/data/nb201)")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    bench = sub.add_parser("bench", help="query NAS-Bench-201 results (200-epoch test accuracy)")
+    cmds = bench.add_subparsers(dest="bench_command", metavar="ACTION")
+    cmds.required = True
+
+    q = cmds.add_parser("query", help="test accuracy, rank and percentile of one architecture")
+    q.add_argument("arch", help="official arch string |op~0|+|op~0|op~1|+|op~0|op~1|op~2| or an index")
+    q.add_argument("--dataset", default="cifar10", help=f"one of {', '.join(DATASETS)} or 'all' (default cifar10)")
+    q.add_argument("--json", action="store_true", help="print JSON")
+    add_bench_option(q)
+    q.set_defaults(func=_query)
+
+    t = cmds.add_parser("top", help="the k best architectures by seed-mean test accuracy")
+    t.add_argument("--dataset", default="cifar10")
+    t.add_argument("-k", type=int, default=5)
+    add_bench_option(t)
+    t.set_defaults(func=_top)
+
+    c = cmds.add_parser("convert", help="convert the official .pth or a NATS-Bench file into tidy CSV tables")
+    c.add_argument("source", help="NAS-Bench-201-v1_*.pth, or a NATS-tss-v1_0-3ffb9-simple folder / .pickle.pbz2")
+    c.add_argument("--out", required=True, help="folder to write the tidy tables into")
+    c.set_defaults(func=_convert)
+
+
+def _query(args: argparse.Namespace) -> int:
+    bench = load_benchmark(args.bench)
+    arch = bench.arch_of(int(args.arch)) if args.arch.strip().isdigit() else args.arch
+    datasets = bench.datasets if args.dataset == "all" else (canonical_dataset(args.dataset),)
+    results = [bench.query(arch, d) for d in datasets]
+    if args.json:
+        print(json.dumps([{"arch": str(r.arch), "index": r.index, "dataset": r.dataset, "trials": list(r.trials),
+                           "mean": r.mean, "error": r.error, "rank": r.rank, "percentile": r.percentile}
+                          for r in results], indent=2))
+        return 0
+    first = results[0]
+    print(f"arch   {first.arch}\nindex  {first.index}")
+    for r in results:
+        trials = " / ".join(f"{t:.2f}" for t in r.trials) if r.trials else "n/a (seed-mean table only)"
+        print(f"{r.dataset:<15} mean test acc {r.mean:.2f}%  (error {r.error:.2f}%)  rank {r.rank:,}/{r.num_archs:,}"
+              f"  percentile {r.percentile:.2f}  trials: {trials}")
+    return 0
+
+
+def _top(args: argparse.Namespace) -> int:
+    bench = load_benchmark(args.bench)
+    table = bench.top(args.dataset, args.k)
+    for row in table.itertuples():
+        print(f"{row.rank:>6}  {row.mean:6.2f}%  index {row.index:>5}  {row.arch_str}")
+    return 0
+
+
+def _convert(args: argparse.Namespace) -> int:
+    tables = read_tables(args.source)
+    written = tables.write(Path(args.out))
+    for path in written:
+        print(f"wrote {path}")
+    print(f"use it with: zcpt bench query ARCH --bench {args.out}   (or export ZCPT_BENCH={args.out})")
+    return 0

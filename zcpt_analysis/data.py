@@ -1,0 +1,266 @@
+"""Images for proxy inputs and training: CIFAR-10/100 and SVHN (torchvision), ImageNet16-120
+(NAS-Bench-201 pickles), the real CIFAR samples in the shared data folder, and synthetic data.
+
+An :class:`ImageSet` keeps raw images in memory (uint8 NCHW, or float for synthetic data) with
+their normalisation constants. :class:`MinibatchSampler` draws seeded, reproducible minibatches
+*without replacement within a batch* (a repeated image makes nwot's kernel singular) and applies
+the paper's augmentation (DARTS-PT training loader: random crop with padding, horizontal flip,
+normalisation; no cutout).
+"""
+from __future__ import annotations
+
+import pickle
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import torch
+
+from .datadir import data_dir, data_file
+from .errors import DataUnavailableError, MissingFileError, UnknownNameError
+
+DATASETS = ("cifar10", "cifar100", "svhn", "imagenet16-120", "synthetic")
+SOURCES = ("auto", "sample", "full", "png", "synthetic")
+
+# Normalisation constants as in the DARTS / DARTS-PT / NAS-Bench-201 data loaders.
+_STATS = {
+    "cifar10": ((0.49139968, 0.48215827, 0.44653124), (0.24703233, 0.24348505, 0.26158768), 10, 32, 4),
+    "cifar100": ((0.5070751592371323, 0.48654887331495095, 0.4409178433670343),
+                 (0.2673342858792401, 0.2564384629170883, 0.27615047132568404), 100, 32, 4),
+    "svhn": ((0.4377, 0.4438, 0.4728), (0.1980, 0.2010, 0.1970), 10, 32, 4),
+    "imagenet16-120": (tuple(x / 255 for x in (122.68, 116.66, 104.01)), tuple(x / 255 for x in (63.22, 61.26, 65.09)),
+                       120, 16, 2),
+}
+
+
+def canonical_image_dataset(name: str) -> str:
+    key = str(name).strip().lower()
+    key = {"imagenet16": "imagenet16-120", "imagenet": "imagenet16-120", "c10": "cifar10", "c100": "cifar100"}.get(key, key)
+    if key not in DATASETS:
+        raise UnknownNameError("dataset", name, DATASETS)
+    return key
+
+
+@dataclass(frozen=True)
+class ImageSet:
+    """Images (uint8 NCHW raw pixels, or float already normalised) with labels and metadata."""
+
+    name: str
+    images: torch.Tensor
+    labels: torch.Tensor
+    num_classes: int
+    mean: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    std: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    crop_padding: int = 4
+    source: str = ""
+
+    def __len__(self) -> int:
+        return int(self.images.shape[0])
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        return tuple(self.images.shape[1:])  # type: ignore[return-value]
+
+    def subset(self, indices: torch.Tensor | np.ndarray | list[int]) -> "ImageSet":
+        idx = torch.as_tensor(indices, dtype=torch.long)
+        return replace(self, images=self.images[idx], labels=self.labels[idx])
+
+    def normalize(self, x: torch.Tensor) -> torch.Tensor:
+        """uint8 images -> normalised float; float images are returned as they are."""
+        if x.dtype != torch.uint8:
+            return x.float()
+        mean = torch.tensor(self.mean, device=x.device).view(1, -1, 1, 1)
+        std = torch.tensor(self.std, device=x.device).view(1, -1, 1, 1)
+        return (x.float() / 255.0 - mean) / std
+
+
+def search_split(images: ImageSet, train_portion: float = 0.5) -> tuple[ImageSet, ImageSet]:
+    """DARTS-PT's search-time split: the first ``train_portion`` of the training set for the search
+    (proxy inputs / weight updates), the rest for validation (alpha updates / accuracy)."""
+    if not 0 < train_portion <= 1:
+        raise ValueError(f"train_portion must be in (0, 1], got {train_portion}")
+    split = int(np.floor(train_portion * len(images)))
+    idx = torch.arange(len(images))
+    return images.subset(idx[:split]), images.subset(idx[split:])
+
+
+# ----------------------------------------------------------------------------- loaders
+def load_sample(split: str = "train", path: str | Path | None = None) -> ImageSet:
+    """The real CIFAR-10 sample ``images/cifar10_sample.npz`` (train: 400 images, test: 150).
+
+    ``split="all"`` joins both (550 distinct images).
+    """
+    path = Path(path) if path is not None else data_file("images", "cifar10_sample.npz")
+    with np.load(path) as npz:
+        parts = {"train": [("x_train", "y_train")], "test": [("x_test", "y_test")],
+                 "all": [("x_train", "y_train"), ("x_test", "y_test")]}
+        if split not in parts:
+            raise UnknownNameError("sample split", split, parts)
+        x = np.concatenate([npz[k] for k, _ in parts[split]])
+        y = np.concatenate([npz[k] for _, k in parts[split]])
+    mean, std, classes, _, pad = _STATS["cifar10"]
+    return ImageSet("cifar10", torch.from_numpy(np.ascontiguousarray(x)).to(torch.uint8),
+                    torch.from_numpy(y.astype(np.int64)), classes, mean, std, pad, f"sample:{path.name}:{split}")
+
+
+def load_png_samples(dataset: str = "cifar10", folder: str | Path | None = None) -> ImageSet:
+    """The 20 CIFAR-10 or CIFAR-100 test PNGs in ``images/foolbox`` (label in the file name)."""
+    from torchvision.io import ImageReadMode, decode_image
+
+    dataset = canonical_image_dataset(dataset)
+    if dataset not in ("cifar10", "cifar100"):
+        raise UnknownNameError("PNG sample dataset", dataset, ("cifar10", "cifar100"))
+    folder = Path(folder) if folder is not None else data_file("images", "foolbox")
+    files = sorted(folder.glob(f"{dataset}_*_*.png"))
+    if not files:
+        raise MissingFileError(f"no {dataset}_NN_LABEL.png files in {folder}")
+    images = torch.stack([decode_image(str(f), mode=ImageReadMode.RGB) for f in files])
+    labels = torch.tensor([int(f.stem.split("_")[-1]) for f in files])
+    mean, std, classes, _, pad = _STATS[dataset]
+    return ImageSet(dataset, images, labels, classes, mean, std, pad, f"png:{folder}")
+
+
+def load_synthetic(n: int = 512, num_classes: int = 10, shape: tuple[int, int, int] = (3, 32, 32),
+                   seed: int = 0) -> ImageSet:
+    """Gaussian N(0, 1) images (already 'normalised') with uniformly random labels."""
+    gen = torch.Generator().manual_seed(seed)
+    images = torch.randn((n, *shape), generator=gen)
+    labels = torch.randint(0, num_classes, (n,), generator=gen)
+    return ImageSet("synthetic", images, labels, num_classes, crop_padding=0, source=f"synthetic:seed={seed}")
+
+
+def load_torchvision(dataset: str, root: str | Path, train: bool = True, download: bool = True) -> ImageSet:
+    """CIFAR-10, CIFAR-100 or SVHN through torchvision (downloaded into ``root`` when online)."""
+    import torchvision.datasets as tvd
+
+    dataset = canonical_image_dataset(dataset)
+    root = Path(root).expanduser()
+    try:
+        if dataset == "cifar10":
+            ds = tvd.CIFAR10(str(root), train=train, download=download)
+        elif dataset == "cifar100":
+            ds = tvd.CIFAR100(str(root), train=train, download=download)
+        elif dataset == "svhn":
+            ds = tvd.SVHN(str(root), split="train" if train else "test", download=download)
+        else:
+            raise UnknownNameError("torchvision dataset", dataset, ("cifar10", "cifar100", "svhn"))
+    except (OSError, RuntimeError) as exc:  # URLError is an OSError; torchvision raises RuntimeError if absent
+        raise DataUnavailableError(
+            f"could not load {dataset} from {root} ({exc}). If this machine is offline, download it elsewhere "
+            f"(torchvision.datasets.{ {'cifar10': 'CIFAR10', 'cifar100': 'CIFAR100', 'svhn': 'SVHN'}[dataset]}"
+            f"(root, download=True)) and copy the folder to {root}, or use --data-source sample") from exc
+    if dataset == "svhn":
+        images = torch.from_numpy(np.ascontiguousarray(ds.data))
+        labels = torch.from_numpy(np.asarray(ds.labels, dtype=np.int64))
+    else:
+        images = torch.from_numpy(np.ascontiguousarray(ds.data.transpose(0, 3, 1, 2)))
+        labels = torch.tensor(ds.targets, dtype=torch.int64)
+    mean, std, classes, _, pad = _STATS[dataset]
+    return ImageSet(dataset, images, labels, classes, mean, std, pad, f"torchvision:{root}:{'train' if train else 'test'}")
+
+
+def load_imagenet16(root: str | Path, train: bool = True, num_classes: int = 120) -> ImageSet:
+    """ImageNet16-120 from NAS-Bench-201's pickles (``train_data_batch_1..10``, ``val_data``)."""
+    root = Path(root).expanduser()
+    names = [f"train_data_batch_{i}" for i in range(1, 11)] if train else ["val_data"]
+    missing = [n for n in names if not (root / n).exists()]
+    if missing:
+        raise MissingFileError(f"ImageNet16 pickles missing in {root}: {', '.join(missing)}. Get ImageNet16 "
+                               "(Chrabaszcz et al. 2017, the 16x16 downsampled ImageNet) as NAS-Bench-201 uses it "
+                               "(https://github.com/D-X-Y/NAS-Bench-201) and pass its folder with --data-root")
+    xs, ys = [], []
+    for n in names:
+        with open(root / n, "rb") as fh:
+            entry = pickle.load(fh, encoding="latin1")
+        xs.append(np.asarray(entry["data"], dtype=np.uint8).reshape(-1, 3, 16, 16))
+        ys.append(np.asarray(entry["labels"], dtype=np.int64))
+    x, y = np.concatenate(xs), np.concatenate(ys)
+    keep = (y >= 1) & (y <= num_classes)  # labels are 1-based; keep the first `num_classes` classes
+    mean, std, _, _, pad = _STATS["imagenet16-120"]
+    return ImageSet("imagenet16-120", torch.from_numpy(x[keep]), torch.from_numpy(y[keep] - 1), num_classes, mean, std,
+                    pad, f"imagenet16:{root}:{'train' if train else 'val'}")
+
+
+def load_images(dataset: str = "cifar10", source: str = "auto", root: str | Path | None = None,
+                train: bool = True, download: bool = True) -> ImageSet:
+    """One entry point for proxy/search data.
+
+    ``source``: ``sample`` (the shared real CIFAR-10 sample; ``train`` -> its 400 training images),
+    ``png`` (the 20 shared test PNGs), ``full`` (torchvision / ImageNet16 pickles under ``root``),
+    ``synthetic`` (Gaussian), or ``auto``: ``full`` when ``root`` is given, else ``sample``.
+    """
+    source = source.lower()
+    if source not in SOURCES:
+        raise UnknownNameError("data source", source, SOURCES)
+    dataset = canonical_image_dataset(dataset)
+    if source == "synthetic" or dataset == "synthetic":
+        n_classes = _STATS.get(dataset, (None, None, 10))[2]
+        return load_synthetic(num_classes=n_classes)
+    if source == "auto":
+        source = "full" if root is not None else "sample"
+    if source == "sample":
+        if dataset != "cifar10":
+            raise DataUnavailableError(f"the shared sample only has CIFAR-10 images, not {dataset}; pass --data-root "
+                                       f"with the full {dataset} dataset, or use --data-source png/synthetic")
+        return load_sample("train" if train else "test")
+    if source == "png":
+        return load_png_samples(dataset)
+    if root is None:
+        raise DataUnavailableError(f"--data-root is required to load the full {dataset} dataset")
+    if dataset == "imagenet16-120":
+        return load_imagenet16(root, train=train)
+    return load_torchvision(dataset, root, train=train, download=download)
+
+
+# ----------------------------------------------------------------------------- sampling
+def augment(x: torch.Tensor, padding: int, generator: torch.Generator) -> torch.Tensor:
+    """Random crop (zero padding of ``padding`` pixels, same output size) and horizontal flip."""
+    n, _, h, w = x.shape
+    if padding > 0:
+        padded = torch.nn.functional.pad(x, (padding, padding, padding, padding))
+        offsets = torch.randint(0, 2 * padding + 1, (n, 2), generator=generator).tolist()
+        x = torch.stack([padded[i, :, dy:dy + h, dx:dx + w] for i, (dy, dx) in enumerate(offsets)])
+    flip = torch.rand(n, generator=generator) < 0.5
+    return torch.where(flip.view(-1, 1, 1, 1), x.flip(-1), x)
+
+
+class MinibatchSampler:
+    """Seeded minibatches of distinct images from an :class:`ImageSet`.
+
+    Each batch is a fresh random subset (no image twice within a batch); successive batches are
+    independent draws. The same seed gives the same batches (and augmentation) every time.
+    """
+
+    def __init__(self, images: ImageSet, batch_size: int, seed: int = 0, augment: bool = True,
+                 device: str | torch.device = "cpu"):
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be positive, got {batch_size}")
+        if batch_size > len(images):
+            raise DataUnavailableError(
+                f"batch size {batch_size} exceeds the {len(images)} distinct images of {images.source or images.name}; "
+                "a minibatch must not repeat an image (nwot's kernel would be singular). Use a smaller batch or the "
+                "full dataset (--data-source full --data-root DIR)")
+        self.images, self.batch_size, self.seed = images, batch_size, seed
+        self.augment, self.device = augment, torch.device(device)
+        self.generator = torch.Generator().manual_seed(int(seed))
+
+    def sample(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """One minibatch ``(inputs, targets)`` on the sampler's device."""
+        idx = torch.randperm(len(self.images), generator=self.generator)[: self.batch_size]
+        x = self.images.images[idx]
+        if self.augment and self.images.crop_padding > 0:
+            x = augment(x, self.images.crop_padding, self.generator)
+        x = self.images.normalize(x)
+        return x.to(self.device), self.images.labels[idx].to(self.device)
+
+    def batches(self, n: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """``n`` successive minibatches."""
+        for _ in range(n):
+            yield self.sample()
+
+
+def default_sample_dir() -> Path | None:
+    """The shared images folder if present (for demos and tests)."""
+    folder = data_dir(required=False)
+    return None if folder is None else folder / "images"

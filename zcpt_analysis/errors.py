@@ -1,0 +1,39 @@
+"""Exception types of the toolkit.
+
+Every error a user can trigger with bad input derives from :class:`ZcptError`, so the CLI can
+print its message (which always says what was wrong and what would be valid) without a traceback.
+"""
+from __future__ import annotations
+
+from typing import Iterable
+
+
+class ZcptError(Exception):
+    """Base class for user-facing errors of zcpt-analysis."""
+
+
+class InvalidArchError(ZcptError, ValueError):
+    """An architecture string, op-index tuple or edge/op name is malformed."""
+
+
+class UnknownNameError(ZcptError, KeyError):
+    """A name (dataset, op, proxy, space, ordering, ...) is not one of the valid choices."""
+
+    def __init__(self, kind: str, name: object, valid: Iterable[object]):
+        self.kind, self.name, self.valid = kind, name, tuple(valid)
+        super().__init__(f"unknown {kind} {name!r}; valid {kind}s: {', '.join(map(str, self.valid))}")
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return self.args[0]
+
+
+class MissingFileError(ZcptError, FileNotFoundError):
+    """A benchmark file or dataset is missing; the message says where to get it."""
+
+
+class DataUnavailableError(ZcptError, RuntimeError):
+    """Data cannot be obtained (offline, too few distinct images for a batch, ...)."""
+
+
+class StateError(ZcptError, RuntimeError):
+    """An operation is not valid in the current supernet / search state."""

@@ -1,0 +1,41 @@
+"""Device selection and seeding, shared by the CLI, searches and benchmarks."""
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import torch
+
+from .errors import UnknownNameError
+
+DEVICE_CHOICES = ("auto", "cpu", "cuda")
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """Turn ``auto|cpu|cuda|cuda:N`` into a :class:`torch.device` (``auto`` = CUDA when available)."""
+    if isinstance(device, torch.device):
+        return device
+    name = str(device).lower()
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cpu":
+        return torch.device("cpu")
+    if name == "cuda" or name.startswith("cuda:"):
+        if not torch.cuda.is_available():
+            raise UnknownNameError("device (no CUDA device is available here)", device, ("auto", "cpu"))
+        return torch.device(name)
+    raise UnknownNameError("device", device, DEVICE_CHOICES)
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch (CPU and CUDA) global generators."""
+    random.seed(seed)
+    np.random.seed(seed % (2**32))
+    torch.manual_seed(seed)
+
+
+def make_generator(seed: int, device: str | torch.device = "cpu") -> torch.Generator:
+    """A fresh, seeded torch generator (independent of the global RNG)."""
+    gen = torch.Generator(device=device)
+    gen.manual_seed(int(seed))
+    return gen

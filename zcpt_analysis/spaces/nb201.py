@@ -1,0 +1,289 @@
+"""The NAS-Bench-201 search space: ops, edges, :class:`Arch`, standalone network and supernet.
+
+Canonical orders (the official arch-string order, used everywhere in this toolkit):
+
+* ops: ``none, skip_connect, nor_conv_1x1, nor_conv_3x3, avg_pool_3x3``
+* edges: ``1<-0, 2<-0, 2<-1, 3<-0, 3<-1, 3<-2`` (edge ``i<-j`` carries node j to node i)
+
+The networks follow NAS-Bench-201's training skeleton: a 3x3 conv stem (C=16), three stages of
+N=5 cells separated by residual reduction blocks (stride 2, channels doubled), BN + ReLU, global
+average pooling and a linear classifier.
+"""
+from __future__ import annotations
+
+import random as _random
+from dataclasses import dataclass
+from itertools import product
+from typing import Callable, Iterator, Sequence, Union
+
+import torch
+from torch import nn
+
+from ..errors import InvalidArchError
+from ..supernet import ExecutionPlan, MixedOp, Supernet
+from .ops import NB201_OPS, ResNetBasicblock
+
+OPS: tuple[str, ...] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
+EDGE_NODES: tuple[tuple[int, int], ...] = ((1, 0), (2, 0), (2, 1), (3, 0), (3, 1), (3, 2))
+EDGES: tuple[str, ...] = tuple(f"{i}<-{j}" for i, j in EDGE_NODES)
+NUM_NODES = 4
+NUM_ARCHS = len(OPS) ** len(EDGES)  # 15,625
+
+
+@dataclass(frozen=True)
+class Arch:
+    """An immutable NAS-Bench-201 architecture: one op name per edge, in canonical edge order."""
+
+    ops: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.ops, tuple):
+            object.__setattr__(self, "ops", tuple(self.ops))
+        if len(self.ops) != len(EDGES):
+            raise InvalidArchError(f"a NAS-Bench-201 architecture has {len(EDGES)} edges "
+                                   f"({', '.join(EDGES)}), got {len(self.ops)} ops: {self.ops}")
+        for edge, op in zip(EDGES, self.ops):
+            if op not in OPS:
+                raise InvalidArchError(f"unknown op {op!r} on edge {edge}; valid ops: {', '.join(OPS)}")
+
+    # -- conversions ---------------------------------------------------------------------
+    @classmethod
+    def from_string(cls, arch_str: str) -> "Arch":
+        """Parse the official string ``|op~0|+|op~0|op~1|+|op~0|op~1|op~2|``."""
+        if not isinstance(arch_str, str):
+            raise InvalidArchError(f"expected an arch string, got {type(arch_str).__name__}")
+        text = arch_str.strip()
+        groups = text.split("+")
+        if len(groups) != NUM_NODES - 1:
+            raise InvalidArchError(
+                f"malformed NAS-Bench-201 arch string {arch_str!r}: expected {NUM_NODES - 1} node groups "
+                f"separated by '+', got {len(groups)} (format: |op~0|+|op~0|op~1|+|op~0|op~1|op~2|)")
+        ops: list[str] = []
+        for node, group in enumerate(groups, start=1):
+            if not (group.startswith("|") and group.endswith("|")) or len(group) < 2:
+                raise InvalidArchError(f"malformed NAS-Bench-201 arch string {arch_str!r}: node {node} group "
+                                       f"{group!r} must be enclosed in '|'")
+            tokens = group[1:-1].split("|")
+            if len(tokens) != node:
+                raise InvalidArchError(f"malformed NAS-Bench-201 arch string {arch_str!r}: node {node} must list "
+                                       f"{node} incoming edge(s), got {len(tokens)} ({group!r})")
+            for j, token in enumerate(tokens):
+                op, sep, src = token.rpartition("~")
+                if not sep or src != str(j):
+                    raise InvalidArchError(f"malformed token {token!r} in {arch_str!r}: expected 'op~{j}' "
+                                           f"for edge {node}<-{j}")
+                if op not in OPS:
+                    raise InvalidArchError(f"unknown op {op!r} in token {token!r} (edge {node}<-{j}) of "
+                                           f"{arch_str!r}; valid ops: {', '.join(OPS)}")
+                ops.append(op)
+        return cls(tuple(ops))
+
+    def to_string(self) -> str:
+        """The official NAS-Bench-201 arch string."""
+        nodes = []
+        k = 0
+        for node in range(1, NUM_NODES):
+            nodes.append("|" + "|".join(f"{self.ops[k + j]}~{j}" for j in range(node)) + "|")
+            k += node
+        return "+".join(nodes)
+
+    def __str__(self) -> str:
+        return self.to_string()
+
+    @classmethod
+    def from_indices(cls, indices: Sequence[int]) -> "Arch":
+        """Build from op indices (into :data:`OPS`), one per edge in canonical order."""
+        idx = tuple(indices)
+        if len(idx) != len(EDGES):
+            raise InvalidArchError(f"expected {len(EDGES)} op indices (one per edge {', '.join(EDGES)}), "
+                                   f"got {len(idx)}: {idx}")
+        for edge, i in zip(EDGES, idx):
+            if not isinstance(i, (int,)) or isinstance(i, bool) or not 0 <= i < len(OPS):
+                raise InvalidArchError(f"op index {i!r} on edge {edge} is not in 0..{len(OPS) - 1} ({', '.join(OPS)})")
+        return cls(tuple(OPS[i] for i in idx))
+
+    @property
+    def indices(self) -> tuple[int, ...]:
+        """Op indices into :data:`OPS`, one per edge."""
+        return tuple(OPS.index(o) for o in self.ops)
+
+    def index(self, bench) -> int:
+        """The official NAS-Bench-201 index of this architecture, looked up in ``bench``."""
+        return bench.index_of(self)
+
+    def op_on(self, edge: Union[int, str]) -> str:
+        """The op on ``edge`` (index or name such as ``"3<-1"``)."""
+        return self.ops[edge_index(edge)]
+
+
+ArchLike = Union[Arch, str, Sequence[int], Sequence[str]]
+
+
+def parse_arch(arch: ArchLike) -> Arch:
+    """Accept an :class:`Arch`, an official arch string, op indices or op names."""
+    if isinstance(arch, Arch):
+        return arch
+    if isinstance(arch, str):
+        return Arch.from_string(arch)
+    items = tuple(arch)
+    if items and all(isinstance(i, str) for i in items):
+        return Arch(items)
+    return Arch.from_indices(items)
+
+
+def edge_index(edge: Union[int, str]) -> int:
+    """Edge number for an index or an edge name such as ``"2<-1"``."""
+    if isinstance(edge, str):
+        if edge not in EDGES:
+            raise InvalidArchError(f"unknown edge {edge!r}; valid edges: {', '.join(EDGES)}")
+        return EDGES.index(edge)
+    if not 0 <= int(edge) < len(EDGES):
+        raise InvalidArchError(f"edge index {edge} out of range 0..{len(EDGES) - 1}")
+    return int(edge)
+
+
+def all_archs() -> Iterator[Arch]:
+    """All 15,625 architectures, in op-index lexicographic order (not benchmark index order)."""
+    for idx in product(range(len(OPS)), repeat=len(EDGES)):
+        yield Arch.from_indices(idx)
+
+
+def random_arch(rng: _random.Random) -> Arch:
+    """A uniformly sampled architecture."""
+    return Arch(tuple(rng.choice(OPS) for _ in EDGES))
+
+
+# ---------------------------------------------------------------------------------- networks
+def _stage_layout(C: int, N: int) -> list[tuple[int, bool]]:
+    """(channels, is_reduction) for every cell position of the 3-stage skeleton."""
+    return [(C, False)] * N + [(2 * C, True)] + [(2 * C, False)] * N + [(4 * C, True)] + [(4 * C, False)] * N
+
+
+class _Trunk(nn.Module):
+    """Stem, cells, BN+ReLU, global pooling and classifier shared by network and supernet."""
+
+    def __init__(self, C: int, N: int, num_classes: int, make_cell: Callable[[int, int], nn.Module],
+                 in_channels: int = 3):
+        super().__init__()
+        self.C, self.N, self.num_classes = C, N, num_classes
+        self.stem = nn.Sequential(nn.Conv2d(in_channels, C, kernel_size=3, padding=1, bias=False), nn.BatchNorm2d(C))
+        cells = []
+        C_prev = C
+        for C_curr, reduction in _stage_layout(C, N):
+            cells.append(ResNetBasicblock(C_prev, C_curr, 2) if reduction else make_cell(C_prev, C_curr))
+            C_prev = C_curr
+        self.cells = nn.ModuleList(cells)
+        self.lastact = nn.Sequential(nn.BatchNorm2d(C_prev), nn.ReLU(inplace=False))
+        self.global_pooling = nn.AdaptiveAvgPool2d(1)
+        self.classifier = nn.Linear(C_prev, num_classes)
+
+    def head(self, feature: torch.Tensor) -> torch.Tensor:
+        out = self.global_pooling(self.lastact(feature))
+        return self.classifier(out.flatten(1))
+
+
+class NB201Cell(nn.Module):
+    """A standalone cell: one fixed op per edge, ``node_i = sum_j op_{i<-j}(node_j)``."""
+
+    def __init__(self, arch: Arch, C_in: int, C_out: int, affine: bool = True, track_running_stats: bool = True):
+        super().__init__()
+        self.edges = nn.ModuleList(NB201_OPS[op](C_in, C_out, 1, affine, track_running_stats) for op in arch.ops)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        nodes = [x]
+        for i in range(1, NUM_NODES):
+            terms = [self.edges[EDGE_NODES.index((i, j))](nodes[j]) for j in range(i)]
+            nodes.append(sum(terms[1:], terms[0]))
+        return nodes[-1]
+
+
+class NB201SearchCell(nn.Module):
+    """A supernet cell: a :class:`MixedOp` of all candidates on every edge."""
+
+    def __init__(self, C_in: int, C_out: int, candidates: Sequence[Sequence[str]], affine: bool,
+                 track_running_stats: bool):
+        super().__init__()
+        self.edges = nn.ModuleList(
+            MixedOp([NB201_OPS[op](C_in, C_out, 1, affine, track_running_stats) for op in candidates[e]], e)
+            for e in range(len(EDGES)))
+
+    def forward(self, x: torch.Tensor, plan: ExecutionPlan) -> torch.Tensor:
+        nodes = [x]
+        for i in range(1, NUM_NODES):
+            terms = [self.edges[EDGE_NODES.index((i, j))](nodes[j], plan) for j in range(i)]
+            nodes.append(sum(terms[1:], terms[0]))
+        return nodes[-1]
+
+
+class NB201Network(_Trunk):
+    """The standalone network of one architecture, as NAS-Bench-201 trains it (logits output)."""
+
+    def __init__(self, arch: ArchLike, C: int = 16, N: int = 5, num_classes: int = 10, affine: bool = True,
+                 track_running_stats: bool = True):
+        arch = parse_arch(arch)
+        super().__init__(C, N, num_classes,
+                         lambda C_in, C_out: NB201Cell(arch, C_in, C_out, affine, track_running_stats))
+        self.arch = arch
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        feature = self.stem(x)
+        for cell in self.cells:
+            feature = cell(feature)
+        return self.head(feature)
+
+
+class NB201Supernet(Supernet):
+    """The NAS-Bench-201 supernet with masks (see :mod:`zcpt_analysis.supernet`).
+
+    As in the paper's published setting, the cells' BatchNorms have ``affine=False`` and track
+    running statistics (never updated while untrained); stem, reduction blocks and the final BN are
+    affine. ``alpha ~ alpha_std * N(0, 1)``.
+    """
+
+    def __init__(self, C: int = 16, N: int = 5, num_classes: int = 10, candidates: Sequence[str] = OPS,
+                 affine: bool = False, track_running_stats: bool = True, alpha_std: float = 1e-3, seed: int = 0):
+        for op in candidates:
+            if op not in NB201_OPS:
+                raise InvalidArchError(f"unknown op {op!r}; valid ops: {', '.join(NB201_OPS)}")
+        per_edge = [tuple(candidates)] * len(EDGES)
+        super().__init__(EDGES, per_edge, alpha_std=alpha_std, seed=seed)
+        self.trunk = _Trunk(C, N, num_classes,
+                            lambda C_in, C_out: NB201SearchCell(C_in, C_out, per_edge, affine, track_running_stats))
+        self.affine, self.track_running_stats = affine, track_running_stats
+
+    def forward_with_plan(self, x: torch.Tensor, plan: ExecutionPlan) -> torch.Tensor:
+        feature = self.trunk.stem(x)
+        for cell in self.trunk.cells:
+            feature = cell(feature, plan) if isinstance(cell, NB201SearchCell) else cell(feature)
+        return self.trunk.head(feature)
+
+    def derive(self) -> Arch:
+        """The architecture of a fully-discretized supernet."""
+        if not self.is_fully_discretized or any(s.pruned for s in self.state):
+            pending = [self.edge_names[e] for e in self.undiscretized_edges()]
+            raise InvalidArchError(f"the supernet is not fully discretized; undiscretized edges: {', '.join(pending)}")
+        return Arch(tuple(op for op in self.chosen_ops()))  # type: ignore[arg-type]
+
+
+def network_from_supernet(supernet: NB201Supernet) -> NB201Network:
+    """The standalone network of ``supernet.derive()`` sharing the supernet's weights.
+
+    BatchNorm settings follow the supernet's cells, so in train (batch-statistics) mode the two
+    produce the same outputs.
+    """
+    arch = supernet.derive()
+    trunk = supernet.trunk
+    net = NB201Network(arch, trunk.C, trunk.N, trunk.num_classes, supernet.affine, supernet.track_running_stats)
+    source = supernet.trunk.state_dict()
+    target = net.state_dict()
+    for key in target:
+        parts = key.split(".")
+        if parts[0] == "cells" and parts[2] == "edges":
+            e = int(parts[3])
+            o = supernet.candidates[e].index(arch.ops[e])
+            src = ".".join(parts[:4] + ["ops", str(o)] + parts[4:])
+        else:
+            src = key
+        target[key] = source[src]
+    net.load_state_dict(target)
+    return net.to(next(supernet.parameters()).device)

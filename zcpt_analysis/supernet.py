@@ -1,0 +1,347 @@
+"""Supernets with explicit, inspectable edge masks: discretize ``A + (e, o)``, perturb ``A - (e, o)``.
+
+A :class:`Supernet` holds, next to its modules, the *edge state* of a (partially discretized)
+architecture: for every edge the candidate ops, the architecture weights ``alpha`` and a mask.
+
+* ``discretize(e, o)`` -- ``A + (e, o)``: edge ``e`` computes only ``o`` (weight 1, unscaled).
+* ``perturb(e, o)`` -- ``A - (e, o)``: op ``o`` gets weight 0 on edge ``e`` and is not computed.
+  The other ops keep their softmax(alpha) weights (no renormalisation, as in DARTS-PT).
+* ``prune_edge(e)`` -- the edge contributes nothing (DARTS topology selection).
+* ``undo()`` / ``reset()`` and the context managers :meth:`perturbed`, :meth:`discretized`,
+  :meth:`pruned` revert those changes. They are cheap Python state changes, never model copies.
+
+An undiscretized edge computes ``sum_o softmax(alpha)_o * o(x)`` over its remaining ops. With the
+untrained supernet of the paper, ``alpha ~ 1e-3 * N(0, 1)`` so the mix is near uniform.
+
+Execution modes (``supernet.mode``):
+
+* ``"fast"`` (default): ops with weight 0 and ``none`` ops (whose output is 0) are skipped.
+* ``"published"``: as the published Zero-Cost-PT / DARTS-PT code runs it -- every candidate op is
+  computed; an op with weight 0 runs on a zeroed input and is multiplied by 0, and ``none`` is
+  ``x * 0``. Outputs are identical; what differs is which ReLUs fire (nwot hooks see the extra
+  all-zero activations) and the cost.
+
+Subclasses (one per search space) build the modules and implement :meth:`forward_with_plan`;
+their :class:`MixedOp` modules receive an :class:`ExecutionPlan` computed once per forward.
+"""
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from typing import Iterator, Optional, Sequence
+
+import torch
+from torch import nn
+
+from .errors import InvalidArchError, StateError
+
+MODES = ("fast", "published")
+
+
+@dataclass(frozen=True)
+class Term:
+    """One summand of a mixed op: ``weight * op(x)``; ``weight is None`` means ``op(x)`` unscaled.
+
+    ``zero_input`` marks the published-code behaviour of running a weight-0 op on ``x * 0``.
+    """
+
+    op: int
+    weight: Optional[torch.Tensor]
+    zero_input: bool = False
+
+
+@dataclass(frozen=True)
+class ExecutionPlan:
+    """What every edge computes in one forward pass: ``terms[e]`` is a tuple of :class:`Term`."""
+
+    terms: tuple[tuple[Term, ...], ...]
+
+
+@dataclass(frozen=True)
+class EdgeState:
+    """Inspectable state of one edge."""
+
+    name: str
+    candidates: tuple[str, ...]
+    chosen: Optional[str]
+    removed: tuple[str, ...]
+    pruned: bool
+
+    @property
+    def remaining(self) -> tuple[str, ...]:
+        """Ops still computed on this edge (the chosen one if discretized)."""
+        if self.pruned:
+            return ()
+        if self.chosen is not None:
+            return (self.chosen,)
+        return tuple(o for o in self.candidates if o not in self.removed)
+
+
+class MixedOp(nn.Module):
+    """All candidate ops of one edge; what runs is decided by the plan of the forward pass."""
+
+    def __init__(self, ops: Sequence[nn.Module], edge: int, stride: int = 1):
+        super().__init__()
+        self.ops = nn.ModuleList(ops)
+        self.edge = edge
+        self.stride = stride
+
+    def forward(self, x: torch.Tensor, plan: ExecutionPlan) -> torch.Tensor:
+        out: Optional[torch.Tensor] = None
+        for term in plan.terms[self.edge]:
+            y = self.ops[term.op](x.mul(0.0) if term.zero_input else x)
+            if term.weight is not None:
+                y = y * term.weight
+            out = y if out is None else out + y
+        if out is None:  # nothing computed on this edge: its contribution is zero
+            xs = x[:, :, :: self.stride, :: self.stride] if self.stride != 1 else x
+            out = xs.mul(0.0)
+        return out
+
+
+class Supernet(nn.Module):
+    """Base class: edge state, masks and their API. Subclasses provide modules and the forward."""
+
+    def __init__(self, edge_names: Sequence[str], candidates: Sequence[Sequence[str]],
+                 alpha_std: float = 1e-3, seed: int = 0):
+        super().__init__()
+        if len(edge_names) != len(candidates):
+            raise ValueError("one candidate list per edge is required")
+        widths = {len(c) for c in candidates}
+        if len(widths) != 1:
+            raise ValueError("every edge must have the same number of candidate ops")
+        self.edge_names: tuple[str, ...] = tuple(edge_names)
+        self.candidates: tuple[tuple[str, ...], ...] = tuple(tuple(c) for c in candidates)
+        self.alpha_std = alpha_std
+        # alpha is a non-persistent buffer: not a model parameter (proxies never see it as a
+        # weight, as in the published code where it is a separate Variable); save it with
+        # :meth:`arch_state_dict`.
+        self.register_buffer("alpha", torch.zeros(len(edge_names), widths.pop()), persistent=False)
+        self.mode = "fast"
+        self._chosen: list[Optional[int]] = [None] * self.num_edges
+        self._removed: list[frozenset[int]] = [frozenset()] * self.num_edges
+        self._pruned: list[bool] = [False] * self.num_edges
+        self._history: list[tuple[int, Optional[int], frozenset[int], bool]] = []
+        self.redraw_alpha(seed)
+
+    # ---------------------------------------------------------------- naming / validation
+    @property
+    def num_edges(self) -> int:
+        return len(self.edge_names)
+
+    @property
+    def num_ops(self) -> int:
+        """Candidate ops per edge, |O|."""
+        return self.alpha.shape[1]
+
+    def edge_index(self, edge: int | str) -> int:
+        """Edge number for an edge given by number or name (e.g. ``"2<-1"``)."""
+        if isinstance(edge, str):
+            if edge in self.edge_names:
+                return self.edge_names.index(edge)
+            raise InvalidArchError(f"unknown edge {edge!r}; valid edges: {', '.join(self.edge_names)}")
+        e = int(edge)
+        if not 0 <= e < self.num_edges:
+            raise InvalidArchError(f"edge index {edge} out of range 0..{self.num_edges - 1}")
+        return e
+
+    def op_index(self, edge: int | str, op: int | str) -> int:
+        """Index of ``op`` (name or index) among the candidates of ``edge``."""
+        e = self.edge_index(edge)
+        cands = self.candidates[e]
+        if isinstance(op, str):
+            if op in cands:
+                return cands.index(op)
+            raise InvalidArchError(f"op {op!r} is not a candidate of edge {self.edge_names[e]}; "
+                                   f"valid ops: {', '.join(cands)}")
+        o = int(op)
+        if not 0 <= o < len(cands):
+            raise InvalidArchError(f"op index {op} out of range 0..{len(cands) - 1}")
+        return o
+
+    # ---------------------------------------------------------------- state inspection
+    def edge_state(self, edge: int | str) -> EdgeState:
+        e = self.edge_index(edge)
+        cands = self.candidates[e]
+        chosen = self._chosen[e]
+        return EdgeState(self.edge_names[e], cands, None if chosen is None else cands[chosen],
+                         tuple(cands[o] for o in sorted(self._removed[e])), self._pruned[e])
+
+    @property
+    def state(self) -> tuple[EdgeState, ...]:
+        """The current partially-discretized architecture, one :class:`EdgeState` per edge."""
+        return tuple(self.edge_state(e) for e in range(self.num_edges))
+
+    def chosen_ops(self) -> tuple[Optional[str], ...]:
+        """Chosen op name per edge, ``None`` where the edge is not discretized yet."""
+        return tuple(None if c is None else self.candidates[e][c] for e, c in enumerate(self._chosen))
+
+    def undiscretized_edges(self) -> list[int]:
+        """Edges that are neither discretized nor pruned, in edge order."""
+        return [e for e in range(self.num_edges) if self._chosen[e] is None and not self._pruned[e]]
+
+    def remaining_ops(self, edge: int | str) -> list[int]:
+        """Indices of the ops still computed on ``edge``."""
+        e = self.edge_index(edge)
+        if self._pruned[e]:
+            return []
+        if self._chosen[e] is not None:
+            return [self._chosen[e]]
+        return [o for o in range(self.num_ops) if o not in self._removed[e]]
+
+    @property
+    def is_fully_discretized(self) -> bool:
+        return all(c is not None or p for c, p in zip(self._chosen, self._pruned))
+
+    def edge_weights(self) -> torch.Tensor:
+        """Effective mixing weights ``[E, |O|]`` of the current state.
+
+        softmax(alpha) with removed ops zeroed (not renormalised), one-hot rows for discretized
+        edges and zero rows for pruned edges.
+        """
+        soft = torch.softmax(self.alpha, dim=-1)
+        rows = []
+        for e in range(self.num_edges):
+            mask = torch.zeros_like(soft[e])
+            if self._chosen[e] is not None and not self._pruned[e]:
+                mask[self._chosen[e]] = 1
+                rows.append(mask)
+                continue
+            if not self._pruned[e]:
+                mask[self.remaining_ops(e)] = 1
+            rows.append(soft[e] * mask)
+        return torch.stack(rows)
+
+    # ---------------------------------------------------------------- state changes
+    def _push(self, e: int) -> None:
+        self._history.append((e, self._chosen[e], self._removed[e], self._pruned[e]))
+
+    def discretize(self, edge: int | str, op: int | str) -> "Supernet":
+        """``A + (e, o)``: edge ``e`` computes only ``o`` from now on."""
+        e, o = self.edge_index(edge), self.op_index(edge, op)
+        if self._pruned[e]:
+            raise StateError(f"edge {self.edge_names[e]} is pruned; undo that first")
+        if o in self._removed[e]:
+            raise StateError(f"op {self.candidates[e][o]} was removed from edge {self.edge_names[e]}")
+        self._push(e)
+        self._chosen[e] = o
+        return self
+
+    def perturb(self, edge: int | str, op: int | str) -> "Supernet":
+        """``A - (e, o)``: remove op ``o`` from edge ``e`` (weight 0, not computed)."""
+        e, o = self.edge_index(edge), self.op_index(edge, op)
+        if self._chosen[e] is not None:
+            raise StateError(f"edge {self.edge_names[e]} is already discretized to "
+                             f"{self.candidates[e][self._chosen[e]]}")
+        self._push(e)
+        self._removed[e] = self._removed[e] | {o}
+        return self
+
+    def prune_edge(self, edge: int | str) -> "Supernet":
+        """Remove edge ``e`` entirely (it contributes zero), as topology selection does."""
+        e = self.edge_index(edge)
+        self._push(e)
+        self._pruned[e] = True
+        return self
+
+    def undo(self) -> "Supernet":
+        """Revert the most recent discretize / perturb / prune."""
+        if not self._history:
+            raise StateError("nothing to undo: the supernet is in its initial state")
+        e, chosen, removed, pruned = self._history.pop()
+        self._chosen[e], self._removed[e], self._pruned[e] = chosen, removed, pruned
+        return self
+
+    def reset(self) -> "Supernet":
+        """Back to A_0: every edge undiscretized with all its candidates (alpha is kept)."""
+        self._chosen = [None] * self.num_edges
+        self._removed = [frozenset()] * self.num_edges
+        self._pruned = [False] * self.num_edges
+        self._history.clear()
+        return self
+
+    def redraw_alpha(self, seed: int) -> "Supernet":
+        """Draw ``alpha = alpha_std * N(0, 1)`` with a generator seeded by ``seed``."""
+        gen = torch.Generator().manual_seed(int(seed))
+        fresh = self.alpha_std * torch.randn(self.alpha.shape, generator=gen)
+        with torch.no_grad():
+            self.alpha.copy_(fresh.to(self.alpha.device, self.alpha.dtype))
+        return self
+
+    @contextlib.contextmanager
+    def perturbed(self, edge: int | str, op: int | str) -> Iterator["Supernet"]:
+        """Temporarily ``A - (e, o)``."""
+        self.perturb(edge, op)
+        try:
+            yield self
+        finally:
+            self.undo()
+
+    @contextlib.contextmanager
+    def discretized(self, edge: int | str, op: int | str) -> Iterator["Supernet"]:
+        """Temporarily ``A + (e, o)``."""
+        self.discretize(edge, op)
+        try:
+            yield self
+        finally:
+            self.undo()
+
+    @contextlib.contextmanager
+    def pruned(self, edge: int | str) -> Iterator["Supernet"]:
+        """Temporarily without edge ``e``."""
+        self.prune_edge(edge)
+        try:
+            yield self
+        finally:
+            self.undo()
+
+    def arch_state_dict(self) -> dict:
+        """alpha and the masks, for checkpoints (the module ``state_dict`` holds the weights)."""
+        return {"alpha": self.alpha.detach().cpu().clone(), "chosen": list(self._chosen),
+                "removed": [sorted(r) for r in self._removed], "pruned": list(self._pruned)}
+
+    def load_arch_state_dict(self, state: dict) -> "Supernet":
+        with torch.no_grad():
+            self.alpha.copy_(state["alpha"].to(self.alpha.device, self.alpha.dtype))
+        self._chosen = list(state["chosen"])
+        self._removed = [frozenset(r) for r in state["removed"]]
+        self._pruned = list(state["pruned"])
+        self._history.clear()
+        return self
+
+    # ---------------------------------------------------------------- execution
+    def plan(self) -> ExecutionPlan:
+        """The terms every edge computes in the current state and mode."""
+        if self.mode not in MODES:
+            raise StateError(f"unknown supernet mode {self.mode!r}; valid modes: {', '.join(MODES)}")
+        published = self.mode == "published"
+        soft = torch.softmax(self.alpha, dim=-1)
+        one = None
+        terms = []
+        for e in range(self.num_edges):
+            cands, chosen, removed = self.candidates[e], self._chosen[e], self._removed[e]
+            edge_terms: list[Term] = []
+            if published:
+                zero = soft.new_zeros(())
+                if one is None:
+                    one = soft.new_ones(())
+                for o in range(len(cands)):
+                    if self._pruned[e] or (chosen is not None and o != chosen) or (chosen is None and o in removed):
+                        edge_terms.append(Term(o, zero, zero_input=True))
+                    else:
+                        edge_terms.append(Term(o, one if chosen is not None else soft[e, o]))
+            elif not self._pruned[e]:
+                if chosen is not None:
+                    if cands[chosen] != "none":
+                        edge_terms.append(Term(chosen, None))
+                else:
+                    edge_terms.extend(Term(o, soft[e, o]) for o in range(len(cands))
+                                      if o not in removed and cands[o] != "none")
+            terms.append(tuple(edge_terms))
+        return ExecutionPlan(tuple(terms))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.forward_with_plan(x, self.plan())
+
+    def forward_with_plan(self, x: torch.Tensor, plan: ExecutionPlan) -> torch.Tensor:
+        raise NotImplementedError("a search space's supernet implements forward_with_plan")
