@@ -343,5 +343,16 @@ class Supernet(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.forward_with_plan(x, self.plan())
 
+    def derive(self):
+        """The architecture of a fully-discretized supernet, in the space's architecture type."""
+        raise NotImplementedError("a search space's supernet implements derive")
+
+    def topology_groups(self) -> tuple[tuple[str, tuple[int, ...]], ...]:
+        """Edges among which topology selection keeps :attr:`edges_per_node` (DARTS: the incoming
+        edges of each intermediate node); empty for spaces without topology selection (NB201)."""
+        return ()
+
+    edges_per_node: int = 2
+
     def forward_with_plan(self, x: torch.Tensor, plan: ExecutionPlan) -> torch.Tensor:
         raise NotImplementedError("a search space's supernet implements forward_with_plan")

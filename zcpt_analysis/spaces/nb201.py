@@ -287,3 +287,17 @@ def network_from_supernet(supernet: NB201Supernet) -> NB201Network:
         target[key] = source[src]
     net.load_state_dict(target)
     return net.to(next(supernet.parameters()).device)
+
+
+def _seeded_network(arch: ArchLike, num_classes: int = 10, seed: int = 0, C: int = 16, N: int = 5) -> NB201Network:
+    """A standalone network with weights initialised from ``seed`` (global RNG left untouched)."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return NB201Network(arch, C=C, N=N, num_classes=num_classes)
+
+
+def _seeded_supernet(num_classes: int = 10, seed: int = 0, C: int = 16, N: int = 5, **kwargs) -> NB201Supernet:
+    """The untrained supernet A_0 with weights and alpha drawn from ``seed``."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return NB201Supernet(C=C, N=N, num_classes=num_classes, seed=seed, **kwargs)
