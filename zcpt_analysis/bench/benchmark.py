@@ -23,7 +23,8 @@ import pandas as pd
 from ..datadir import data_dir
 from ..errors import InvalidArchError, MissingFileError, ZcptError
 from ..spaces.nb201 import Arch, ArchLike, parse_arch
-from .table import DATASETS, DOWNLOAD_HINT, TidyTables, canonical_dataset, read_tidy_folder
+from .table import (DATASETS, DOWNLOAD_HINT, MEAN_FILE, TidyTables, canonical_dataset, read_tidy_folder,
+                    trials_file)
 
 BENCH_ENV_VAR = "ZCPT_BENCH"
 
@@ -170,16 +171,50 @@ def read_tables(path: str | Path) -> TidyTables:
     path = Path(path).expanduser()
     if not path.exists():
         raise MissingFileError(f"NAS-Bench-201 benchmark not found at {path}. {DOWNLOAD_HINT}")
-    if path.is_file() and path.suffix == ".pth":
+    kind = _benchmark_kind(path)
+    if kind == "official":
         from .official import read_official
         return read_official(path)
-    if "NATS" in path.name or path.name.endswith(".pickle.pbz2") or path.name.endswith(".pickle"):
+    if kind == "nats":
         from .nats import read_nats
         return read_nats(path)
-    if path.is_dir():
+    if kind == "tidy":
         return read_tidy_folder(path)
     raise MissingFileError(f"cannot read a NAS-Bench-201 benchmark from {path}: expected a folder of tidy CSV "
                            f"tables, an official NAS-Bench-201 .pth, or a NATS-Bench topology file. {DOWNLOAD_HINT}")
+
+
+def _benchmark_kind(path: Path) -> str | None:
+    """``'official'``, ``'nats'``, ``'tidy'`` or None (unknown), from the layout, name and first bytes.
+
+    Folders: ``meta.pickle.pbz2`` inside -> NATS-Bench; tidy CSV tables inside -> tidy; else a name
+    containing ``NATS`` -> NATS-Bench (its reader explains what is missing); else tidy (ditto).
+    Files: ``.pth`` -> official; ``.pbz2`` / ``.pickle`` or a ``NATS`` name -> NATS-Bench; otherwise the
+    first bytes decide (bz2 -> NATS-Bench, torch zip or pickle -> official).
+    """
+    if path.is_dir():
+        if (path / "meta.pickle.pbz2").is_file():
+            return "nats"
+        if (path / MEAN_FILE).is_file() or any((path / trials_file(d)).is_file() for d in DATASETS):
+            return "tidy"
+        return "nats" if "NATS" in path.name.upper() else "tidy"
+    if not path.is_file():
+        return None
+    name = path.name.lower()
+    if name.endswith(".pth"):
+        return "official"
+    if name.endswith((".pbz2", ".pickle")) or "nats" in name:
+        return "nats"
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4)
+    except OSError:  # unreadable: read_tables reports it
+        return None
+    if head.startswith(b"BZh"):
+        return "nats"
+    if head.startswith(b"PK\x03\x04") or head.startswith(b"\x80"):
+        return "official"
+    return None
 
 
 @lru_cache(maxsize=4)

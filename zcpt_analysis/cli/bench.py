@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from ..bench import canonical_dataset, load_benchmark, read_tables
@@ -67,9 +68,13 @@ def _top(args: argparse.Namespace) -> int:
 
 
 def _convert(args: argparse.Namespace) -> int:
+    print(f"reading {args.source} (200-epoch test accuracy; cifar10: ori-test, cifar100 / ImageNet16-120: x-test)",
+          file=sys.stderr)
     tables = read_tables(args.source)
     written = tables.write(Path(args.out))
     for path in written:
         print(f"wrote {path}")
+    for dataset, df in tables.trials.items():
+        print(f"  {dataset}: {len(df):,} trials of {df['index'].nunique():,} architectures")
     print(f"use it with: zcpt bench query ARCH --bench {args.out}   (or export ZCPT_BENCH={args.out})")
     return 0
