@@ -7,6 +7,16 @@ import torch
 from zcpt_analysis.datadir import data_dir
 
 
+@pytest.fixture(scope="session", autouse=True)
+def single_thread_torch():
+    """Tests use tiny networks: one intra-op thread is faster than two and never oversubscribes the
+    2-core CI machine (two threads per process thrash badly when anything else runs)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="session")
 def shared_data():
     """The shared reference data folder (tests fail loudly if it is missing: CI provides it)."""

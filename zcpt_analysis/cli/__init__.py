@@ -8,7 +8,7 @@ from typing import Sequence
 
 from ..errors import ZcptError
 
-SUBCOMMAND_MODULES: tuple[str, ...] = ("bench",)
+SUBCOMMAND_MODULES: tuple[str, ...] = ("bench", "search", "train", "proxies", "scores", "darts")
 """Modules of :mod:`zcpt_analysis.cli` that each add one subcommand (in --help order)."""
 
 

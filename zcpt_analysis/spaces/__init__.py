@@ -16,5 +16,9 @@ register_space(SearchSpace(
     datasets=("cifar10", "cifar100", "imagenet16-120", "synthetic"),
 ))
 
+from . import darts  # noqa: E402  (DARTS CNN space and RobustDARTS S1-S4)
+
+darts.register_spaces()
+
 __all__ = ["Arch", "NB201Network", "NB201Supernet", "parse_arch", "SearchSpace", "get_space", "register_space",
            "space_names"]

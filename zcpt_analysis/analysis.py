@@ -1,0 +1,271 @@
+"""Correlation analysis of operation scores: Figure 2, Figure A1 (iterative setting) and Table 1.
+
+All functions take the tidy score tables of :func:`zcpt_analysis.scoring.score_operations`
+(columns ``edge, op, method, score, higher_is_better``; optional grouping columns ``seed``,
+``iteration``, ``trajectory``) and apply the sign convention of A.1.2 themselves: scores of
+lower-is-better methods (the perturbation scores darts-pt and zc-pt) are multiplied by -1 before
+correlating, so a positive rho means "the two methods agree on which ops are strong".
+
+Spearman's rho is computed **per edge** over that edge's ops and then averaged over edges (and
+over any grouping columns present, e.g. seeds), as in Figure 2 and A.1.3; an edge where either
+method's scores are all equal has no rho and is left out of the average.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Iterable, Optional, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .errors import UnknownNameError, ZcptError
+from .scoring import (METHOD_NAMES, PartialArch, ScoringContext, as_partial, finetune, get_method,
+                      score_operations)
+from .search.darts import copy_supernet, derive_seed
+from .search.op_selection import select
+
+GROUP_COLUMNS: tuple[str, ...] = ("seed", "trajectory", "iteration")
+
+# ----------------------------------------------------------------------------- the paper's numbers
+PAPER_TABLE1: dict[str, tuple[float, int]] = {
+    "best-acc": (5.63, 1), "avg-acc": (6.24, 166), "disc-acc": (13.55, 12744), "darts-pt": (19.43, 13770),
+    "zc-pt": (5.81, 14), "disc-zc": (22.96, 14274), "darts": (45.7, 15231),
+}
+"""Paper, Table 1: (average CIFAR-10 test error in %, rank in NAS-Bench-201) of the architecture
+each method selects from its iteration-0 scores."""
+
+PAPER_TABLE_A2_OPS: tuple[str, ...] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3")
+PAPER_TABLE_A2: dict[str, tuple[tuple[float, ...], ...]] = {
+    "best-acc": ((94.15, 94.18, 94.44, 94.68), (94.24, 94.16, 94.49, 94.68), (94.25, 94.43, 94.49, 94.68),
+                 (94.16, 94.68, 94.03, 94.04), (94.29, 94.18, 94.56, 94.68), (94.05, 94.16, 94.68, 94.56)),
+    "avg-acc": ((77.36, 81.02, 83.81, 86.38), (80.03, 83.11, 85.23, 85.99), (82.9, 82.44, 84.05, 84.49),
+                (74.02, 85.17, 87.3, 88.28), (80.14, 83.05, 85.09, 85.7), (77.61, 83.43, 86.18, 86.95)),
+    "disc-acc": ((83.27, 82.24, 65.0, 71.76), (84.94, 83.23, 73.23, 76.77), (83.87, 83.73, 77.33, 76.83),
+                 (65.77, 84.44, 75.82, 78.68), (83.57, 82.03, 75.02, 76.09), (83.95, 82.45, 66.69, 71.36)),
+    "darts-pt": ((-85.43, -17.02, -78.13, -59.09), (-85.52, -36.1, -84.39, -80.95), (-85.51, -80.29, -81.86, -77.68),
+                 (-85.49, -9.86, -81.79, -59.18), (-85.45, -51.15, -78.84, -64.64), (-85.54, -32.43, -81.04, -72.75)),
+    "disc-zc": ((3331.01, 3445.49, 3366.88, 3437.55), (3429.07, 3435.75, 3407.87, 3434.58),
+                (3428.8, 3423.36, 3440.93, 3437.29), (3408.99, 3464.05, 3359.89, 3382.18),
+                (3433.99, 3435.57, 3424.47, 3431.81), (3434.42, 3437.66, 3418.57, 3397.52)),
+    "zc-pt": ((-3455.23, -3449.9, -3449.54, -3441.82), (-3452.15, -3448.7, -3441.81, -3440.65),
+              (-3446.52, -3447.61, -3435.46, -3436.4), (-3453.81, -3435.99, -3444.04, -3445.6),
+              (-3451.06, -3449.8, -3442.63, -3441.13), (-3450.97, -3448.21, -3440.8, -3443.24)),
+    "darts": ((0.14, 0.48, 0.13, 0.18), (0.12, 0.55, 0.11, 0.12), (0.24, 0.33, 0.15, 0.17),
+              (0.06, 0.65, 0.08, 0.13), (0.12, 0.48, 0.13, 0.17), (0.16, 0.49, 0.12, 0.14)),
+}
+"""Paper, Table A2, as printed (darts-pt and zc-pt already multiplied by -1), rows = edges in
+canonical order 1<-0, 2<-0, 2<-1, 3<-0, 3<-1, 3<-2. Our copy of the paper lost the
+``avg_pool_3x3`` column, so only the first four ops are listed."""
+
+
+# ----------------------------------------------------------------------------- helpers
+def sign_adjusted(table: pd.DataFrame) -> pd.Series:
+    """``score`` for higher-is-better rows, ``-score`` for lower-is-better ones (A.1.2)."""
+    _require(table, ("score", "higher_is_better"))
+    hib = table["higher_is_better"].astype(bool).to_numpy()
+    return pd.Series(np.where(hib, 1.0, -1.0) * table["score"].to_numpy(dtype=float), index=table.index,
+                     name="for_correlation")
+
+
+def _require(table: pd.DataFrame, cols: Iterable[str]) -> None:
+    missing = [c for c in cols if c not in table.columns]
+    if missing:
+        raise ZcptError(f"score table lacks columns {missing}; it has {list(table.columns)}")
+
+
+def spearman(a: Sequence[float], b: Sequence[float]) -> float:
+    """Spearman's rho (average ranks for ties); NaN when fewer than 2 pairs or a side is constant."""
+    from scipy.stats import rankdata
+
+    x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    keep = ~(np.isnan(x) | np.isnan(y))
+    x, y = x[keep], y[keep]
+    if len(x) < 2:
+        return math.nan
+    rx, ry = rankdata(x), rankdata(y)
+    sx, sy = rx.std(), ry.std()
+    if sx == 0 or sy == 0:
+        return math.nan
+    return float(((rx - rx.mean()) * (ry - ry.mean())).mean() / (sx * sy))
+
+
+def _groups(table: pd.DataFrame) -> list[str]:
+    return [c for c in GROUP_COLUMNS if c in table.columns]
+
+
+def per_edge_spearman(table: pd.DataFrame, a: str, b: str) -> pd.DataFrame:
+    """Spearman's rho between methods ``a`` and ``b`` on every edge (per group: seed, trajectory,
+    iteration where present), on sign-adjusted scores, over the ops both methods scored."""
+    _require(table, ("edge", "op", "method", "score", "higher_is_better"))
+    groups = _groups(table)
+    data = table.assign(_v=sign_adjusted(table))
+    sub = data[data["method"].isin([a, b])]
+    wide = sub.pivot_table(index=groups + ["edge", "op"], columns="method", values="_v", aggfunc="first")
+    rows = []
+    if a in wide.columns and b in wide.columns:
+        for key, grp in wide.groupby(level=list(range(len(groups) + 1)), sort=False):
+            key = key if isinstance(key, tuple) else (key,)
+            rho = spearman(grp[a].to_numpy(), grp[b].to_numpy()) if a != b else 1.0
+            rows.append(dict(zip(groups + ["edge"], key), rho=rho))
+    return pd.DataFrame(rows, columns=groups + ["edge", "rho"])
+
+
+def correlation_matrix(table: pd.DataFrame, methods: Optional[Sequence[str]] = None) -> pd.DataFrame:
+    """Figure 2: mean over edges (and seeds / groups) of the per-edge Spearman rho of every pair of
+    methods, on sign-adjusted scores. Symmetric, ones on the diagonal; NaN where no edge has a rho."""
+    _require(table, ("edge", "op", "method", "score", "higher_is_better"))
+    present = list(dict.fromkeys(table["method"]))
+    names = list(methods) if methods is not None else [m for m in METHOD_NAMES if m in present] + \
+        [m for m in present if m not in METHOD_NAMES]
+    missing = [m for m in names if m not in present]
+    if missing:
+        raise UnknownNameError("method in this score table", missing[0], present)
+    mat = pd.DataFrame(np.eye(len(names)), index=names, columns=names)
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            rhos = per_edge_spearman(table, a, b)["rho"].to_numpy(dtype=float)
+            value = float(np.nanmean(rhos)) if rhos.size and not np.all(np.isnan(rhos)) else math.nan
+            mat.loc[a, b] = mat.loc[b, a] = value
+    return mat
+
+
+# ----------------------------------------------------------------------------- Table 1
+def selected_ops(table: pd.DataFrame) -> pd.DataFrame:
+    """The op every method selects on every edge: its best-scored op (arg max, or arg min for
+    lower-is-better methods; NaN scores ignored). Columns ``method, edge, op``."""
+    _require(table, ("edge", "op", "method", "score", "higher_is_better"))
+    rows = []
+    for (method, edge), grp in table.groupby(["method", "edge"], sort=False):
+        maximize = bool(grp["higher_is_better"].iloc[0])
+        op = select(dict(zip(grp["op"], grp["score"].astype(float))), maximize=maximize,
+                    what=f"{method} on edge {edge}")
+        rows.append({"method": method, "edge": edge, "op": op})
+    return pd.DataFrame(rows, columns=["method", "edge", "op"])
+
+
+def table1(table: pd.DataFrame, bench: Any = None, dataset: str = "cifar10",
+           methods: Optional[Sequence[str]] = None) -> pd.DataFrame:
+    """Table 1: the NAS-Bench-201 architecture each method selects from its iteration-0 scores
+    (best op per edge, independently), with its mean test error (%, mean over the available
+    training trials, 200 epochs) and rank among all architectures (1 = best mean accuracy).
+
+    Columns: ``method, arch, error_measured, rank_measured, trials_measured, error_paper,
+    rank_paper`` (paper values from Table 1, where the paper has the method).
+    """
+    from .bench import load_benchmark
+    from .spaces.nb201 import EDGES, Arch
+
+    bench = bench if bench is not None else load_benchmark()
+    if "iteration" in table.columns and table["iteration"].nunique() > 1:
+        raise ZcptError("Table 1 uses iteration-0 scores; the table holds several iterations")
+    sel = selected_ops(table)
+    names = list(methods) if methods is not None else [m for m in METHOD_NAMES if m in set(sel["method"])] + \
+        [m for m in dict.fromkeys(sel["method"]) if m not in METHOD_NAMES]
+    rows = []
+    for m in names:
+        chosen = dict(zip(sel.loc[sel["method"] == m, "edge"], sel.loc[sel["method"] == m, "op"]))
+        missing = [e for e in EDGES if e not in chosen]
+        if missing:
+            raise ZcptError(f"method {m} has no scores on edges {missing}: Table 1 needs every edge")
+        arch = Arch(tuple(chosen[e] for e in EDGES))
+        res = bench.query(arch, dataset)
+        paper = PAPER_TABLE1.get(m) if dataset == "cifar10" else None
+        rows.append({"method": m, "arch": arch.to_string(), "error_measured": res.error, "rank_measured": res.rank,
+                     "trials_measured": len(res.trials),
+                     "error_paper": paper[0] if paper else math.nan,
+                     "rank_paper": paper[1] if paper else math.nan})
+    return pd.DataFrame(rows)
+
+
+def table_a2_comparison(table: pd.DataFrame, methods: Optional[Sequence[str]] = None) -> pd.DataFrame:
+    """Measured iteration-0 scores next to the paper's Table A2 (first four ops), as printed there:
+    darts-pt and zc-pt shown multiplied by -1. Columns ``method, edge, op, measured, paper, diff``."""
+    from .spaces.nb201 import EDGES
+
+    rows = []
+    names = methods if methods is not None else [m for m in PAPER_TABLE_A2 if m in set(table["method"])]
+    for m in names:
+        sub = table[table["method"] == m]
+        sign = 1.0 if get_method(m).higher_is_better else -1.0
+        for i, edge in enumerate(EDGES):
+            for j, op in enumerate(PAPER_TABLE_A2_OPS):
+                hit = sub[(sub["edge"] == edge) & (sub["op"] == op)]
+                measured = sign * float(hit["score"].iloc[0]) if len(hit) else math.nan
+                paper = PAPER_TABLE_A2[m][i][j]
+                rows.append({"method": m, "edge": edge, "op": op, "measured": measured, "paper": paper,
+                             "diff": measured - paper})
+    return pd.DataFrame(rows)
+
+
+# ----------------------------------------------------------------------------- iterative setting (A.1.1)
+def iterative_scores(context: ScoringContext, methods: Sequence[str] = METHOD_NAMES,
+                     order: Optional[Sequence[int | str]] = None, reference: str = "best-acc",
+                     retrain_epochs: int = 5, retrain_methods: Sequence[str] = ("darts-pt", "disc-acc"),
+                     discretize_with: Optional[str] = None) -> pd.DataFrame:
+    """Scores of the iterative setting of A.1.1, one trajectory per method.
+
+    For every method ``m`` (its *trajectory*), starting from ``A_0``: (1) score the ops of all
+    undiscretized edges with ``m`` and with ``reference`` (both on the same ``A_t``); (2)
+    discretize the next edge of ``order`` (default: canonical order) with the op ``m`` selects
+    (``discretize_with`` names another method to choose with, e.g. ``best-acc``); (3) for
+    ``retrain_methods`` fine-tune the trajectory's own copy of the trained supernet for
+    ``retrain_epochs`` epochs; repeat until every edge is discretized. Returns the tidy table of
+    :func:`score_operations` plus a ``trajectory`` column (iteration = number of discretized edges).
+    """
+    names = [get_method(m).name for m in methods]
+    ref = get_method(reference).name
+    chooser = get_method(discretize_with).name if discretize_with is not None else None
+    initial = as_partial(None, context)
+    edge_order = list(range(len(initial.edge_names))) if order is None else [initial.edge_index(e) for e in order]
+    if sorted(edge_order) != list(range(len(initial.edge_names))):
+        raise ZcptError(f"order must list every edge once; got {order}")
+    tables = []
+    for m in names:
+        method = get_method(m)
+        ctx = context
+        retrain = m in retrain_methods and method.network == "trained" and retrain_epochs > 0
+        if method.network == "trained":
+            run = context.trained_run()
+            ctx = context.fork(trained=_copy_run(run) if retrain else run)
+        state: PartialArch = initial
+        for i, e_next in enumerate(edge_order):
+            wanted = [m] if m == ref else [m, ref]
+            if chooser is not None and chooser not in wanted:
+                wanted.append(chooser)
+            scores = score_operations(ctx, wanted, state)
+            scores.insert(0, "trajectory", m)
+            tables.append(scores[scores["method"].isin([m, ref])])
+            pick = chooser or m
+            sub = scores[(scores["method"] == pick) & (scores["edge_index"] == e_next)]
+            op = select(dict(zip(sub["op"], sub["score"])), maximize=get_method(pick).higher_is_better,
+                        what=f"{pick} on edge {state.edge_names[e_next]}")
+            state = state.discretize(e_next, op)
+            if retrain and i + 1 < len(edge_order):
+                net = ctx.trained_supernet()
+                state.apply(net)
+                finetune(net, ctx, retrain_epochs, seed=derive_seed(context.seed, "iterative", m, i))
+    return pd.concat(tables, ignore_index=True)
+
+
+def _copy_run(run: Any) -> Any:
+    import dataclasses
+
+    return dataclasses.replace(run, supernet=copy_supernet(run.supernet), trainer=None)
+
+
+def figure_a1_data(table: pd.DataFrame, reference: str = "best-acc") -> pd.DataFrame:
+    """Figure A1: per trajectory and iteration, the mean over the remaining edges (and seeds) of
+    Spearman's rho between the trajectory's method and ``reference``. Columns ``method,
+    iteration, rho, edges``."""
+    _require(table, ("trajectory", "iteration", "edge", "op", "method", "score", "higher_is_better"))
+    rows = []
+    for m in dict.fromkeys(table["trajectory"]):
+        sub = table[table["trajectory"] == m]
+        per_edge = per_edge_spearman(sub, m, reference) if m != reference else \
+            sub[sub["method"] == m][["iteration", "edge"]].drop_duplicates().assign(rho=1.0)
+        for it, grp in per_edge.groupby("iteration"):
+            vals = grp["rho"].to_numpy(dtype=float)
+            rows.append({"method": m, "iteration": int(it),
+                         "rho": float(np.nanmean(vals)) if not np.all(np.isnan(vals)) else math.nan,
+                         "edges": int(grp["edge"].nunique())})
+    return pd.DataFrame(rows, columns=["method", "iteration", "rho", "edges"])

@@ -1,0 +1,31 @@
+"""Zero-cost proxies: score any ``nn.Module`` on one minibatch; higher is always better.
+
+Look a proxy up by name in the registry and call it the way the search does::
+
+    spec = get_proxy("nwot")
+    score = spec.fn(net, inputs, targets, loss_fn=None, mode="eval")   # or compute_proxy("nwot", ...)
+
+Registered (one module each): ``synflow``, ``snip``, ``grasp``, ``fisher``, ``grad_norm``,
+``jacob_cov`` (Abdelfattah et al. 2021), ``nwot`` (Mellor et al. 2021, Zero-Cost-PT's default),
+and the baselines ``params`` and ``flops``. Every proxy leaves the network exactly as it found it
+(parameters, buffers, ``requires_grad``, ``.grad``, dtype, training flags, hooks) without copying
+it. The shared NaN/inf policy is documented in :mod:`zcpt_analysis.proxies.policy`.
+"""
+# Importing a proxy module registers it; this order is the registry's (and `zcpt proxies list`'s) order.
+from . import synflow  # noqa: F401  isort:skip
+from . import snip  # noqa: F401  isort:skip
+from . import grasp  # noqa: F401  isort:skip
+from . import fisher  # noqa: F401  isort:skip
+from . import grad_norm  # noqa: F401  isort:skip
+from . import jacob_cov  # noqa: F401  isort:skip
+from . import nwot  # noqa: F401  isort:skip
+from . import params  # noqa: F401  isort:skip
+from . import flops  # noqa: F401  isort:skip
+from .base import MODES, scored_layers
+from .policy import (DegenerateNetworkWarning, ProxyInputError, ProxyNaNWarning, ProxyOverflowWarning, ProxyWarning,
+                     nan_safe_argbest, ranking_value)
+from .registry import ProxySpec, compute_proxy, get_proxy, proxy_names, register_proxy
+
+__all__ = ["MODES", "scored_layers", "DegenerateNetworkWarning", "ProxyInputError", "ProxyNaNWarning",
+           "ProxyOverflowWarning", "ProxyWarning", "nan_safe_argbest", "ranking_value", "ProxySpec", "compute_proxy",
+           "get_proxy", "proxy_names", "register_proxy"]

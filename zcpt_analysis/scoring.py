@@ -1,0 +1,691 @@
+"""The seven operation scoring functions of section 3 behind one interface.
+
+``g(method, A_t, e, o)`` is the strength the scoring method assigns to op ``o`` on edge ``e`` of
+the (partially discretized) supernet ``A_t``; the op a method selects is the arg max of ``g`` for
+*higher-is-better* methods and the arg min for the perturbation methods (equations 1-7):
+
+==========  ==================================  ==================  ===========================
+method      g(A_t, e, o)                        selects             network scored
+==========  ==================================  ==================  ===========================
+best-acc    max  V*(A), A in A_{t,e,o}          arg max (higher)    none (benchmark)
+avg-acc     mean V*(A), A in A_{t,e,o}          arg max (higher)    none (benchmark)
+disc-acc    V(A_t + (e,o)) after k epochs       arg max (higher)    DARTS-trained supernet
+darts-pt    V(A_t - (e,o))                      arg min (lower)     DARTS-trained supernet
+disc-zc     S(A_t + (e,o))                      arg max (higher)    untrained supernet
+zc-pt       S(A_t - (e,o))                      arg min (lower)     untrained supernet
+darts       softmax(alpha)_{e,o}                arg max (higher)    DARTS-trained supernet
+==========  ==================================  ==================  ===========================
+
+Precisely:
+
+* **best-acc**: the maximum, over every NAS-Bench-201 architecture that has ``o`` on ``e`` and is
+  consistent with ``A_t`` (same op on every already-discretized edge, no removed op), and over each
+  of its training trials, of the **single-trial** CIFAR-10 test accuracy (NAS-Bench-201 ``cifar10``,
+  200 epochs, in %). For a dataset without a per-trial table, the maximum seed-mean accuracy.
+* **avg-acc**: the **mean**, over the same architectures (each weighted once), of each
+  architecture's seed-mean CIFAR-10 test accuracy (200 epochs, %). ``avg_acc_over="trials"``
+  averages the pooled trials instead (architectures with more trials weigh more).
+* **disc-acc**: discretize ``e`` to ``o`` on a copy of the DARTS-trained supernet, fine-tune it for
+  ``disc_epochs`` (paper: 5) epochs (DARTS-PT's fine-tuning: SGD at ``learning_rate / 10``,
+  alpha updated), then its validation accuracy (%, BatchNorm running statistics).
+* **darts-pt**: validation accuracy (%) of the trained supernet with ``o`` removed from ``e``
+  (BatchNorm batch statistics, as DARTS-PT's projection). **Lower is better.**
+* **disc-zc**: zero-cost proxy score ``S`` of the untrained supernet with ``e`` discretized to ``o``.
+* **zc-pt**: ``S`` of the untrained supernet with ``o`` removed from ``e``. **Lower is better.**
+* **darts**: ``softmax(alpha)[e, o]`` of the trained supernet after ``darts_alpha_epoch`` epochs
+  (paper: 60; default: the last epoch).
+
+Sign conventions (A.1.2): perturbation scores (darts-pt, zc-pt) are multiplied by -1 before
+correlating; every score table carries ``higher_is_better`` and ``for_correlation``
+(``score`` if higher is better, else ``-score``), so "larger ``for_correlation`` = stronger op"
+holds for all seven methods.
+
+``A_t`` only fixes *which* edges are discretized (and ops removed). The weights come from the
+:class:`ScoringContext`: zero-cost methods score its untrained supernet ``A_0``, the training-based
+methods its DARTS-trained supernet, the benchmark methods no network at all.
+"""
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator, Mapping, Optional, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+
+from .errors import InvalidArchError, StateError, UnknownNameError, ZcptError
+from .search.darts import (BilevelTrainer, DartsConfig, DartsRun, FixedBatches, SearchData, copy_supernet,
+                           derive_seed, evaluate, train_supernet)
+from .search.op_selection import Scorer, disc_zc_scores, zc_pt_scores
+from .supernet import Supernet
+
+METHOD_NAMES: tuple[str, ...] = ("best-acc", "avg-acc", "disc-acc", "darts-pt", "disc-zc", "zc-pt", "darts")
+AVG_MODES: tuple[str, ...] = ("arch-mean", "trials")
+TABLE_COLUMNS: tuple[str, ...] = ("edge", "op", "method", "score", "higher_is_better", "for_correlation",
+                                  "edge_index", "iteration")
+
+
+# ----------------------------------------------------------------------------- partial architectures
+@dataclass(frozen=True)
+class PartialArch:
+    """The edge state of ``A_t``: per edge the candidates, the chosen op (or None) and removed ops."""
+
+    edge_names: tuple[str, ...]
+    candidates: tuple[tuple[str, ...], ...]
+    chosen: tuple[Optional[str], ...]
+    removed: tuple[frozenset[str], ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.removed:
+            object.__setattr__(self, "removed", tuple(frozenset() for _ in self.edge_names))
+        if not (len(self.edge_names) == len(self.candidates) == len(self.chosen) == len(self.removed)):
+            raise InvalidArchError("a partial architecture needs one candidate list, choice and removed set per edge")
+        for name, cands, c, r in zip(self.edge_names, self.candidates, self.chosen, self.removed):
+            if c is not None and c not in cands:
+                raise InvalidArchError(f"op {c!r} is not a candidate of edge {name}; valid ops: {', '.join(cands)}")
+            unknown = set(r) - set(cands)
+            if unknown:
+                raise InvalidArchError(f"removed ops {sorted(unknown)} are not candidates of edge {name}")
+
+    @classmethod
+    def initial(cls, supernet: Supernet) -> "PartialArch":
+        """``A_0``: nothing discretized."""
+        return cls(supernet.edge_names, supernet.candidates, tuple(None for _ in supernet.edge_names))
+
+    @classmethod
+    def from_supernet(cls, supernet: Supernet) -> "PartialArch":
+        states = supernet.state
+        if any(s.pruned for s in states):
+            raise StateError("a supernet with pruned edges is not an operation-scoring state")
+        return cls(supernet.edge_names, supernet.candidates, tuple(s.chosen for s in states),
+                   tuple(frozenset(s.removed) for s in states))
+
+    @property
+    def t(self) -> int:
+        """Number of discretized edges (the iteration counter of ``A_t``)."""
+        return sum(c is not None for c in self.chosen)
+
+    def edge_index(self, edge: int | str) -> int:
+        if isinstance(edge, str):
+            if edge not in self.edge_names:
+                raise InvalidArchError(f"unknown edge {edge!r}; valid edges: {', '.join(self.edge_names)}")
+            return self.edge_names.index(edge)
+        e = int(edge)
+        if not 0 <= e < len(self.edge_names):
+            raise InvalidArchError(f"edge index {edge} out of range 0..{len(self.edge_names) - 1}")
+        return e
+
+    def op_name(self, edge: int | str, op: int | str) -> str:
+        e = self.edge_index(edge)
+        cands = self.candidates[e]
+        if isinstance(op, str):
+            if op not in cands:
+                raise InvalidArchError(f"op {op!r} is not a candidate of edge {self.edge_names[e]}; valid ops: "
+                                       f"{', '.join(cands)}")
+            return op
+        if not 0 <= int(op) < len(cands):
+            raise InvalidArchError(f"op index {op} out of range 0..{len(cands) - 1}")
+        return cands[int(op)]
+
+    def remaining(self, edge: int | str) -> tuple[str, ...]:
+        """Ops still possible on ``edge``: the chosen one, or the candidates not removed."""
+        e = self.edge_index(edge)
+        if self.chosen[e] is not None:
+            return (self.chosen[e],)
+        return tuple(o for o in self.candidates[e] if o not in self.removed[e])
+
+    def undiscretized(self) -> list[int]:
+        return [e for e, c in enumerate(self.chosen) if c is None]
+
+    def discretize(self, edge: int | str, op: int | str) -> "PartialArch":
+        """``A_t + (e, o)`` as a new state."""
+        e, name = self.edge_index(edge), self.op_name(edge, op)
+        if self.chosen[e] is not None:
+            raise StateError(f"edge {self.edge_names[e]} is already discretized to {self.chosen[e]}")
+        if name in self.removed[e]:
+            raise StateError(f"op {name} was removed from edge {self.edge_names[e]}")
+        chosen = list(self.chosen)
+        chosen[e] = name
+        return dataclasses.replace(self, chosen=tuple(chosen))
+
+    def to_json(self) -> dict:
+        return {"chosen": list(self.chosen), "removed": [sorted(r) for r in self.removed]}
+
+    @contextlib.contextmanager
+    def applied(self, supernet: Supernet) -> Iterator[Supernet]:
+        """Temporarily put ``supernet`` into this state (its previous state is restored)."""
+        if tuple(supernet.edge_names) != self.edge_names:
+            raise StateError(f"the supernet's edges {supernet.edge_names} differ from the state's {self.edge_names}")
+        saved = supernet.arch_state_dict()
+        try:
+            self.apply(supernet)
+            yield supernet
+        finally:
+            supernet.load_arch_state_dict(saved)
+
+    def apply(self, supernet: Supernet) -> Supernet:
+        """Put ``supernet`` into this state (resetting its previous state)."""
+        supernet.reset()
+        for e, (c, r) in enumerate(zip(self.chosen, self.removed)):
+            if c is not None:
+                supernet.discretize(e, c)
+            for o in sorted(r):
+                supernet.perturb(e, o)
+        return supernet
+
+
+# ----------------------------------------------------------------------------- benchmark (oracle) data
+@dataclass(frozen=True)
+class OracleTable:
+    """Per-architecture NAS-Bench-201 accuracies as arrays (rows: architectures).
+
+    ``ops[i, j]``: index into ``nb201.OPS`` of architecture i's op on canonical edge j; ``best``:
+    max over single trials (seed-mean where the dataset has no trial table); ``mean``: seed-mean;
+    ``trial_sum`` / ``trial_count``: for pooled-trial averages.
+    """
+
+    dataset: str
+    ops: np.ndarray
+    best: np.ndarray
+    mean: np.ndarray
+    trial_sum: np.ndarray
+    trial_count: np.ndarray
+    per_trial: bool
+
+
+_ORACLE_CACHE: dict[tuple[int, str], tuple[Any, OracleTable]] = {}
+
+
+def oracle_table(bench: Any, dataset: str = "cifar10") -> OracleTable:
+    """The :class:`OracleTable` of ``bench`` for ``dataset`` (computed once per benchmark)."""
+    from .bench import canonical_dataset
+    from .spaces.nb201 import Arch
+
+    name = canonical_dataset(dataset)
+    key = (id(bench), name)
+    if key in _ORACLE_CACHE and _ORACLE_CACHE[key][0] is bench:
+        return _ORACLE_CACHE[key][1]
+    means = bench.mean_table(name)
+    ops = np.array([Arch.from_string(s).indices for s in means["arch_str"]], dtype=np.int8)
+    mean = means["mean"].to_numpy(dtype=float)
+    trials = bench.trials_table(name)
+    if len(trials):
+        grouped = trials.groupby("index")["test_accuracy"]
+        idx = means["index"]
+        best = idx.map(grouped.max()).to_numpy(dtype=float)
+        tsum = idx.map(grouped.sum()).to_numpy(dtype=float)
+        tcount = idx.map(grouped.size()).to_numpy(dtype=float)
+        per_trial = True
+    else:
+        best, tsum, tcount, per_trial = mean.copy(), mean.copy(), np.ones_like(mean), False
+    table = OracleTable(name, ops, best, mean, tsum, tcount, per_trial)
+    _ORACLE_CACHE[key] = (bench, table)
+    return table
+
+
+def _oracle_scores(ctx: "ScoringContext", state: PartialArch, edge: int, ops: Sequence[str], kind: str) -> dict[str, float]:
+    from .spaces import nb201
+
+    if not ctx.get_space().has_benchmark:
+        raise ZcptError(f"{kind} needs a tabular benchmark; search space {ctx.space!r} has none (only nb201 does)")
+    table = oracle_table(ctx.get_bench(), ctx.bench_dataset)
+    try:
+        cols = [nb201.EDGES.index(n) for n in state.edge_names]
+    except ValueError as exc:
+        raise ZcptError(f"edges {state.edge_names} are not NAS-Bench-201 edges") from exc
+    mask = np.ones(len(table.ops), dtype=bool)
+    for j, col in enumerate(cols):
+        if j == edge:
+            continue
+        allowed = [nb201.OPS.index(o) for o in state.remaining(j)]
+        mask &= np.isin(table.ops[:, col], allowed)
+    out = {}
+    for o in ops:
+        sel = mask & (table.ops[:, cols[edge]] == nb201.OPS.index(o))
+        if not sel.any():
+            out[o] = math.nan
+        elif kind == "best-acc":
+            out[o] = float(table.best[sel].max())
+        elif ctx.avg_acc_over == "trials":
+            out[o] = float(table.trial_sum[sel].sum() / table.trial_count[sel].sum())
+        else:
+            out[o] = float(table.mean[sel].mean())
+    return out
+
+
+# ----------------------------------------------------------------------------- context
+@dataclass
+class ScoringContext:
+    """Everything the scoring methods need, built lazily: benchmark, images, networks, proxy.
+
+    Networks: ``supernet_kwargs`` (e.g. ``{"C": 16, "N": 5}``, the paper's NB201 supernet) shape
+    both the untrained supernet (zero-cost methods; weights and alpha drawn from ``seed``) and the
+    supernet that is DARTS-trained for disc-acc / darts-pt / darts (``darts`` config; checkpoints in
+    ``checkpoint_dir``; pass ``trained`` to reuse a run). Images: ``images`` or
+    ``load_images(dataset, data_source, data_root)``; the training methods split them with
+    ``darts.train_portion`` (first part: weights, second: alpha and validation accuracy); the
+    zero-cost methods draw ``proxy_batch_size`` distinct augmented images per (iteration, edge).
+    """
+
+    space: str = "nb201"
+    seed: int = 0
+    supernet_kwargs: dict = field(default_factory=dict)
+    supernet_mode: str = "fast"
+    device: str = "cpu"
+    progress: bool = False
+    # benchmark
+    bench: Any = None
+    bench_path: Optional[str] = None
+    bench_dataset: str = "cifar10"
+    avg_acc_over: str = "arch-mean"
+    # images
+    dataset: str = "cifar10"
+    data_source: str = "sample"
+    data_root: Optional[str] = None
+    images: Any = None
+    # zero-cost
+    proxy: str = "nwot"
+    proxy_options: dict = field(default_factory=dict)
+    scorer: Optional[Scorer] = None
+    proxy_batch_size: int = 256
+    proxy_augment: bool = True
+    # training
+    darts: DartsConfig = field(default_factory=DartsConfig)
+    disc_epochs: int = 5
+    finetune_lr: Optional[float] = None
+    pt_bn_mode: str = "train"
+    disc_bn_mode: str = "eval"
+    darts_alpha_epoch: Optional[int] = None
+    checkpoint_dir: Optional[str] = None
+    trained: Optional[DartsRun] = None
+    untrained: Optional[Supernet] = None
+    _search_data: Optional[SearchData] = field(default=None, repr=False)
+    _batches: dict = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.avg_acc_over not in AVG_MODES:
+            raise UnknownNameError("avg-acc mode", self.avg_acc_over, AVG_MODES)
+        if self.disc_epochs < 0:
+            raise ValueError(f"disc_epochs must be >= 0, got {self.disc_epochs}")
+
+    # -- lazy resources
+    def get_space(self):
+        from .spaces import get_space
+
+        return get_space(self.space)
+
+    def get_bench(self):
+        if self.bench is None:
+            from .bench import load_benchmark
+
+            self.bench = load_benchmark(self.bench_path)
+        return self.bench
+
+    def get_images(self):
+        if self.images is None:
+            from .data import load_images
+
+            self.images = load_images(self.dataset, self.data_source, self.data_root)
+        return self.images
+
+    def search_data(self) -> SearchData:
+        if self._search_data is None:
+            self._search_data = SearchData.from_images(self.get_images(), self.darts.train_portion)
+        return self._search_data
+
+    def _new_supernet(self) -> Supernet:
+        net = self.get_space().supernet(num_classes=self.get_images().num_classes, seed=self.seed,
+                                        **self.supernet_kwargs)
+        net.mode = self.supernet_mode
+        return net.to(self.device)
+
+    def untrained_supernet(self) -> Supernet:
+        """The untrained supernet ``A_0`` scored by the zero-cost methods."""
+        if self.untrained is None:
+            self.untrained = self._new_supernet()
+        return self.untrained
+
+    def trained_run(self) -> DartsRun:
+        """The DARTS-trained supernet (trained on first use; resumed from ``checkpoint_dir``)."""
+        if self.trained is None:
+            self.trained = train_supernet(self._new_supernet(), self.search_data(), self.darts, seed=self.seed,
+                                          device=self.device, out_dir=self.checkpoint_dir, progress=self.progress)
+        return self.trained
+
+    def trained_supernet(self) -> Supernet:
+        return self.trained_run().supernet
+
+    def darts_alpha(self) -> torch.Tensor:
+        """Raw alpha after ``darts_alpha_epoch`` epochs of supernet training (None: the last)."""
+        return self.trained_run().alpha_at(self.darts_alpha_epoch)
+
+    def get_scorer(self) -> Scorer:
+        """The zero-cost scorer: ``scorer`` if given, else the registered proxy ``proxy``."""
+        if self.scorer is not None:
+            return self.scorer
+        try:
+            from .proxies import get_proxy  # type: ignore[attr-defined]
+        except ImportError as exc:
+            raise ZcptError(f"zero-cost proxy {self.proxy!r} requested but the proxy registry "
+                            "(zcpt_analysis.proxies.get_proxy) is not available; pass a scorer instead") from exc
+        proxy = get_proxy(self.proxy)
+        options = dict(self.proxy_options)
+        return lambda net, x, y: proxy.fn(net, x, y, **options)
+
+    def proxy_batch(self, iteration: int, edge: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """The minibatch of the zero-cost scores of ``edge`` at ``iteration`` (fixed per pair: all ops
+        of one edge decision share it, and ``g`` reproduces the table's values)."""
+        from .data import MinibatchSampler
+
+        key = (iteration, edge)
+        if key not in self._batches:
+            sampler = MinibatchSampler(self.get_images(), self.proxy_batch_size,
+                                       seed=derive_seed(self.seed, "proxy", iteration, edge),
+                                       augment=self.proxy_augment, device=self.device)
+            self._batches[key] = sampler.sample()
+        return self._batches[key]
+
+    def valid_batches(self) -> FixedBatches:
+        """Validation batches of the training-based scores (the second half of the search split)."""
+        return FixedBatches(self.search_data().valid, self.darts.batch_size,
+                            seed=derive_seed(self.seed, "score-eval"), augment=self.darts.augment,
+                            device=self.device, max_images=self.darts.eval_max_images)
+
+    def fork(self, **changes: Any) -> "ScoringContext":
+        """A copy sharing the lazily built resources, with ``changes`` applied."""
+        return dataclasses.replace(self, **changes)
+
+    # -- cache keys
+    def config_for(self, method: str, state: Any = None) -> dict:
+        """The full configuration that determines ``method``'s scores on ``A_t = state`` (default
+        ``A_0``): the content of its cache key."""
+        from . import __version__
+
+        m = get_method(method)
+        cfg: dict[str, Any] = {"kind": "operation-scores", "method": m.name, "space": self.space,
+                               "library_version": __version__, "state": as_partial(state, self).to_json()}
+        if m.network == "none":
+            bench = self.get_bench()
+            cfg.update(bench_source=str(getattr(bench, "source", "")), bench_archs=int(getattr(bench, "num_archs", 0)),
+                       bench_dataset=self.bench_dataset)
+            if m.name == "avg-acc":
+                cfg["avg_acc_over"] = self.avg_acc_over
+            return cfg
+        images = self.get_images()
+        cfg.update(seed=self.seed, supernet=dict(self.supernet_kwargs), supernet_mode=self.supernet_mode,
+                   data={"dataset": self.dataset, "source": self.data_source, "root": self.data_root,
+                         "images": images.source, "n": len(images)})
+        if m.network == "untrained":
+            proxy = self.proxy if self.scorer is None else f"custom:{getattr(self.scorer, '__qualname__', repr(self.scorer))}"
+            cfg.update(proxy=proxy, proxy_options=dict(self.proxy_options), batch_size=self.proxy_batch_size,
+                       augment=self.proxy_augment)
+        else:
+            cfg.update(darts=self.darts.to_json(), batch_size=self.darts.batch_size, epochs=self.darts.epochs)
+            if m.name == "disc-acc":
+                cfg.update(disc_epochs=self.disc_epochs, finetune_lr=self.finetune_lr, bn_mode=self.disc_bn_mode)
+            elif m.name == "darts-pt":
+                cfg.update(bn_mode=self.pt_bn_mode)
+            elif m.name == "darts":
+                cfg.update(darts_alpha_epoch=self.darts_alpha_epoch)
+        return cfg
+
+    def darts_run_config(self) -> dict:
+        """Configuration of the DARTS-trained supernet (keys its checkpoint folder in the cache)."""
+        from . import __version__
+
+        images = self.get_images()
+        return {"kind": "darts-supernet", "space": self.space, "seed": self.seed, "library_version": __version__,
+                "supernet": dict(self.supernet_kwargs), "supernet_mode": self.supernet_mode,
+                "darts": self.darts.to_json(),
+                "data": {"dataset": self.dataset, "source": self.data_source, "root": self.data_root,
+                         "images": images.source, "n": len(images)}}
+
+
+# ----------------------------------------------------------------------------- methods
+EdgeScorer = Callable[[ScoringContext, PartialArch, int, Sequence[str]], dict]
+
+
+@dataclass(frozen=True)
+class ScoringMethod:
+    """One operation scoring function: ``score_edge(ctx, A_t, e, ops) -> {op: g(A_t, e, op)}``.
+
+    ``higher_is_better``: the method keeps the op with the largest score (else the smallest);
+    ``for_correlation`` = ``sign * score``. ``network``: what is scored (``none`` = benchmark only,
+    ``untrained``, ``trained``); ``trains``: the score itself trains a network.
+    """
+
+    name: str
+    formula: str
+    higher_is_better: bool
+    paradigm: str
+    network: str
+    trains: bool
+    description: str
+    score_edge: EdgeScorer
+
+    @property
+    def sign(self) -> float:
+        return 1.0 if self.higher_is_better else -1.0
+
+
+def _best_acc(ctx: ScoringContext, state: PartialArch, e: int, ops: Sequence[str]) -> dict[str, float]:
+    return _oracle_scores(ctx, state, e, ops, "best-acc")
+
+
+def _avg_acc(ctx: ScoringContext, state: PartialArch, e: int, ops: Sequence[str]) -> dict[str, float]:
+    return _oracle_scores(ctx, state, e, ops, "avg-acc")
+
+
+def _zero_cost(kind: str) -> EdgeScorer:
+    def score(ctx: ScoringContext, state: PartialArch, e: int, ops: Sequence[str]) -> dict[str, float]:
+        net = ctx.untrained_supernet()
+        scorer = ctx.get_scorer()
+        x, y = ctx.proxy_batch(state.t, e)
+        with state.applied(net):
+            if tuple(ops) == state.remaining(e):  # the whole edge: the op_selection functions
+                fn = zc_pt_scores if kind == "zc-pt" else disc_zc_scores
+                return {o: float(v) for o, v in fn(net, e, scorer, x, y).items()}
+            out = {}
+            for o in ops:
+                cm = net.perturbed(e, o) if kind == "zc-pt" else net.discretized(e, o)
+                with cm:
+                    out[o] = float(scorer(net, x, y))
+            return out
+    return score
+
+
+def _darts_pt(ctx: ScoringContext, state: PartialArch, e: int, ops: Sequence[str]) -> dict[str, float]:
+    net = ctx.trained_supernet()
+    batches = ctx.valid_batches()
+    out = {}
+    with state.applied(net):
+        for o in ops:
+            with net.perturbed(e, o):
+                out[o] = evaluate(net, batches, ctx.pt_bn_mode).accuracy
+    return out
+
+
+def finetune(supernet: Supernet, ctx: ScoringContext, epochs: int, seed: int) -> Supernet:
+    """DARTS-PT-style fine-tuning of ``supernet`` in place: ``epochs`` bilevel epochs at the constant
+    LR ``finetune_lr`` (default ``learning_rate / 10``), alpha updated per ``ctx.darts.arch_update``."""
+    lr = ctx.darts.learning_rate / 10 if ctx.finetune_lr is None else ctx.finetune_lr
+    trainer = BilevelTrainer(supernet, ctx.search_data(), ctx.darts, seed=seed, device=ctx.device, lr=lr,
+                             lr_schedule="constant")
+    for _ in range(epochs):
+        trainer.train_epoch(progress=False)
+    supernet.alpha.requires_grad_(False)
+    return supernet
+
+
+def _disc_acc(ctx: ScoringContext, state: PartialArch, e: int, ops: Sequence[str]) -> dict[str, float]:
+    base = ctx.trained_supernet()
+    batches = ctx.valid_batches()
+    out = {}
+    for o in ops:
+        net = copy_supernet(base)
+        state.discretize(e, o).apply(net)
+        finetune(net, ctx, ctx.disc_epochs, seed=derive_seed(ctx.seed, "disc-acc", state.t, e))
+        out[o] = evaluate(net, batches, ctx.disc_bn_mode).accuracy
+        del net
+    return out
+
+
+def _darts(ctx: ScoringContext, state: PartialArch, e: int, ops: Sequence[str]) -> dict[str, float]:
+    net = ctx.trained_supernet()
+    weights = torch.softmax(ctx.darts_alpha().detach().float().cpu(), dim=-1)
+    return {o: float(weights[e, net.candidates[e].index(o)]) for o in ops}
+
+
+_REGISTRY: dict[str, ScoringMethod] = {}
+
+
+def register_method(method: ScoringMethod) -> ScoringMethod:
+    """Add a scoring method to the registry (name must be new)."""
+    if method.name in _REGISTRY:
+        raise ValueError(f"scoring method {method.name!r} is already registered")
+    _REGISTRY[method.name] = method
+    return method
+
+
+def get_method(name: str | ScoringMethod) -> ScoringMethod:
+    """The registered scoring method ``name`` (clear error listing the valid names)."""
+    if isinstance(name, ScoringMethod):
+        return name
+    key = str(name).strip().lower()
+    if key not in _REGISTRY:
+        raise UnknownNameError("scoring method", name, list(_REGISTRY))
+    return _REGISTRY[key]
+
+
+def method_names() -> list[str]:
+    return list(_REGISTRY)
+
+
+for _m in (
+    ScoringMethod("best-acc", "max_{A in A_{t,e,o}} V*(A)", True, "oracle", "none", False,
+                  "max single-trial NB201 CIFAR-10 test accuracy (200 epochs) over consistent architectures", _best_acc),
+    ScoringMethod("avg-acc", "mean_{A in A_{t,e,o}} V*(A)", True, "oracle", "none", False,
+                  "mean over consistent architectures of their seed-mean NB201 CIFAR-10 test accuracy", _avg_acc),
+    ScoringMethod("disc-acc", "V(A_t + (e,o)) after k epochs", True, "discretization", "trained", True,
+                  "validation accuracy of the trained supernet discretized and fine-tuned for k epochs", _disc_acc),
+    ScoringMethod("darts-pt", "V(A_t - (e,o))", False, "perturbation", "trained", False,
+                  "validation accuracy of the trained supernet with the op removed (lower = more important)", _darts_pt),
+    ScoringMethod("disc-zc", "S(A_t + (e,o))", True, "discretization", "untrained", False,
+                  "zero-cost score of the untrained supernet discretized to the op", _zero_cost("disc-zc")),
+    ScoringMethod("zc-pt", "S(A_t - (e,o))", False, "perturbation", "untrained", False,
+                  "zero-cost score of the untrained supernet with the op removed (lower = more important)",
+                  _zero_cost("zc-pt")),
+    ScoringMethod("darts", "softmax(alpha)_{e,o}", True, "architecture-weights", "trained", True,
+                  "softmax of alpha after DARTS supernet training", _darts),
+):
+    register_method(_m)
+
+
+# ----------------------------------------------------------------------------- public interface
+StateLike = Any  # Supernet | PartialArch | Sequence[Optional[str]] | Mapping[edge, op] | None
+
+
+def as_partial(A_t: StateLike, context: Optional[ScoringContext] = None) -> PartialArch:
+    """A :class:`PartialArch` from a supernet, a partial architecture, a sequence of chosen ops per
+    edge (None = undiscretized) or a mapping ``{edge: op}``; None means ``A_0`` of the context's space."""
+    if isinstance(A_t, PartialArch):
+        return A_t
+    if isinstance(A_t, Supernet):
+        return PartialArch.from_supernet(A_t)
+    ctx = context or ScoringContext()
+    template = _template(ctx)
+    state = PartialArch.initial(template)
+    if A_t is None:
+        return state
+    if isinstance(A_t, Mapping):
+        items = list(A_t.items())
+    else:
+        seq = list(A_t)
+        if len(seq) != len(state.edge_names):
+            raise InvalidArchError(f"expected one op or None per edge ({len(state.edge_names)}: "
+                                   f"{', '.join(state.edge_names)}), got {len(seq)}")
+        items = [(e, o) for e, o in enumerate(seq) if o is not None]
+    for e, o in items:
+        state = state.discretize(e, o)
+    return state
+
+
+_TEMPLATES: dict[str, Supernet] = {}
+
+
+def _template(ctx: ScoringContext) -> Supernet:
+    """A small supernet of the context's space, only for its edge names and candidates."""
+    if ctx.untrained is not None:
+        return ctx.untrained
+    if ctx.trained is not None:
+        return ctx.trained.supernet
+    if ctx.space not in _TEMPLATES:
+        kwargs = {"C": 1, "N": 1} if ctx.space == "nb201" else {}
+        _TEMPLATES[ctx.space] = ctx.get_space().supernet(num_classes=10, seed=0, **kwargs)
+    return _TEMPLATES[ctx.space]
+
+
+def score_edge(method: str | ScoringMethod, A_t: StateLike, edge: int | str,
+               context: Optional[ScoringContext] = None, ops: Optional[Sequence[int | str]] = None) -> dict[str, float]:
+    """``{o: g(method, A_t, edge, o)}`` for every remaining op of an undiscretized ``edge`` (or ``ops``)."""
+    m = get_method(method)
+    ctx = context or ScoringContext()
+    state = as_partial(A_t, ctx)
+    e = state.edge_index(edge)
+    if state.chosen[e] is not None:
+        raise StateError(f"edge {state.edge_names[e]} of A_t is already discretized to {state.chosen[e]}; "
+                         f"undiscretized edges: {', '.join(state.edge_names[i] for i in state.undiscretized())}")
+    names = state.remaining(e) if ops is None else tuple(state.op_name(e, o) for o in ops)
+    for o in names:
+        if o not in state.remaining(e):
+            raise StateError(f"op {o} was removed from edge {state.edge_names[e]} of A_t")
+    return m.score_edge(ctx, state, e, names)
+
+
+def g(method: str | ScoringMethod, A_t: StateLike, edge: int | str, op: int | str,
+      context: Optional[ScoringContext] = None) -> float:
+    """The operation score ``g(A_t, e, o)`` of ``method`` (see the module table for its direction)."""
+    state = as_partial(A_t, context)
+    name = state.op_name(edge, op)
+    return score_edge(method, state, edge, context, ops=[name])[name]
+
+
+def score_operations(context: ScoringContext, methods: Sequence[str] = METHOD_NAMES, A_t: StateLike = None,
+                     edges: Optional[Sequence[int | str]] = None) -> pd.DataFrame:
+    """Tidy table of ``g(A_t, e, o)`` for every method, undiscretized edge and remaining op.
+
+    Columns: ``edge`` (name), ``op``, ``method``, ``score``, ``higher_is_better``,
+    ``for_correlation`` (``score``, negated for lower-is-better methods), ``edge_index``,
+    ``iteration`` (number of discretized edges of ``A_t``).
+    """
+    from tqdm.auto import tqdm
+
+    resolved = [get_method(m) for m in methods]
+    state = as_partial(A_t, context)
+    todo = state.undiscretized() if edges is None else [state.edge_index(e) for e in edges]
+    rows = []
+    jobs = [(m, e) for m in resolved for e in todo]
+    for m, e in tqdm(jobs, desc="operation scores", disable=not context.progress):
+        if state.chosen[e] is not None:
+            raise StateError(f"edge {state.edge_names[e]} is already discretized")
+        scores = m.score_edge(context, state, e, state.remaining(e))
+        for op, value in scores.items():
+            rows.append({"edge": state.edge_names[e], "op": op, "method": m.name, "score": float(value),
+                         "higher_is_better": m.higher_is_better, "for_correlation": m.sign * float(value),
+                         "edge_index": e, "iteration": state.t})
+    return pd.DataFrame(rows, columns=list(TABLE_COLUMNS))
+
+
+def best_ops(table: pd.DataFrame) -> dict[str, dict[str, str]]:
+    """The op each method selects on each edge of a score table (its direction; NaN ignored)."""
+    from .search.op_selection import select
+
+    out: dict[str, dict[str, str]] = {}
+    for (method, edge), grp in table.groupby(["method", "edge"], sort=False):
+        hib = bool(grp["higher_is_better"].iloc[0])
+        out.setdefault(method, {})[edge] = select(dict(zip(grp["op"], grp["score"])), maximize=hib,
+                                                  what=f"{method} on edge {edge}")
+    return out
