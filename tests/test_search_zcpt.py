@@ -157,3 +157,24 @@ def test_cli_search_with_seeds_prints_summary(tmp_path, capsys):
     assert out.count("selected: |") == 2
     assert "measured:" in out and "paper: 5.97 ± 0.17" in out
     assert len(list(tmp_path.glob("zcpt-nb201-nwot-random-N2-V1-b8-cifar10-s*.json"))) == 2
+
+
+@pytest.mark.parametrize("compat", ["fast", "published"])
+def test_batched_engine_matches_one_forward_per_perturbation(cifar_sample, compat):
+    common = dict(compat=compat, N=2, V=1, seed=5)
+    batched = ZeroCostPT(_config(engine="batched", **common), progress=False, images=cifar_sample)
+    simple = ZeroCostPT(_config(engine="simple", channels_last=False, **common), progress=False, images=cifar_sample)
+    assert batched.engine() == "batched" and simple.engine() == "simple"
+    a, b = batched.run(), simple.run()
+    assert [it["arch"] for it in a["iterations"]] == [it["arch"] for it in b["iterations"]]
+    for it_a, it_b in zip(a["iterations"], b["iterations"]):
+        for sa, sb in zip(it_a["steps"], it_b["steps"]):
+            assert sa["edge"] == sb["edge"] and sa["chosen"] == sb["chosen"]
+            assert sa["scores"] == pytest.approx(sb["scores"], rel=1e-9, abs=1e-6)
+
+
+def test_batched_engine_only_for_nwot_in_eval_mode():
+    assert ZeroCostPT(_config(proxy="synflow")).engine() == "simple"
+    assert ZeroCostPT(_config(proxy_options={"mode": "train"})).engine() == "simple"
+    with pytest.raises(ZcptError, match="engine 'batched' needs the nwot proxy"):
+        ZeroCostPT(_config(proxy="snip", engine="batched"))

@@ -52,9 +52,14 @@ class Term:
 
 @dataclass(frozen=True)
 class ExecutionPlan:
-    """What every edge computes in one forward pass: ``terms[e]`` is a tuple of :class:`Term`."""
+    """What every edge computes in one forward pass: ``terms[e]`` is a tuple of :class:`Term`.
+
+    ``groups > 1``: the batch is ``groups`` stacked copies of a minibatch, and a term's weight may
+    be a ``[groups]`` tensor (one weight per copy) -- see :meth:`Supernet.perturbation_plan`.
+    """
 
     terms: tuple[tuple[Term, ...], ...]
+    groups: int = 1
 
 
 @dataclass(frozen=True)
@@ -91,7 +96,11 @@ class MixedOp(nn.Module):
         for term in plan.terms[self.edge]:
             y = self.ops[term.op](x.mul(0.0) if term.zero_input else x)
             if term.weight is not None:
-                y = y * term.weight
+                if term.weight.dim() == 1:  # one weight per stacked copy of the batch
+                    shape = (plan.groups, -1) + (1,) * (y.dim() - 1)
+                    y = (y.reshape(plan.groups, -1, *y.shape[1:]) * term.weight.view(shape)).reshape(y.shape)
+                else:
+                    y = y * term.weight
             out = y if out is None else out + y
         if out is None:  # nothing computed on this edge: its contribution is zero
             xs = x[:, :, :: self.stride, :: self.stride] if self.stride != 1 else x
@@ -339,6 +348,39 @@ class Supernet(nn.Module):
                                       if o not in removed and cands[o] != "none")
             terms.append(tuple(edge_terms))
         return ExecutionPlan(tuple(terms))
+
+    def perturbation_plan(self, edge: int | str, ops: Sequence[int | str]) -> ExecutionPlan:
+        """A ``fast``-mode plan for ``len(ops)`` stacked copies of a minibatch where copy ``g``
+        computes ``A - (edge, ops[g])``: every op of ``edge`` runs on every copy and is weighted
+        per copy (0 for the removed one), all other edges as in :meth:`plan`. Feeding
+        ``x.repeat(len(ops), 1, 1, 1)`` gives, copy by copy, the outputs of the individual
+        perturbations (exactly so when no layer couples samples, e.g. BatchNorm in eval mode).
+        """
+        e = self.edge_index(edge)
+        if self._chosen[e] is not None or self._pruned[e]:
+            raise StateError(f"edge {self.edge_names[e]} is discretized or pruned; nothing to perturb")
+        removed = [self.op_index(e, o) for o in ops]
+        saved = self.mode
+        self.mode = "fast"
+        try:
+            base = self.plan()
+        finally:
+            self.mode = saved
+        soft = torch.softmax(self.alpha, dim=-1)
+        groups = len(removed)
+        edge_terms = []
+        for o in self.remaining_ops(e):
+            if self.candidates[e][o] == "none":
+                continue
+            mask = torch.tensor([0.0 if o == r else 1.0 for r in removed], device=soft.device, dtype=soft.dtype)
+            edge_terms.append(Term(o, soft[e, o] * mask))
+        terms = list(base.terms)
+        terms[e] = tuple(edge_terms)
+        return ExecutionPlan(tuple(terms), groups=groups)
+
+    def mixed_ops(self) -> list[MixedOp]:
+        """Every :class:`MixedOp` module (one per edge per cell)."""
+        return [m for m in self.modules() if isinstance(m, MixedOp)]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.forward_with_plan(x, self.plan())

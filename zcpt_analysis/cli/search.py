@@ -62,6 +62,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="option of the validation stage's standalone networks, e.g. C=8")
     s.add_argument("--topology", default="algorithm2", choices=("algorithm2", "iterative"),
                    help="DARTS topology selection (Algorithm 2, or the published code's iterative removal)")
+    s.add_argument("--engine", default="auto", choices=("auto", "batched", "simple"),
+                   help="batched: all perturbations of an edge in one forward (nwot, eval mode); simple: one "
+                        "forward per perturbation (any proxy); auto: batched when it applies")
+    s.add_argument("--channels-last", default=None, action=argparse.BooleanOptionalAction,
+                   help="NHWC convolutions (default: on CPU)")
     s.add_argument("--force", action="store_true", help="start over even if a record exists")
     _add_data_options(s, batch_size=None)
     s.add_argument("--batch-size", type=int, default=None, help="proxy minibatch size (default: the space's, "
@@ -108,7 +113,8 @@ def _search(args: argparse.Namespace) -> int:
                             proxy_options=_key_values(args.proxy_option, "--proxy-option"),
                             supernet_options=_key_values(args.supernet_option, "--supernet-option"),
                             network_options=_key_values(args.network_option, "--network-option"),
-                            topology=args.topology, bench=args.bench)
+                            topology=args.topology, bench=args.bench, engine=args.engine,
+                            channels_last=args.channels_last)
         record = run_zcpt(config, out_dir=args.out, progress=not args.quiet, force=args.force)
         records.append(record)
         print_run(record, Path(args.out) / config.result_name())

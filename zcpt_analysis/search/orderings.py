@@ -36,7 +36,7 @@ from __future__ import annotations
 import random
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Mapping
+from typing import Callable, Iterator, Mapping
 
 import numpy as np
 
@@ -106,16 +106,24 @@ def discretize_all(order: str, supernet: Supernet, evaluate: EdgeEvaluator, rng:
 
     Returns the decisions in the order they were made; ``on_step`` is called after each one.
     """
-    check_ordering(order)
-    steps: list[Step] = []
-
-    def decide(edge: int, scores: dict[str, float], rnd: int, evals: int, started: float) -> None:
-        chosen = choose_zc_pt(scores, what=f"edge {supernet.edge_names[edge]}")
-        supernet.discretize(edge, chosen)
-        step = Step(edge, supernet.edge_names[edge], dict(scores), chosen, rnd, evals, time.perf_counter() - started)
+    steps = []
+    for step in iter_discretize(order, supernet, evaluate, rng, published_once_order):
         steps.append(step)
         if on_step is not None:
             on_step(step)
+    return steps
+
+
+def iter_discretize(order: str, supernet: Supernet, evaluate: EdgeEvaluator, rng: random.Random,
+                    published_once_order: bool = False) -> Iterator[Step]:
+    """Like :func:`discretize_all`, one decision at a time: each ``next()`` scores, decides and
+    discretizes one edge (so a caller can pause between decisions, e.g. a step-through widget)."""
+    check_ordering(order)
+
+    def decide(edge: int, scores: dict[str, float], rnd: int, evals: int, started: float) -> Step:
+        chosen = choose_zc_pt(scores, what=f"edge {supernet.edge_names[edge]}")
+        supernet.discretize(edge, chosen)
+        return Step(edge, supernet.edge_names[edge], dict(scores), chosen, rnd, evals, time.perf_counter() - started)
 
     def count(scores: EdgeScores) -> int:
         return sum(len(s) for s in scores.values())
@@ -127,7 +135,7 @@ def discretize_all(order: str, supernet: Supernet, evaluate: EdgeEvaluator, rng:
             remaining = supernet.undiscretized_edges()
             edge = remaining[0] if order == "fixed" else rng.choice(remaining)
             scores = evaluate([edge])
-            decide(edge, scores[edge], rnd, count(scores), started)
+            yield decide(edge, scores[edge], rnd, count(scores), started)
             rnd += 1
     elif order in ("global-op-iter", "global-edge-iter"):
         while supernet.undiscretized_edges():
@@ -135,7 +143,7 @@ def discretize_all(order: str, supernet: Supernet, evaluate: EdgeEvaluator, rng:
             scores = evaluate(supernet.undiscretized_edges())
             key = (lambda s: _nan_min(s.values())) if order == "global-op-iter" else (lambda s: _nan_mean(s.values()))
             edge = _pick_edge(scores, key)
-            decide(edge, scores[edge], rnd, count(scores), started)
+            yield decide(edge, scores[edge], rnd, count(scores), started)
             rnd += 1
     else:  # global-op-once / global-edge-once
         started = time.perf_counter()
@@ -147,10 +155,9 @@ def discretize_all(order: str, supernet: Supernet, evaluate: EdgeEvaluator, rng:
             key = (lambda s: _nan_min(s.values())) if order == "global-op-once" else (lambda s: _nan_mean(s.values()))
             queue = sorted(remaining, key=lambda e: (np.isnan(key(first_scores[e])), key(first_scores[e]), e))
         edge = queue.pop(0)
-        decide(edge, first_scores[edge], rnd, count(first_scores), started)
+        yield decide(edge, first_scores[edge], rnd, count(first_scores), started)
         for edge in queue:
             rnd += 1
             started = time.perf_counter()
             scores = evaluate([edge])
-            decide(edge, scores[edge], rnd, count(scores), started)
-    return steps
+            yield decide(edge, scores[edge], rnd, count(scores), started)

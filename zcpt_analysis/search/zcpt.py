@@ -25,7 +25,7 @@ import time
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import numpy as np
 import torch
@@ -39,11 +39,13 @@ from ..runtime import resolve_device
 from ..spaces import get_space
 from ..spaces.base import SearchSpace
 from ..supernet import Supernet
+from .fast_nwot import FastNwotPerturbations
 from .op_selection import Scorer, select, zc_pt_scores
-from .orderings import EdgeScores, Step, check_ordering, discretize_all
+from .orderings import EdgeScores, Step, check_ordering, iter_discretize
 
 RECORD_KIND = "zcpt-search"
 COMPAT_MODES = ("fast", "published")
+ENGINES = ("auto", "batched", "simple")
 
 
 @dataclass
@@ -56,6 +58,10 @@ class ZcptConfig:
     network builders (e.g. ``{"C": 4, "N": 1}`` for tiny test networks; default: the paper's sizes).
     ``compat="published"`` runs the supernet and nwot as the published code does (every op
     computed, weight-0 ops on zeroed inputs, hooks on every module whose type name contains ReLU).
+    ``engine``: ``batched`` scores the |O| perturbations of an edge in one forward
+    (:mod:`.fast_nwot`, nwot in eval mode only; same scores), ``simple`` runs one forward per
+    perturbation through the proxy registry, ``auto`` picks ``batched`` whenever it applies.
+    ``channels_last`` (``None`` = on CPU only) runs convolutions in NHWC layout (faster on CPUs).
     """
 
     space: str = "nb201"
@@ -77,6 +83,8 @@ class ZcptConfig:
     topology: str = "algorithm2"
     published_once_order: bool = False
     bench: str | None = None
+    engine: str = "auto"
+    channels_last: bool | None = None
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -89,6 +97,8 @@ class ZcptConfig:
     def validate(self) -> None:
         check_ordering(self.order)
         get_space(self.space)
+        if self.engine not in ENGINES:
+            raise ZcptError(f"unknown engine {self.engine!r}; valid: {', '.join(ENGINES)}")
         if self.compat not in COMPAT_MODES:
             raise ZcptError(f"unknown compat mode {self.compat!r}; valid: {', '.join(COMPAT_MODES)}")
         for name in ("N", "V", "batch_size"):
@@ -137,15 +147,23 @@ def environment(device: torch.device) -> dict[str, Any]:
 
 
 class ZcPtEdgeEvaluator:
-    """Scores edges for an ordering: one fresh minibatch per call, zc-pt scores of every remaining op."""
+    """Scores edges for an ordering: one fresh minibatch per call, zc-pt scores of every remaining op
+    (through ``batched`` -- all perturbations of an edge in one forward -- when given)."""
 
-    def __init__(self, supernet: Supernet, scorer: Scorer, sampler: MinibatchSampler):
+    def __init__(self, supernet: Supernet, scorer: Scorer, sampler: MinibatchSampler,
+                 batched: FastNwotPerturbations | None = None, channels_last: bool = False):
         self.supernet, self.scorer, self.sampler = supernet, scorer, sampler
+        self.batched, self.channels_last = batched, channels_last
         self.evaluations = 0
 
     def __call__(self, edges: list[int]) -> EdgeScores:
         inputs, targets = self.sampler.sample()
-        out = {e: zc_pt_scores(self.supernet, e, self.scorer, inputs, targets) for e in edges}
+        if self.channels_last:
+            inputs = inputs.contiguous(memory_format=torch.channels_last)
+        if self.batched is not None:
+            out = {e: self.batched.scores(e, inputs) for e in edges}
+        else:
+            out = {e: zc_pt_scores(self.supernet, e, self.scorer, inputs, targets) for e in edges}
         self.evaluations += sum(len(s) for s in out.values())
         return out
 
@@ -176,7 +194,9 @@ class ZeroCostPT:
         self.scorer, proxy_meta = make_scorer(config.proxy, self._proxy_options())
         self.record["proxy"] = proxy_meta
         self._supernet: Supernet | None = None
+        self._batched: FastNwotPerturbations | None = None
         self._pool: ImageSet | None = None
+        self.record["engine"] = {"search": self.engine(), "channels_last": self.channels_last}
 
     # ------------------------------------------------------------------ setup
     def _proxy_options(self) -> dict[str, Any]:
@@ -226,35 +246,82 @@ class ZeroCostPT:
             sn = self.space.supernet(num_classes=self.pool.num_classes, seed=cfg.seed, **cfg.supernet_options)
             sn.mode = cfg.compat
             self._supernet = sn.to(self.device)
+            if self.channels_last:
+                self._supernet.to(memory_format=torch.channels_last)
         return self._supernet
+
+    @property
+    def channels_last(self) -> bool:
+        cl = self.config.channels_last
+        return self.device.type == "cpu" if cl is None else bool(cl)
+
+    def engine(self) -> str:
+        """The engine the search uses: ``batched`` when nwot scores in eval mode, else ``simple``."""
+        opts = self._proxy_options()
+        applicable = (self.config.proxy == "nwot" and opts.get("mode", "eval") == "eval"
+                      and not opts.get("chunk_size") and set(opts) <= {"mode", "hooks", "device"})
+        if self.config.engine == "batched" and not applicable:
+            raise ZcptError("engine 'batched' needs the nwot proxy in eval mode without chunking; use "
+                            "--engine simple or auto")
+        return "batched" if applicable and self.config.engine != "simple" else "simple"
+
+    def _edge_evaluator(self, seed: int) -> ZcPtEdgeEvaluator:
+        batched = None
+        if self.engine() == "batched":
+            if self._batched is None:
+                self._batched = FastNwotPerturbations(self.supernet, hooks=self._proxy_options().get("hooks", "relu"),
+                                                      semantics=self.config.compat)
+            batched = self._batched
+        return ZcPtEdgeEvaluator(self.supernet, self.scorer, self._sampler(seed), batched=batched,
+                                 channels_last=self.channels_last)
 
     def _sampler(self, seed: int, pool: ImageSet | None = None) -> MinibatchSampler:
         return MinibatchSampler(pool if pool is not None else self.pool, self.config.batch_size, seed=seed,
                                 device=self.device)
 
     # ------------------------------------------------------------------ stage 1
-    def search_iteration(self, i: int, on_step: Callable[[Step], None] | None = None) -> dict[str, Any]:
-        """Run search iteration ``i`` (0-based) from A_0 and return its record entry."""
+    def iteration_steps(self, i: int) -> Iterator[Step]:
+        """Search iteration ``i`` (0-based) from A_0, one zc-pt decision per ``next()``.
+
+        Resets the supernet to A_0 with the iteration's alpha, and leaves it discretized as far as
+        the generator got (a step-through widget pauses between decisions).
+        """
         cfg = self.config
         sn = self.supernet
         sn.reset()
-        alpha_seed = cfg.seed if i == 0 else derive_seed(cfg.seed, 1, i)
-        sn.redraw_alpha(alpha_seed)
+        sn.redraw_alpha(self.alpha_seed(i))
         torch.manual_seed(derive_seed(cfg.seed, 6, i))  # for ops that draw noise (S4)
-        evaluator = ZcPtEdgeEvaluator(sn, self.scorer, self._sampler(derive_seed(cfg.seed, 2, i)))
-        rng = random.Random(derive_seed(cfg.seed, 3, i))
-        started = time.perf_counter()
-        steps = discretize_all(cfg.order, sn, evaluator, rng, on_step=on_step,
-                               published_once_order=cfg.published_once_order)
-        entry: dict[str, Any] = {"iteration": i, "alpha_seed": alpha_seed, "steps": [s.to_json() for s in steps]}
+        self._evaluator = self._edge_evaluator(derive_seed(cfg.seed, 2, i))
+        self._rng = random.Random(derive_seed(cfg.seed, 3, i))
+        yield from iter_discretize(cfg.order, sn, self._evaluator, self._rng, cfg.published_once_order)
+
+    def alpha_seed(self, i: int) -> int:
+        """Seed of alpha in iteration ``i`` (iteration 0 keeps the supernet's own alpha)."""
+        return self.config.seed if i == 0 else derive_seed(self.config.seed, 1, i)
+
+    def finish_iteration(self, i: int, steps: list[Step], started: float) -> dict[str, Any]:
+        """Topology selection (spaces that have it) and the record entry of a completed iteration."""
+        sn = self.supernet
+        entry: dict[str, Any] = {"iteration": i, "alpha_seed": self.alpha_seed(i), "steps": [s.to_json() for s in steps]}
         if sn.topology_groups():
             from .topology import select_topology
 
-            entry["topology"] = select_topology(sn, self.scorer, evaluator.sampler.sample, rng, method=cfg.topology)
+            entry["topology"] = select_topology(sn, self.scorer, self._evaluator.sampler.sample, self._rng,
+                                                method=self.config.topology)
         arch = sn.derive()
-        entry.update({"arch": self.space.to_json(arch), "evaluations": evaluator.evaluations,
+        entry.update({"arch": self.space.to_json(arch), "evaluations": self._evaluator.evaluations,
                       "seconds": round(time.perf_counter() - started, 3)})
         return entry
+
+    def search_iteration(self, i: int, on_step: Callable[[Step], None] | None = None) -> dict[str, Any]:
+        """Run search iteration ``i`` (0-based) from A_0 and return its record entry."""
+        started = time.perf_counter()
+        steps = []
+        for step in self.iteration_steps(i):
+            steps.append(step)
+            if on_step is not None:
+                on_step(step)
+        return self.finish_iteration(i, steps, started)
 
     def search(self) -> None:
         """Stage 1 (resumes after the last completed iteration)."""
@@ -291,9 +358,10 @@ class ZeroCostPT:
         done = self.record["validation"]["batches_done"]
         if done < cfg.V:
             self.record["status"] = "validating"
+            memory_format = torch.channels_last if self.channels_last else torch.contiguous_format
             nets = [self.space.network(self.space.parse(c["arch"]), num_classes=self.pool.num_classes,
-                                       seed=arch_seed(cfg.seed, c["arch"]), **cfg.network_options).to(self.device)
-                    for c in cands]
+                                       seed=arch_seed(cfg.seed, c["arch"]), **cfg.network_options).to(
+                self.device, memory_format=memory_format) for c in cands]
             sampler = self._sampler(derive_seed(cfg.seed, 4))
             for _ in range(done):  # replay the minibatches already used so the stream continues identically
                 sampler.sample()
@@ -301,6 +369,7 @@ class ZeroCostPT:
             bar = _progress(total=cfg.V, initial=done, desc="validation minibatches", disable=not self.progress)
             for j in range(done, cfg.V):
                 inputs, targets = sampler.sample()
+                inputs = inputs.contiguous(memory_format=memory_format)
                 for cand, net in zip(cands, nets):
                     cand["scores"].append(self.scorer(net, inputs, targets))
                 self.record["validation"]["batches_done"] = j + 1

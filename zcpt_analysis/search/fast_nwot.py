@@ -1,0 +1,165 @@
+"""Fast zc-pt with nwot: all perturbations of an edge in one batched forward, exact kernels.
+
+``S(A_t - (e, o))`` for the |O| ops of an edge is computed in **one** forward pass over |O|
+stacked copies of the minibatch (:meth:`Supernet.perturbation_plan`: copy ``g`` weights op
+``o_g`` by 0). BatchNorm runs in eval mode (the Zero-Cost-PT setting), so the copies do not
+interact and each copy's activations are those of its own perturbed supernet.
+
+The nwot kernel of copy ``g`` is accumulated exactly (integer-valued, as :mod:`..proxies.nwot`):
+every hooked module call contributes ``(n + s_g s_gᵀ) / 2`` with ``s_g`` the ±1 codes of copy
+``g``, *except* calls inside the op removed in copy ``g``, which do not exist in that supernet:
+
+* ``semantics="fast"`` (the library default): they contribute nothing -- exactly the nwot score of
+  the supernet in ``fast`` mode (removed and weight-0 ops are not run);
+* ``semantics="published"``: the published code runs a weight-0 op on a zeroed input, so every
+  hooked module inside it sees a sample-independent input and contributes ``n`` to *every* entry
+  of ``K`` (``n·J``). That constant is added for the removed op of each copy and for every other op
+  the fast forward skips (ops of discretized edges, ...), with ``n`` taken from a one-off batch-1
+  calibration forward in ``published`` mode. The result equals nwot of the supernet in
+  ``published`` mode, without running any weight-0 op.
+
+Consecutive hooked calls on the same tensor (the ``ReLUConvBN`` wrapper and its ReLU; several ops
+of an edge reading the same node) reuse one batched product. Scores match :func:`..proxies.nwot.nwot`
+on the individual perturbed supernets up to the floating-point differences of batched convolutions
+(kernels are exact given the codes; a code can only differ for a pre-activation within rounding
+error of 0) -- ``benchmarks/search_speed.py`` checks that the chosen ops are identical.
+"""
+from __future__ import annotations
+
+import math
+from typing import Optional
+
+import torch
+from torch import nn
+
+from ..proxies.nwot import _signs, hooked_modules
+from ..proxies.policy import finalize
+from ..supernet import MixedOp, Supernet
+
+SEMANTICS = ("fast", "published")
+
+
+class FastNwotPerturbations:
+    """nwot scores of ``A_t - (e, o)`` for all remaining ops ``o`` of an edge, in one forward."""
+
+    def __init__(self, supernet: Supernet, hooks: str = "relu", semantics: str = "fast",
+                 channels_last: bool = False):
+        if semantics not in SEMANTICS:
+            raise ValueError(f"semantics must be one of {SEMANTICS}, got {semantics!r}")
+        self.supernet, self.hooks, self.semantics = supernet, hooks, semantics
+        self.channels_last = channels_last
+        self.modules = hooked_modules(supernet, hooks)
+        self.owner: dict[nn.Module, tuple[int, int]] = {}  # hooked module -> (edge, op) of its MixedOp
+        self._op_modules: dict[tuple[int, int], list[list[nn.Module]]] = {}
+        hooked = set(map(id, self.modules))
+        for mixed in supernet.mixed_ops():
+            for o, op in enumerate(mixed.ops):
+                inside = [m for m in op.modules() if id(m) in hooked]
+                for m in inside:
+                    self.owner[m] = (mixed.edge, o)
+                self._op_modules.setdefault((mixed.edge, o), []).append(inside)
+        self._units: dict[tuple[int, ...], dict[int, int]] = {}
+
+    # ---------------------------------------------------------------- published constant
+    def _calibrate(self, shape: tuple[int, ...], device: torch.device) -> dict[int, int]:
+        """Units per sample of every hooked module call (one batch-1 forward, every op run)."""
+        key = tuple(shape[1:])
+        if key not in self._units:
+            units: dict[int, int] = {}
+            handles = [m.register_forward_pre_hook(
+                lambda mod, args: units.__setitem__(id(mod), units.get(id(mod), 0) + args[0][0].numel()))
+                for m in self.modules]
+            saved = self.supernet.mode
+            training = [m.training for m in self.supernet.modules()]
+            try:
+                self.supernet.mode = "published"
+                self.supernet.eval()  # no BatchNorm statistics update
+                with torch.no_grad():
+                    self.supernet(torch.zeros((1, *key), device=device))
+            finally:
+                self.supernet.mode = saved
+                for m, flag in zip(self.supernet.modules(), training):
+                    m.training = flag
+                for h in handles:
+                    h.remove()
+            self._units[key] = units
+        return self._units[key]
+
+    def _skipped_units(self, units: dict[int, int], edge: int) -> int:
+        """Units of hooked modules inside ops the fast forward does not run (other than ``edge``)."""
+        sn = self.supernet
+        total = 0
+        for e in range(sn.num_edges):
+            if e == edge:
+                continue
+            running = set(sn.remaining_ops(e))
+            for o in range(sn.num_ops):
+                if o in running and sn.candidates[e][o] != "none":
+                    continue
+                for module_list in self._op_modules.get((e, o), []):
+                    total += sum(units[id(m)] for m in module_list)
+        return total
+
+    # ---------------------------------------------------------------- scores
+    def scores(self, edge: int | str, inputs: torch.Tensor) -> dict[str, float]:
+        """``{op: nwot(A_t - (edge, op))}`` over the remaining ops of ``edge`` (lower = more important)."""
+        sn = self.supernet
+        e = sn.edge_index(edge)
+        ops = sn.remaining_ops(e)
+        groups, batch = len(ops), inputs.shape[0]
+        plan = sn.perturbation_plan(e, ops)
+        x = inputs.repeat(groups, *([1] * (inputs.dim() - 1)))
+        if self.channels_last and x.dim() == 4:
+            x = x.contiguous(memory_format=torch.channels_last)
+        acc = torch.zeros(groups, batch, batch, dtype=torch.float64, device=inputs.device)
+        units = torch.zeros(groups, dtype=torch.float64, device=inputs.device)
+        excluded = torch.zeros(groups, dtype=torch.float64, device=inputs.device)
+        removed_at = {o: g for g, o in enumerate(ops)}
+        last: list[Optional[tuple[torch.Tensor, int, torch.Tensor, torch.Tensor]]] = [None]
+
+        def hook(module: nn.Module, args: tuple) -> None:
+            t = args[0]
+            prev = last[0]
+            if prev is not None and t is prev[0] and t._version == prev[1]:
+                product, n = prev[2], prev[3]
+            else:
+                s = _signs(t, groups * batch).reshape(groups, batch, -1)
+                product = torch.bmm(s, s.transpose(1, 2))
+                n = torch.tensor(float(s.shape[2]), dtype=torch.float64, device=t.device)
+                last[0] = (t, t._version, product, n)
+            owner = self.owner.get(module)
+            if owner is not None and owner[0] == e and owner[1] in removed_at:
+                g = removed_at[owner[1]]
+                keep = torch.ones(groups, dtype=torch.float64, device=t.device)
+                keep[g] = 0.0
+                acc.add_(product.to(torch.float64) * keep.view(-1, 1, 1))
+                units.add_(keep * n)
+                excluded[g] += n
+            else:
+                acc.add_(product.to(torch.float64))
+                units.add_(n)
+
+        handles = [m.register_forward_pre_hook(hook) for m in self.modules]
+        training = [m.training for m in sn.modules()]
+        try:
+            sn.eval()
+            with torch.no_grad():
+                sn.forward_with_plan(x, plan)
+        finally:
+            for h in handles:
+                h.remove()
+            for m, flag in zip(sn.modules(), training):
+                m.training = flag
+        kernels = acc.add_(units.view(-1, 1, 1)).mul_(0.5)
+        if self.semantics == "published":
+            constant = excluded + float(self._skipped_units(self._calibrate(tuple(inputs.shape), inputs.device), e))
+            kernels.add_(constant.view(-1, 1, 1))
+        signs, logabs = torch.linalg.slogdet(kernels)
+        out = {}
+        for g, (sign, value) in enumerate(zip(signs.tolist(), logabs.tolist())):
+            name = sn.candidates[e][ops[g]]
+            if sign == 0 or value == -math.inf:
+                out[name] = finalize("nwot", -math.inf, degenerate="the kernel K is singular")
+            else:
+                out[name] = finalize("nwot", value)
+        return out
