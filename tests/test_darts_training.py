@@ -214,3 +214,20 @@ def test_darts_pt_on_a_darts_cell_space_decides_ops_then_topology(data):
     genotype = space.parse(res.arch_json)
     assert len(genotype.normal) == 8 and len(genotype.reduce) == 8
     assert res.benchmark == {}
+
+
+@pytest.mark.filterwarnings("ignore::zcpt_analysis.search.op_selection.TiedScoresWarning")  # a barely trained net
+def test_iterative_darts_pt_trajectory_retrains_its_own_copy(small_images, bench):
+    from zcpt_analysis.analysis import figure_a1_data, iterative_scores
+
+    ctx = ScoringContext(bench=bench, supernet_kwargs={"C": 4, "N": 1}, images=small_images,
+                         darts=replace(TINY, epochs=1, steps_per_epoch=1, eval_max_images=8))
+    trained = ctx.trained_supernet()
+    weights = [p.detach().clone() for p in trained.parameters()]
+    table = iterative_scores(ctx, ["darts-pt"], order=list(reversed(EDGES)), retrain_epochs=1)
+    assert table.groupby("iteration")["edge"].nunique().tolist() == [6, 5, 4, 3, 2, 1]
+    assert set(table[table["iteration"] == 5]["edge"]) == {EDGES[0]}  # reversed order: 1<-0 decided last
+    assert all(torch.equal(a, b) for a, b in zip(weights, trained.parameters()))  # the original is untouched
+    assert trained.chosen_ops() == (None,) * 6
+    fig = figure_a1_data(table)
+    assert fig["iteration"].tolist() == list(range(6)) and set(fig["method"]) == {"darts-pt"}

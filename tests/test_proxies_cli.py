@@ -84,3 +84,26 @@ def test_parse_option_types():
     assert parse_option("chunk_size=32") == ("chunk_size", 32)
     assert parse_option("log=True") == ("log", True)
     assert parse_option("output_index=none") == ("output_index", None)
+
+
+def test_correlation_benchmark_writes_and_resumes(tmp_path, capsys, shared_data):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "proxy_correlation.py"
+    spec = importlib.util.spec_from_file_location("proxy_correlation", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    out = tmp_path / "pc.json"
+    args = ["--batch-size", "4", "--seed", "1", "--proxies", "nwot,synflow:log=True,params", "--out", str(out),
+            "--device", "cpu"]
+    assert module.main(["--num-archs", "3", *args]) == 0
+    first = capsys.readouterr().out
+    assert "3 architectures left to score" in first and "published rho" in first and "synflow:log=True" in first
+    stored = json.loads(out.read_text())
+    assert len(stored["archs"]) == 3 and stored["summary"]["num_archs"] == 3
+    assert out.with_suffix(".csv").read_text().splitlines()[0] == "index,arch_str,accuracy,nwot,synflow:log=True,params"
+    assert module.main(["--num-archs", "4", *args]) == 0  # resumes: only the new architecture is scored
+    assert "1 architectures left to score (3 resumed" in capsys.readouterr().out
+    assert module.main(["--num-archs", "4", *args[:-4], "--batch-size", "5", "--out", str(out)]) == 2
+    assert "another setting" in capsys.readouterr().err

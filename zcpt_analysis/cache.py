@@ -80,6 +80,15 @@ class ScoreCache:
             raise ZcptError(f"cache entry {path} holds another configuration; delete it or use another --cache-dir")
         return pd.DataFrame(obj["rows"], columns=obj.get("columns") or list(TABLE_COLUMNS))
 
+    def info(self, config: dict) -> Optional[dict]:
+        """Metadata of the cached entry of ``config`` (``key``, ``created``, ``seconds`` it took to
+        compute), or None if it is not cached."""
+        path = self.path_for(config)
+        if not path.exists():
+            return None
+        obj = read_json(path)
+        return {"key": obj.get("key"), "created": obj.get("created"), "seconds": obj.get("seconds"), "path": str(path)}
+
     def save(self, config: dict, table: pd.DataFrame, seconds: float | None = None) -> Path:
         """Store ``table`` under ``config`` atomically; returns the file."""
         path = self.path_for(config)

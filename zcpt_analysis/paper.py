@@ -1,10 +1,21 @@
 """Numbers published in the paper, for side-by-side "paper" columns. Never present them as measured.
 
-Test errors in % (mean ± std over search seeds x training trials, as A.5 describes).
+Everything here is copied from *Zero-Cost Proxies Meet Differentiable Architecture Search*
+(Xiang et al.) as printed; each constant names its table or section. Test errors are in %
+(mean ± std over search seeds x training trials, as A.5 describes) unless a docstring says
+otherwise. :func:`comparison` builds the measured / paper / difference tables the notebooks show.
+
+What the paper does **not** give (so nothing here pretends to): the values behind Figure 2
+(a Spearman matrix; :func:`figure2_from_table_a2` recomputes it from Table A2, which is what the
+figure was computed from, minus the ``avg_pool_3x3`` column our copy of the paper lost), Figure
+A1 (only qualitative statements, :data:`FIGURE_A1_FINDINGS`) and Figure 3 (two numbers quoted in
+the text, :data:`FIGURE3_FACTS`).
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from typing import Any, Mapping, Optional, Sequence
 
 
 @dataclass(frozen=True)
@@ -19,8 +30,109 @@ class Published:
 
 
 NB201_DATASETS = ("cifar10", "cifar100", "ImageNet16-120")
+NB201_DATASET_LABELS = {"cifar10": "C10", "cifar100": "C100", "ImageNet16-120": "ImageNet-16"}
+"""The paper's column names for the NAS-Bench-201 datasets."""
 
-# Table 2: Zero-Cost-PT (nwot, N=10, V=100) on NAS-Bench-201 by edge ordering.
+# --------------------------------------------------------------------------------- Table 1
+@dataclass(frozen=True)
+class Table1Row:
+    """Table 1: mean CIFAR-10 test error (%) and NAS-Bench-201 rank of the architecture a scoring
+    method selects from its iteration-0 scores (best op per edge, independently)."""
+
+    error: float
+    rank: int
+
+
+TABLE1: dict[str, Table1Row] = {
+    "best-acc": Table1Row(5.63, 1), "avg-acc": Table1Row(6.24, 166), "disc-acc": Table1Row(13.55, 12_744),
+    "darts-pt": Table1Row(19.43, 13_770), "zc-pt": Table1Row(5.81, 14), "disc-zc": Table1Row(22.96, 14_274),
+    "darts": Table1Row(45.7, 15_231),
+}
+"""Paper, Table 1 (footnote: error = average over all available seeds of the selected model in
+NAS-Bench-201 CIFAR-10)."""
+
+# --------------------------------------------------------------------------------- Table A2
+TABLE_A2_EDGES: tuple[str, ...] = ("1<-0", "2<-0", "2<-1", "3<-0", "3<-1", "3<-2")
+"""Rows 0..5 of Table A2 are the NAS-Bench-201 edges in canonical order."""
+TABLE_A2_OPS: tuple[str, ...] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3")
+"""Columns of Table A2 present in our copy of the paper: the ``avg_pool_3x3`` column was lost in
+its conversion to text, so only these four ops have published values."""
+TABLE_A2_MISSING_OPS: tuple[str, ...] = ("avg_pool_3x3",)
+
+TABLE_A2: dict[str, tuple[tuple[float, ...], ...]] = {
+    "best-acc": ((94.15, 94.18, 94.44, 94.68), (94.24, 94.16, 94.49, 94.68), (94.25, 94.43, 94.49, 94.68),
+                 (94.16, 94.68, 94.03, 94.04), (94.29, 94.18, 94.56, 94.68), (94.05, 94.16, 94.68, 94.56)),
+    "avg-acc": ((77.36, 81.02, 83.81, 86.38), (80.03, 83.11, 85.23, 85.99), (82.9, 82.44, 84.05, 84.49),
+                (74.02, 85.17, 87.3, 88.28), (80.14, 83.05, 85.09, 85.7), (77.61, 83.43, 86.18, 86.95)),
+    "disc-acc": ((83.27, 82.24, 65.0, 71.76), (84.94, 83.23, 73.23, 76.77), (83.87, 83.73, 77.33, 76.83),
+                 (65.77, 84.44, 75.82, 78.68), (83.57, 82.03, 75.02, 76.09), (83.95, 82.45, 66.69, 71.36)),
+    "darts-pt": ((-85.43, -17.02, -78.13, -59.09), (-85.52, -36.1, -84.39, -80.95), (-85.51, -80.29, -81.86, -77.68),
+                 (-85.49, -9.86, -81.79, -59.18), (-85.45, -51.15, -78.84, -64.64), (-85.54, -32.43, -81.04, -72.75)),
+    "disc-zc": ((3331.01, 3445.49, 3366.88, 3437.55), (3429.07, 3435.75, 3407.87, 3434.58),
+                (3428.8, 3423.36, 3440.93, 3437.29), (3408.99, 3464.05, 3359.89, 3382.18),
+                (3433.99, 3435.57, 3424.47, 3431.81), (3434.42, 3437.66, 3418.57, 3397.52)),
+    "zc-pt": ((-3455.23, -3449.9, -3449.54, -3441.82), (-3452.15, -3448.7, -3441.81, -3440.65),
+              (-3446.52, -3447.61, -3435.46, -3436.4), (-3453.81, -3435.99, -3444.04, -3445.6),
+              (-3451.06, -3449.8, -3442.63, -3441.13), (-3450.97, -3448.21, -3440.8, -3443.24)),
+    "darts": ((0.14, 0.48, 0.13, 0.18), (0.12, 0.55, 0.11, 0.12), (0.24, 0.33, 0.15, 0.17),
+              (0.06, 0.65, 0.08, 0.13), (0.12, 0.48, 0.13, 0.17), (0.16, 0.49, 0.12, 0.14)),
+}
+"""Paper, Table A2 (raw iteration-0 operation scores), **as printed**: the perturbation scores
+darts-pt and zc-pt are already multiplied by -1 there (footnote: "lower is better so we add a
+negative sign"), so larger printed value = stronger op for all seven methods. Rows: edges
+:data:`TABLE_A2_EDGES`; columns: :data:`TABLE_A2_OPS`."""
+
+TABLE_A2_PRINTED_NEGATED: frozenset[str] = frozenset({"darts-pt", "zc-pt"})
+"""Methods whose Table A2 values are printed multiplied by -1 (lower-is-better scores)."""
+
+
+def table_a2_frame():
+    """Table A2 as a tidy table in the convention of :func:`zcpt_analysis.scoring.score_operations`.
+
+    Columns ``edge, op, method, score, higher_is_better, printed``: ``score`` is the raw score
+    (the printed value negated back for darts-pt and zc-pt, whose raw scores are lower-is-better),
+    ``printed`` the value as it appears in the paper. Only the four published ops are present.
+    """
+    import pandas as pd
+
+    rows = []
+    for method, per_edge in TABLE_A2.items():
+        negated = method in TABLE_A2_PRINTED_NEGATED
+        for edge, values in zip(TABLE_A2_EDGES, per_edge):
+            for op, printed in zip(TABLE_A2_OPS, values):
+                rows.append({"edge": edge, "op": op, "method": method, "score": -printed if negated else printed,
+                             "higher_is_better": not negated, "printed": printed})
+    return pd.DataFrame(rows)
+
+
+def figure2_from_table_a2():
+    """Figure 2 **recomputed from Table A2** (the figure's own values are not in the text): the
+    mean over edges of the per-edge Spearman rho between every pair of methods, on the four ops
+    Table A2 has in our copy (``avg_pool_3x3`` lost). A DataFrame (methods x methods)."""
+    from .analysis import correlation_matrix
+
+    return correlation_matrix(table_a2_frame(), methods=list(TABLE_A2))
+
+
+FIGURE2_FINDINGS: tuple[str, ...] = (
+    "disc-acc is inversely correlated to best-acc",
+    "darts-pt does not track disc-acc (it is inversely correlated to it)",
+    "darts-pt is weakly correlated to best-acc and avg-acc",
+    "zc-pt is strongly correlated with both best-acc and avg-acc",
+    "disc-zc, like disc-acc, is inversely correlated with the oracle scores",
+    "the darts alpha score is weakly and inversely correlated with the oracle scores",
+)
+"""Section 3.2's reading of Figure 2 (qualitative; the figure's numbers are not in the text)."""
+
+FIGURE_A1_FINDINGS: tuple[str, ...] = (
+    "zc-pt continues to be the best operation scoring function in the iterative setting",
+    "darts-pt is the second best",
+    "disc-acc stays unrepresentative of operation strength, with a large variance in the last iteration",
+)
+"""A.1.1's reading of Figure A1 (qualitative; averaged over four seeds; darts-pt and disc-acc
+retrained 5 epochs after each discretization)."""
+
+# --------------------------------------------------------------------------------- Table 2
 TABLE2_ORDERINGS: dict[str, dict[str, Published]] = {
     "fixed": {"cifar10": Published(5.98, 0.50), "cifar100": Published(27.60, 1.63), "ImageNet16-120": Published(54.23, 0.93)},
     "global-op-iter": {"cifar10": Published(5.69, 0.19), "cifar100": Published(26.80, 0.51), "ImageNet16-120": Published(53.64, 0.40)},
@@ -29,10 +141,28 @@ TABLE2_ORDERINGS: dict[str, dict[str, Published]] = {
     "global-edge-once": {"cifar10": Published(6.30, 0.57), "cifar100": Published(28.96, 1.66), "ImageNet16-120": Published(55.04, 1.47)},
     "random": {"cifar10": Published(5.97, 0.17), "cifar100": Published(27.47, 0.28), "ImageNet16-120": Published(53.82, 0.77)},
 }
+"""Paper, Table 2: Zero-Cost-PT (nwot, N=10, V=100) on NAS-Bench-201 by edge ordering."""
 TABLE2_EVALUATIONS = {"fixed": 30, "global-op-iter": 105, "global-op-once": 55, "global-edge-iter": 105,
                       "global-edge-once": 55, "random": 30}
+"""Table 2's "# of perturbations" per search iteration, evaluated for NB201 (|O|=5, |E|=6)."""
+TABLE2_PERTURBATION_FORMULAS = {"fixed": "|O||E|", "global-op-iter": "½|O||E|(|E|+1)", "global-op-once": "2|O||E|-|O|",
+                                "global-edge-iter": "½|O||E|(|E|+1)", "global-edge-once": "2|O||E|-|O|",
+                                "random": "|O||E|"}
+"""Table 2's "# of perturbations" column as printed."""
 
-# Table 3: Zero-Cost-PT (random order, N=10, V=100) on NAS-Bench-201 by proxy.
+# --------------------------------------------------------------------------------- Figure 3
+FIGURE3_FACTS: dict[str, Any] = {
+    "distinct_archs_N100": 27.8,
+    "distinct_archs_N1000_vs_N100": "roughly doubles",
+    "orders": ("random", "global-edge-iter"),
+    "N_values": (10, 100, 1000),
+}
+"""Section 4.2 on Figure 3 (the figure's points are not in the text): with N=100 search iterations
+Zero-Cost-PT finds 27.8 distinct architectures on average; with N=1000 the number "only roughly
+doubles"; with N=10 both random and global-edge-iter already find top models; larger V reduces the
+variance of the selected architecture's accuracy, especially for small N."""
+
+# --------------------------------------------------------------------------------- Table 3
 TABLE3_PROXIES: dict[str, dict[str, Published]] = {
     "fisher": {"cifar10": Published(10.64, 1.27), "cifar100": Published(38.48, 1.96), "ImageNet16-120": Published(82.85, 12.63)},
     "grad_norm": {"cifar10": Published(10.55, 1.11), "cifar100": Published(38.43, 2.10), "ImageNet16-120": Published(80.71, 12.10)},
@@ -41,8 +171,10 @@ TABLE3_PROXIES: dict[str, dict[str, Published]] = {
     "synflow": {"cifar10": Published(6.24, 0.00), "cifar100": Published(28.89, 0.00), "ImageNet16-120": Published(58.56, 0.00)},
     "nwot": {"cifar10": Published(5.97, 0.17), "cifar100": Published(27.47, 0.28), "ImageNet16-120": Published(53.82, 0.77)},
 }
+"""Paper, Table 3: Zero-Cost-PT (random order, N=10, V=100) on NAS-Bench-201 by proxy
+(footnote: synflow selected the same model for all 4 seeds)."""
 
-# Table 4: comparison on NAS-Bench-201.
+# --------------------------------------------------------------------------------- Table 4
 TABLE4_METHODS: dict[str, dict[str, Published]] = {
     "Random": {"cifar10": Published(13.39, 13.28), "cifar100": Published(39.17, 12.58), "ImageNet16-120": Published(66.87, 9.66)},
     "DARTS": {"cifar10": Published(45.70, 0.00), "cifar100": Published(84.39, 0.00), "ImageNet16-120": Published(83.68, 0.00)},
@@ -53,8 +185,111 @@ TABLE4_METHODS: dict[str, dict[str, Published]] = {
     "Zero-Cost-PT(synflow)": {"cifar10": Published(6.24, 0.00), "cifar100": Published(28.89, 0.00), "ImageNet16-120": Published(58.56, 0.00)},
     "Zero-Cost-PT(nwot)": {"cifar10": Published(5.97, 0.17), "cifar100": Published(27.47, 0.28), "ImageNet16-120": Published(53.82, 0.77)},
 }
+"""Paper, Table 4: comparison on NAS-Bench-201 (footnotes: DARTS-PT C10 numbers from the DARTS-PT
+paper, the others with its code over seeds 0-3; NASWOT with N=1000, averaged over 500 runs)."""
+
+# --------------------------------------------------------------------------------- Table 5
+@dataclass(frozen=True)
+class Table5Row:
+    """Table 5 (DARTS CNN space, CIFAR-10): test error avg ± std and best (%), parameters (M),
+    search cost (GPU days; Zero-Cost-PT measured on one 2080Ti)."""
+
+    avg: Published
+    best: Optional[float]
+    params_m: float
+    cost_gpu_days: float
 
 
+TABLE5: dict[str, Table5Row] = {
+    "DARTS": Table5Row(Published(3.00, 0.14), None, 3.3, 0.4),
+    "SDARTS-RS": Table5Row(Published(2.67, 0.03), None, 3.4, 0.4),
+    "SGAS": Table5Row(Published(2.66, 0.24), None, 3.7, 0.25),
+    "DARTS+PT": Table5Row(Published(2.61, 0.08), 2.48, 3.0, 0.8),
+    "DARTS+PT (none)": Table5Row(Published(2.73, 0.13), 2.67, 3.2, 0.8),
+    "Zero-Cost-PT (random)": Table5Row(Published(2.68, 0.17), 2.43, 4.7, 0.018),
+    "Zero-Cost-PT (global-op-iter)": Table5Row(Published(2.62, 0.09), 2.49, 4.6, 0.17),
+}
+"""Paper, Table 5. Zero-Cost-PT rows: nwot, N=10, V=100, four search seeds, each trained 600
+epochs with seeds 0-3 (C=36, 20 layers)."""
+TABLE5_ZCPT_ORDERS: dict[str, str] = {"random": "Zero-Cost-PT (random)", "global-op-iter": "Zero-Cost-PT (global-op-iter)"}
+
+SEARCH_COST_FACTS: dict[str, Any] = {
+    "zcpt_darts_total_minutes": 25,
+    "speedup_vs_darts_pt": 40,
+    "gpu": "single 2080Ti",
+}
+"""Abstract and section 5.2: Zero-Cost-PT's total search on the DARTS space takes 25 minutes on a
+single GPU, over 40x faster than DARTS-PT (Table 5's 0.018 GPU days = 25.9 minutes)."""
+
+# --------------------------------------------------------------------------------- Table 6
+TABLE6_DATASETS: tuple[str, ...] = ("cifar10", "cifar100", "svhn")
+TABLE6_SPACES: tuple[str, ...] = ("darts-s1", "darts-s2", "darts-s3", "darts-s4")
+
+
+@dataclass(frozen=True)
+class Table6Row:
+    """Table 6 (test error %): DARTS best, DARTS-PT best, DARTS-PT (fix alpha) best, Zero-Cost-PT
+    avg ± std and best (Zero-Cost-PT: search seeds 0 and 2)."""
+
+    darts_best: float
+    darts_pt_best: float
+    darts_pt_fix_alpha_best: float
+    zcpt_avg: Published
+    zcpt_best: float
+
+
+TABLE6: dict[str, dict[str, Table6Row]] = {
+    "cifar10": {
+        "darts-s1": Table6Row(3.84, 3.5, 2.86, Published(2.75, 0.28), 2.55),
+        "darts-s2": Table6Row(4.85, 2.79, 2.59, Published(2.49, 0.05), 2.45),
+        "darts-s3": Table6Row(3.34, 2.49, 2.52, Published(2.47, 0.09), 2.40),
+        "darts-s4": Table6Row(7.20, 2.64, 2.58, Published(5.23, 0.76), 4.69),
+    },
+    "cifar100": {
+        "darts-s1": Table6Row(29.64, 24.48, 24.4, Published(22.05, 0.29), 21.84),
+        "darts-s2": Table6Row(26.05, 23.16, 23.3, Published(20.97, 0.50), 20.61),
+        "darts-s3": Table6Row(28.9, 22.03, 21.94, Published(21.02, 0.57), 20.61),
+        "darts-s4": Table6Row(22.85, 20.80, 20.66, Published(25.70, 0.01), 25.69),
+    },
+    "svhn": {
+        "darts-s1": Table6Row(4.58, 2.62, 2.39, Published(2.37, 0.06), 2.33),
+        "darts-s2": Table6Row(3.53, 2.53, 2.32, Published(2.40, 0.05), 2.36),
+        "darts-s3": Table6Row(3.41, 2.42, 2.32, Published(2.34, 0.05), 2.30),
+        "darts-s4": Table6Row(3.05, 2.42, 2.39, Published(2.83, 0.06), 2.79),
+    },
+}
+"""Paper, Table 6 (DARTS and DARTS-PT numbers taken by the paper from the DARTS-PT paper).
+Architectures were searched on each dataset directly (A.5.2); CIFAR-10 models trained heavy
+(C=36, 20 layers), CIFAR-100 and SVHN mobile (C=16, 8 layers)."""
+TABLE6_ZCPT_SEEDS: tuple[int, ...] = (0, 2)
+
+# --------------------------------------------------------------------------------- Table A1
+@dataclass(frozen=True)
+class TableA1Row:
+    """Table A1 (ImageNet, architectures searched on CIFAR-10): top-1 / top-5 test error (%),
+    parameters (printed as "Params [MB]"; the values are millions of parameters) and search time
+    (GPU days); None where the paper prints "-"."""
+
+    top1: Published
+    top5: Published
+    params_m: Optional[float]
+    search_gpu_days: float
+
+
+TABLE_A1: dict[str, TableA1Row] = {
+    "DARTS": TableA1Row(Published(26.7), Published(8.7), 4.7, 0.4),
+    "SDARTS-RS": TableA1Row(Published(25.6), Published(8.2), None, 0.4),
+    "DARTS-PT": TableA1Row(Published(25.5), Published(8.0), 4.6, 0.8),
+    "PC-DARTS": TableA1Row(Published(25.1), Published(7.8), 5.3, 0.1),
+    "SGAS": TableA1Row(Published(24.1), Published(7.3), 5.4, 0.25),
+    "Zero-Cost-PT (best)": TableA1Row(Published(24.4), Published(7.5), 6.3, 0.018),
+    "Zero-Cost-PT (4 seeds)": TableA1Row(Published(24.6, 0.13), Published(7.6, 0.09), 6.3, 0.018),
+}
+"""Paper, Table A1 (Zero-Cost-PT: the random-order algorithm of Table 5, trained with DARTS's
+ImageNet pipeline)."""
+
+
+# --------------------------------------------------------------------------------- helpers
 def zcpt_reference(proxy: str, order: str) -> dict[str, Published] | None:
     """The paper's row for a Zero-Cost-PT NB201 configuration (N=10, V=100), if it published one."""
     if proxy == "nwot" and order in TABLE2_ORDERINGS:
@@ -62,3 +297,38 @@ def zcpt_reference(proxy: str, order: str) -> dict[str, Published] | None:
     if order == "random" and proxy in TABLE3_PROXIES:
         return TABLE3_PROXIES[proxy]
     return None
+
+
+def _as_float(value: Any) -> float:
+    if value is None:
+        return math.nan
+    if isinstance(value, Published):
+        return value.mean
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def comparison(rows: Sequence[Mapping[str, Any]], measured: str = "measured", paper: str = "paper",
+               diff: str = "diff") -> "Any":
+    """A DataFrame of ``rows`` with a ``diff`` column = measured - paper (NaN where either is
+    missing or not a number, e.g. "not yet computed").
+
+    ``rows`` are mappings with at least the ``measured`` and ``paper`` keys; a :class:`Published`
+    value (measured or paper) contributes its mean to the difference and is shown as
+    ``mean ± std``; a string (e.g. "not yet computed") or None gives a NaN difference.
+    """
+    import pandas as pd
+
+    out = []
+    for row in rows:
+        if measured not in row or paper not in row:
+            raise KeyError(f"every comparison row needs {measured!r} and {paper!r} keys; got {sorted(row)}")
+        r = dict(row)
+        r[diff] = _as_float(r[measured]) - _as_float(r[paper])
+        for key in (measured, paper):
+            if isinstance(r[key], Published):
+                r[key] = str(r[key])
+        out.append(r)
+    return pd.DataFrame(out)

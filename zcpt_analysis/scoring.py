@@ -510,7 +510,9 @@ def _darts_pt(ctx: ScoringContext, state: PartialArch, e: int, ops: Sequence[str
 
 def finetune(supernet: Supernet, ctx: ScoringContext, epochs: int, seed: int) -> Supernet:
     """DARTS-PT-style fine-tuning of ``supernet`` in place: ``epochs`` bilevel epochs at the constant
-    LR ``finetune_lr`` (default ``learning_rate / 10``), alpha updated per ``ctx.darts.arch_update``."""
+    LR ``finetune_lr`` (default ``learning_rate / 10``), alpha updated per ``ctx.darts.arch_update``
+    with a fresh Adam (DARTS-PT continues the supernet's; irrelevant for a few epochs from Adam's
+    bias-corrected first steps, but a difference)."""
     lr = ctx.darts.learning_rate / 10 if ctx.finetune_lr is None else ctx.finetune_lr
     trainer = BilevelTrainer(supernet, ctx.search_data(), ctx.darts, seed=seed, device=ctx.device, lr=lr,
                              lr_schedule="constant")

@@ -1,13 +1,23 @@
-"""Cell diagrams of DARTS genotypes: a plain data description, a graphviz-free SVG and a plotly figure.
+"""Plotly figures of the toolkit: pure info first (``*_info`` functions return plain dicts or
+DataFrames that tests assert on), drawing second (``*_figure`` / ``*_svg`` functions).
 
-Pure info first (:func:`cell_diagram_info`: node positions and labelled edges), drawing second
-(:func:`cell_svg`, :func:`genotype_svg`, :func:`cell_figure`). In a notebook show the SVG with
-``IPython.display.SVG(cell_svg(g))`` or the figure with ``cell_figure(g).show()``.
+* DARTS genotype cells: :func:`cell_diagram_info`, :func:`cell_svg`, :func:`genotype_svg`,
+  :func:`cell_figure`. In a notebook show the SVG with ``IPython.display.SVG(cell_svg(g))`` or the
+  figure with ``cell_figure(g).show()``. Layout: the two cell inputs ``c_{k-2}`` (node 0) and
+  ``c_{k-1}`` (node 1) on the left, the intermediate nodes 2..5 left to right, the concatenated
+  output ``c_{k}`` on the right; every edge is labelled with its op (``(op, input)`` pairs of the
+  genotype); dashed grey lines join the concatenated nodes to the output.
+* Supernet cells during discretization (NB201's 4-node, 6-edge DAG; DARTS cells too):
+  :func:`supernet_cell_info`, :func:`supernet_cell_figure`.
+* Operation scores on one edge next to the oracle scores: :func:`edge_scores_info`,
+  :func:`edge_scores_figure`.
+* Heatmaps with numeric labels (Figure 2): :func:`heatmap_info`, :func:`heatmap_figure`.
+* Test errors measured vs paper (Tables 1-6, A1): :func:`error_bars_info`, :func:`error_bars_figure`.
+* Figure A1 lines: :func:`lines_figure`; Figure 3: :func:`score_accuracy_figure`,
+  :func:`distribution_figure`.
 
-Layout: the two cell inputs ``c_{k-2}`` (node 0) and ``c_{k-1}`` (node 1) on the left, the
-intermediate nodes 2..5 left to right, the concatenated output ``c_{k}`` on the right; every edge is
-labelled with its op (``(op, input)`` pairs of the genotype); dashed grey lines join the
-concatenated nodes to the output.
+:func:`setup_notebook` makes figures render both in JupyterLab (plotly mime type) and in
+nbconvert's HTML without network access (plotly.js inlined once, no MathJax CDN).
 """
 from __future__ import annotations
 
@@ -156,4 +166,338 @@ def cell_figure(genotype: GenotypeLike, cell: str = "normal"):
                                          line=dict(color="#555", width=1)), hoverinfo="text"))
     fig.update_layout(title=f"{cell} cell", xaxis=dict(visible=False), yaxis=dict(visible=False, scaleanchor="x"),
                       plot_bgcolor="white", margin=dict(l=10, r=10, t=40, b=10), height=320)
+    return fig
+
+
+# ============================================================================= notebook rendering
+_HTML_RENDERER = "zcpt_html"
+
+
+def _register_html_renderer() -> None:
+    import plotly.io as pio
+    from plotly.io._base_renderers import MimetypeRenderer
+
+    class OfflineHtmlRenderer(MimetypeRenderer):
+        """``text/html`` of a figure without plotly.js (loaded once by :func:`setup_notebook`) and
+        without MathJax (plotly's own HTML renderers always reference MathJax on a CDN)."""
+
+        def to_mimebundle(self, fig_dict: dict) -> dict:
+            from plotly.io import to_html
+
+            return {"text/html": to_html(fig_dict, include_plotlyjs=False, include_mathjax=False, full_html=False,
+                                         default_width="100%", default_height=480, validate=False,
+                                         config={"responsive": True})}
+
+    pio.renderers[_HTML_RENDERER] = OfflineHtmlRenderer()
+
+
+def setup_notebook(offline_html: bool = True) -> None:
+    """Make plotly figures render in JupyterLab *and* in nbconvert HTML that works offline.
+
+    Sets the default renderer to ``plotly_mimetype`` (JupyterLab's plotly extension) plus an HTML
+    renderer whose output needs no network: ``offline_html`` displays plotly.js itself, inlined,
+    in the calling cell's output, so every later figure in the notebook (and in its HTML export)
+    finds ``window.Plotly``. Call it once, near the top of a notebook.
+    """
+    import plotly.io as pio
+
+    _register_html_renderer()
+    pio.renderers.default = f"plotly_mimetype+{_HTML_RENDERER}"
+    if offline_html:
+        from IPython.display import display
+        from plotly.offline import get_plotlyjs
+
+        script = ("<script type=\"text/javascript\">window.PlotlyConfig = {MathJaxConfig: 'local'};</script>\n"
+                  f"<script type=\"text/javascript\">{get_plotlyjs()}</script>")
+        display({"text/html": script}, raw=True)
+
+
+# ============================================================================= supernet cells
+_STATE_COLORS = {"discretized": "#2ca02c", "current": "#d62728", "open": "#9e9e9e", "pruned": "#e0e0e0"}
+"""Edge colours of :func:`supernet_cell_figure` by edge state."""
+
+
+def _parse_edge_name(name: str) -> tuple[str, int, int]:
+    """``"2<-1"`` -> ("", 2, 1); ``"normal:3<-0"`` -> ("normal", 3, 0)."""
+    cell, _, edge = name.rpartition(":")
+    target, sep, source = edge.partition("<-")
+    if not sep:
+        raise UnknownNameError("edge name (expected 'i<-j' or 'cell:i<-j')", name, ("1<-0", "normal:2<-0"))
+    return cell, int(target), int(source)
+
+
+def supernet_cell_info(edge_names: Any, chosen: Any, current: int | None = None,
+                       pruned: Any = None, num_candidates: Any = None) -> dict[str, Any]:
+    """Nodes and edges of a (partially discretized) supernet cell, for a diagram.
+
+    ``edge_names``: the supernet's edge names (NAS-Bench-201 ``"i<-j"``; DARTS ``"normal:i<-j"``);
+    ``chosen``: the chosen op per edge (None = not discretized); ``current``: index of the edge being
+    decided (highlighted); ``pruned``: per edge whether topology selection removed it;
+    ``num_candidates``: remaining ops per undiscretized edge (for the label).
+
+    Returns ``{"cells": [..], "nodes": [{"id", "cell", "node", "label", "x", "y"}], "edges":
+    [{"index", "name", "cell", "source", "target", "state", "op", "label", "color"}]}``; ``state`` is
+    ``discretized``, ``current``, ``open`` or ``pruned``. Node ids are ``"<cell>:<node>"``; cells are
+    stacked vertically (normal above reduce).
+    """
+    names = list(edge_names)
+    chosen = list(chosen)
+    if len(chosen) != len(names):
+        raise ValueError(f"expected one chosen op (or None) per edge ({len(names)}), got {len(chosen)}")
+    pruned = list(pruned) if pruned is not None else [False] * len(names)
+    counts = list(num_candidates) if num_candidates is not None else [None] * len(names)
+    parsed = [_parse_edge_name(n) for n in names]
+    cells = list(dict.fromkeys(c for c, _, _ in parsed))
+    nodes, edges = [], []
+    for ci, cell in enumerate(cells):
+        ids = sorted({t for c, t, _ in parsed if c == cell} | {s for c, _, s in parsed if c == cell})
+        darts_like = bool(cell)  # DARTS cells have two input nodes (0, 1)
+        y0 = -3.2 * ci
+        for k in ids:
+            if darts_like:
+                label = {0: "c_{k-2}", 1: "c_{k-1}"}.get(k, str(k))
+                x, y = (0.0, y0 + (0.8 if k == 0 else -0.8)) if k < 2 else (float(k - 1), y0 + (0.6 if k % 2 else -0.6))
+            else:
+                label = {0: "in", ids[-1]: "out"}.get(k, str(k))
+                x, y = float(k), y0 + (0.0 if k in (0, ids[-1]) else (0.7 if k % 2 else -0.7))
+            nodes.append({"id": f"{cell}:{k}", "cell": cell, "node": k, "label": label, "x": x, "y": y})
+    for i, ((cell, target, source), name) in enumerate(zip(parsed, names)):
+        if pruned[i]:
+            state = "pruned"
+        elif chosen[i] is not None:
+            state = "discretized"
+        elif current is not None and i == current:
+            state = "current"
+        else:
+            state = "open"
+        op = chosen[i]
+        if state == "pruned":
+            label = "pruned"
+        elif op is not None:
+            label = op
+        else:
+            label = "mixed" if counts[i] is None else f"mixed ({counts[i]} ops)"
+        edges.append({"index": i, "name": name, "cell": cell, "source": f"{cell}:{source}", "target": f"{cell}:{target}",
+                      "state": state, "op": op, "label": label, "color": _STATE_COLORS[state]})
+    return {"cells": cells, "nodes": nodes, "edges": edges}
+
+
+def supernet_cell_figure(info: dict[str, Any], title: str | None = None):
+    """Plotly diagram of :func:`supernet_cell_info`: discretized edges green and labelled with their
+    op, the edge being decided red, undecided edges grey ("mixed"), pruned edges faint and dotted."""
+    import plotly.graph_objects as go
+
+    pos = {n["id"]: (n["x"], n["y"]) for n in info["nodes"]}
+    fig = go.Figure()
+    shown: set[str] = set()
+    for k, e in enumerate(info["edges"]):
+        (x0, y0), (x1, y1) = pos[e["source"]], pos[e["target"]]
+        span = abs(x1 - x0)
+        bend = 0.0 if span <= 1.0 else (0.25 * span + 0.1) * (1 if k % 2 == 0 else -1)
+        cx, cy = _bezier_control(x0, y0, x1, y1, bend)
+        ts = [i / 24 for i in range(25)]
+        bx = [(1 - t) ** 2 * x0 + 2 * (1 - t) * t * cx + t ** 2 * x1 for t in ts]
+        by = [(1 - t) ** 2 * y0 + 2 * (1 - t) * t * cy + t ** 2 * y1 for t in ts]
+        width = {"current": 5, "discretized": 3.5, "open": 2, "pruned": 1.5}[e["state"]]
+        dash = "dot" if e["state"] in ("open", "pruned") else "solid"
+        fig.add_trace(go.Scatter(x=bx, y=by, mode="lines", line=dict(color=e["color"], width=width, dash=dash),
+                                 name=e["state"], legendgroup=e["state"], showlegend=e["state"] not in shown,
+                                 hovertext=f'{e["name"]}: {e["label"]}', hoverinfo="text"))
+        shown.add(e["state"])
+        fig.add_annotation(x=bx[12], y=by[12], text=e["label"], showarrow=False,
+                           font=dict(color=e["color"] if e["state"] != "pruned" else "#9e9e9e", size=11),
+                           bgcolor="rgba(255,255,255,0.85)")
+        # arrow head at the target
+        fig.add_annotation(x=x1, y=y1, ax=bx[-4], ay=by[-4], xref="x", yref="y", axref="x", ayref="y",
+                           showarrow=True, arrowhead=3, arrowsize=1.2, arrowwidth=1.5, arrowcolor=e["color"],
+                           standoff=14, text="")
+    fig.add_trace(go.Scatter(x=[n["x"] for n in info["nodes"]], y=[n["y"] for n in info["nodes"]],
+                             mode="markers+text", text=[n["label"] for n in info["nodes"]], showlegend=False,
+                             marker=dict(size=30, color="#bbdefb", line=dict(color="#555", width=1)),
+                             hovertext=[n["id"] for n in info["nodes"]], hoverinfo="text"))
+    for ci, cell in enumerate(info["cells"]):
+        if cell:
+            fig.add_annotation(x=-0.4, y=-3.2 * ci + 1.3, text=f"<b>{cell} cell</b>", showarrow=False, xanchor="left")
+    height = 300 if len(info["cells"]) <= 1 else 260 * len(info["cells"])
+    fig.update_layout(title=title, xaxis=dict(visible=False), yaxis=dict(visible=False, scaleanchor="x"),
+                      plot_bgcolor="white", margin=dict(l=10, r=10, t=40 if title else 10, b=10), height=height,
+                      legend=dict(orientation="h", y=-0.05))
+    return fig
+
+
+# ============================================================================= scores on one edge
+def edge_scores_info(scores: dict[str, dict[str, float]], directions: dict[str, bool],
+                     chosen: str | None = None) -> "Any":
+    """Scores of the candidate ops of one edge under several methods, as a tidy DataFrame.
+
+    ``scores``: ``{method: {op: score}}``; ``directions``: ``{method: higher_is_better}``;
+    ``chosen``: the op the search kept. Columns ``method, op, score, higher_is_better, best,
+    chosen``; ``best`` marks each method's preferred op (arg max, or arg min for lower-is-better
+    scores such as zc-pt's S(A - (e, o)); NaN ignored).
+    """
+    import pandas as pd
+
+    rows = []
+    for method, per_op in scores.items():
+        if method not in directions:
+            raise KeyError(f"no direction (higher_is_better) given for method {method!r}")
+        hib = bool(directions[method])
+        valid = {o: v for o, v in per_op.items() if v is not None and not math.isnan(float(v))}
+        best = (max(valid, key=valid.__getitem__) if hib else min(valid, key=valid.__getitem__)) if valid else None
+        for op, value in per_op.items():
+            rows.append({"method": method, "op": op, "score": float("nan") if value is None else float(value),
+                         "higher_is_better": hib, "best": op == best, "chosen": op == chosen})
+    return pd.DataFrame(rows, columns=["method", "op", "score", "higher_is_better", "best", "chosen"])
+
+
+def edge_scores_figure(info: "Any", title: str | None = None):
+    """One bar chart per method (side by side) of :func:`edge_scores_info`; each method's preferred
+    op is drawn dark, the op the search chose is outlined in red."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    methods = list(dict.fromkeys(info["method"]))
+    titles = [f"{m} ({'higher' if info[info['method'] == m]['higher_is_better'].iloc[0] else 'lower'} = stronger)"
+              for m in methods]
+    fig = make_subplots(rows=1, cols=max(len(methods), 1), subplot_titles=titles, horizontal_spacing=0.08)
+    for k, m in enumerate(methods):
+        sub = info[info["method"] == m]
+        colors = ["#1f77b4" if b else "#aec7e8" for b in sub["best"]]
+        lines = ["#d62728" if c else "rgba(0,0,0,0)" for c in sub["chosen"]]
+        values = sub["score"].to_numpy(dtype=float)
+        finite = values[~(values != values)]
+        lo, hi = (float(finite.min()), float(finite.max())) if len(finite) else (0.0, 1.0)
+        pad = (hi - lo) * 0.15 or max(abs(hi) * 0.01, 1e-6)
+        fig.add_trace(go.Bar(x=list(sub["op"]), y=values, marker=dict(color=colors, line=dict(color=lines, width=3)),
+                             text=[f"{v:.4g}" for v in values], textposition="outside", showlegend=False,
+                             hovertemplate="%{x}: %{y:.6g}<extra>" + m + "</extra>"), row=1, col=k + 1)
+        fig.update_yaxes(range=[lo - pad, hi + pad], row=1, col=k + 1)
+    fig.update_layout(title=title, height=360, margin=dict(l=10, r=10, t=70 if title else 40, b=10),
+                      plot_bgcolor="white")
+    fig.update_xaxes(tickangle=-30)
+    return fig
+
+
+# ============================================================================= heatmaps
+def heatmap_info(matrix: "Any", decimals: int = 2) -> dict[str, Any]:
+    """Rows, columns, values and numeric labels of a matrix (a DataFrame), NaN labelled "n/a"."""
+    rows = [str(i) for i in matrix.index]
+    cols = [str(c) for c in matrix.columns]
+    z = [[None if v != v else float(v) for v in row] for row in matrix.to_numpy(dtype=float)]
+    text = [["n/a" if v is None else f"{v:.{decimals}f}" for v in row] for row in z]
+    return {"x": cols, "y": rows, "z": z, "text": text}
+
+
+def heatmap_figure(matrix: "Any", title: str | None = None, zmin: float = -1.0, zmax: float = 1.0,
+                   decimals: int = 2, colorscale: str = "RdBu"):
+    """A heatmap of ``matrix`` with every cell labelled with its value (Figure 2 style)."""
+    import plotly.graph_objects as go
+
+    info = heatmap_info(matrix, decimals)
+    fig = go.Figure(go.Heatmap(x=info["x"], y=info["y"], z=info["z"], text=info["text"], texttemplate="%{text}",
+                               zmin=zmin, zmax=zmax, colorscale=colorscale, reversescale=False,
+                               hovertemplate="%{y} vs %{x}: %{text}<extra></extra>"))
+    fig.update_layout(title=title, yaxis=dict(autorange="reversed"), height=120 + 50 * len(info["y"]),
+                      margin=dict(l=10, r=10, t=50 if title else 10, b=10))
+    return fig
+
+
+# ============================================================================= measured vs paper
+def error_bars_info(rows: Any) -> "Any":
+    """A tidy table for :func:`error_bars_figure` from rows ``{"label", "group", "source", "mean",
+    "std"}`` (``source`` is ``"measured"`` or ``"paper"``; ``std`` may be None). Rows with a missing
+    mean (not computed) are kept with NaN so the figure can say so."""
+    import pandas as pd
+
+    df = pd.DataFrame(list(rows), columns=["label", "group", "source", "mean", "std"])
+    df["mean"] = pd.to_numeric(df["mean"], errors="coerce")
+    df["std"] = pd.to_numeric(df["std"], errors="coerce")
+    bad = set(df["source"]) - {"measured", "paper"}
+    if bad:
+        raise ValueError(f"source must be 'measured' or 'paper', got {sorted(bad)}")
+    return df
+
+
+def error_bars_figure(info: "Any", title: str | None = None, yaxis_title: str = "test error [%]",
+                      log_y: bool = False):
+    """Grouped bars (measured vs paper) with ±std error bars, one panel per ``group`` (dataset)."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    groups = list(dict.fromkeys(info["group"]))
+    fig = make_subplots(rows=1, cols=max(len(groups), 1), subplot_titles=[str(g) for g in groups],
+                        horizontal_spacing=0.06)
+    colors = {"measured": "#1f77b4", "paper": "#ff7f0e"}
+    for k, g in enumerate(groups):
+        sub = info[info["group"] == g]
+        for source in ("measured", "paper"):
+            part = sub[sub["source"] == source]
+            if part.empty:
+                continue
+            std = part["std"].fillna(0.0).to_numpy(dtype=float)
+            text = ["not yet computed" if v != v else f"{v:.2f}" for v in part["mean"].to_numpy(dtype=float)]
+            fig.add_trace(go.Bar(x=list(part["label"]), y=part["mean"].fillna(0.0), name=source,
+                                 legendgroup=source, showlegend=k == 0, marker_color=colors[source],
+                                 error_y=dict(type="data", array=std, visible=True), text=text,
+                                 textposition="outside", hovertemplate="%{x}: %{text}<extra>" + source + "</extra>"),
+                          row=1, col=k + 1)
+    fig.update_layout(title=title, barmode="group", height=430, margin=dict(l=10, r=10, t=70 if title else 40, b=10),
+                      plot_bgcolor="white")
+    fig.update_yaxes(title_text=yaxis_title, row=1, col=1)
+    if log_y:
+        fig.update_yaxes(type="log")
+    fig.update_xaxes(tickangle=-30)
+    return fig
+
+
+# ============================================================================= lines / scatter / distributions
+def lines_figure(data: "Any", x: str, y: str, color: str, title: str | None = None, x_title: str | None = None,
+                 y_title: str | None = None, y_range: tuple[float, float] | None = None):
+    """One line (with markers) per value of ``color`` (Figure A1: rho vs iteration per method)."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    for name in dict.fromkeys(data[color]):
+        sub = data[data[color] == name].sort_values(x)
+        fig.add_trace(go.Scatter(x=sub[x], y=sub[y], mode="lines+markers", name=str(name)))
+    fig.update_layout(title=title, xaxis_title=x_title or x, yaxis_title=y_title or y, height=420,
+                      margin=dict(l=10, r=10, t=50 if title else 10, b=10), plot_bgcolor="white")
+    if y_range is not None:
+        fig.update_yaxes(range=list(y_range))
+    fig.update_xaxes(dtick=1)
+    return fig
+
+
+def score_accuracy_figure(points: "Any", x: str = "validation_total", y: str = "accuracy", color: str = "N",
+                          title: str | None = None, x_title: str = "validation score (sum over V minibatches)",
+                          y_title: str = "CIFAR-10 test accuracy [%]"):
+    """Scatter of candidate architectures (Figure 3a): score vs accuracy, one colour per ``color``
+    value; ``selected`` points (if the column exists) drawn as stars."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    for name in dict.fromkeys(points[color]):
+        sub = points[points[color] == name]
+        symbols = ["star" if s else "circle" for s in sub["selected"]] if "selected" in sub else "circle"
+        hover = sub["arch"] if "arch" in sub else None
+        fig.add_trace(go.Scatter(x=sub[x], y=sub[y], mode="markers", name=f"{color}={name}",
+                                 marker=dict(symbol=symbols, size=10, opacity=0.8), hovertext=hover))
+    fig.update_layout(title=title, xaxis_title=x_title, yaxis_title=y_title, height=430,
+                      margin=dict(l=10, r=10, t=50 if title else 10, b=10), plot_bgcolor="white")
+    return fig
+
+
+def distribution_figure(data: "Any", x: str, y: str, color: str, title: str | None = None,
+                        x_title: str | None = None, y_title: str | None = None):
+    """Box plots of ``y`` per ``x``, one box colour per ``color`` value (Figure 3b: accuracy of the
+    selected architecture per N, coloured by V); the individual values are shown as points."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    for name in dict.fromkeys(data[color]):
+        sub = data[data[color] == name]
+        fig.add_trace(go.Box(x=[str(v) for v in sub[x]], y=sub[y], name=f"{color}={name}", boxpoints="all",
+                             jitter=0.3, pointpos=0))
+    fig.update_layout(title=title, boxmode="group", xaxis_title=x_title or x, yaxis_title=y_title or y, height=430,
+                      margin=dict(l=10, r=10, t=50 if title else 10, b=10), plot_bgcolor="white")
     return fig
