@@ -42,7 +42,8 @@ sys.path.insert(0, str(ROOT))
 
 from zcpt_analysis.results import atomic_write_json  # noqa: E402
 from zcpt_analysis.search.op_selection import choose_zc_pt  # noqa: E402
-from zcpt_analysis.search.zcpt import ZcptConfig, ZeroCostPT, derive_seed  # noqa: E402
+from zcpt_analysis.runtime import derive_seed  # noqa: E402
+from zcpt_analysis.search.zcpt import ZcptConfig, ZeroCostPT  # noqa: E402
 
 
 # ------------------------------------------------------------------------------- (a) reference

@@ -21,7 +21,8 @@ import pandas as pd
 from .errors import UnknownNameError, ZcptError
 from .scoring import (METHOD_NAMES, PartialArch, ScoringContext, as_partial, finetune, get_method,
                       score_operations)
-from .search.darts import copy_supernet, derive_seed
+from .runtime import derive_seed
+from .search.darts import copy_supernet
 from .search.op_selection import select
 
 GROUP_COLUMNS: tuple[str, ...] = ("seed", "trajectory", "iteration")

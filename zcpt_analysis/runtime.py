@@ -1,6 +1,7 @@
 """Device selection and seeding, shared by the CLI, searches and benchmarks."""
 from __future__ import annotations
 
+import hashlib
 import random
 
 import numpy as np
@@ -39,3 +40,10 @@ def make_generator(seed: int, device: str | torch.device = "cpu") -> torch.Gener
     gen = torch.Generator(device=device)
     gen.manual_seed(int(seed))
     return gen
+
+
+def derive_seed(seed: int, *tags: object) -> int:
+    """A reproducible 31-bit seed for an independent random stream, from ``seed`` and ``tags``
+    (ints or strings; stable across platforms and Python versions)."""
+    text = ":".join([str(int(seed))] + [str(t) for t in tags])
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "little") & 0x7FFFFFFF

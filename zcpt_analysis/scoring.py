@@ -57,8 +57,9 @@ import pandas as pd
 import torch
 
 from .errors import InvalidArchError, StateError, UnknownNameError, ZcptError
-from .search.darts import (BilevelTrainer, DartsConfig, DartsRun, FixedBatches, SearchData, copy_supernet,
-                           derive_seed, evaluate, train_supernet)
+from .runtime import derive_seed
+from .search.darts import (BilevelTrainer, DartsConfig, DartsRun, FixedBatches, SearchData, copy_supernet, evaluate,
+                           train_supernet)
 from .search.op_selection import Scorer, disc_zc_scores, zc_pt_scores
 from .supernet import Supernet
 

@@ -51,6 +51,12 @@ class ArchResult:
     def trial_errors(self) -> tuple[float, ...]:
         return tuple(100.0 - t for t in self.trials)
 
+    def to_json(self) -> dict:
+        """The numbers of this result as a JSON-friendly dict (accuracies and errors in %)."""
+        return {"index": self.index, "trials": list(self.trials), "mean": self.mean, "error": self.error,
+                "trial_errors": list(self.trial_errors), "rank": self.rank, "percentile": self.percentile,
+                "num_archs": self.num_archs}
+
 
 class NB201Benchmark:
     """NAS-Bench-201 results for all architectures, from tidy tables (see :mod:`.table`)."""
@@ -149,6 +155,11 @@ class NB201Benchmark:
         if pos >= len(table) or int(table["index"].iloc[pos]) != index:
             raise InvalidArchError(f"index {index} has no {dataset} result in the benchmark ({self.source})")
         return pos
+
+    def summary(self, arch: ArchLike, datasets: tuple[str, ...] | None = None) -> dict[str, dict]:
+        """``{dataset: ArchResult.to_json()}`` for ``datasets`` (default: every dataset present)."""
+        return {d: self.query(arch, d).to_json() for d in (datasets or self.datasets) if canonical_dataset(d)
+                in self.datasets}
 
     def top(self, dataset: str = "cifar10", k: int = 5) -> pd.DataFrame:
         """The ``k`` best architectures by seed-mean accuracy (ties broken by index)."""

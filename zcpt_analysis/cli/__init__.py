@@ -8,7 +8,7 @@ from typing import Sequence
 
 from ..errors import ZcptError
 
-SUBCOMMAND_MODULES: tuple[str, ...] = ("bench", "search", "train", "proxies", "scores", "darts")
+SUBCOMMAND_MODULES: tuple[str, ...] = ("bench", "search", "train", "proxies", "scores", "darts", "report")
 """Modules of :mod:`zcpt_analysis.cli` that each add one subcommand (in --help order)."""
 
 
@@ -18,6 +18,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="zcpt", description="Zero-Cost-PT analysis toolkit: operation scores, "
                                      "zero-cost proxies, Zero-Cost-PT search and NAS-Bench-201 lookups.")
     parser.add_argument("--version", action="version", version=f"zcpt-analysis {__version__}")
+    parser.add_argument("--threads", type=int, default=None, metavar="N",
+                        help="torch intra-op CPU threads (default: torch's; use 1 when several jobs share the CPUs)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name in SUBCOMMAND_MODULES:
@@ -28,6 +30,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.threads is not None:
+        import torch
+
+        torch.set_num_threads(max(1, args.threads))
     try:
         return int(args.func(args) or 0)
     except ZcptError as exc:

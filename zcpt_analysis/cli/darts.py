@@ -4,7 +4,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .scores import add_data_options, add_training_options, darts_config_from_args, key_values
+from .options import key_values
+from .scores import add_data_options, add_training_options, darts_config_from_args
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -2,31 +2,16 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import Any
 
-from ..errors import ZcptError
 from ..results import atomic_write_json
 from ..runtime import DEVICE_CHOICES
 from ..search.orderings import ORDERINGS
+from .options import key_values
 
 DEMO = dict(space="nb201", proxy="nwot", order="random", N=2, V=4, batch_size=64, seed=0, dataset="cifar10")
 """The embedded default of ``zcpt demo``: a short NAS-Bench-201 run on the shared CIFAR-10 sample."""
-
-
-def _key_values(items: list[str] | None, what: str) -> dict[str, Any]:
-    """``["C=8", "mode=train"]`` -> ``{"C": 8, "mode": "train"}`` (values parsed as JSON when possible)."""
-    out: dict[str, Any] = {}
-    for item in items or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise ZcptError(f"{what} must look like KEY=VALUE, got {item!r}")
-        try:
-            out[key] = json.loads(value)
-        except json.JSONDecodeError:
-            out[key] = value
-    return out
 
 
 def _add_data_options(p: argparse.ArgumentParser, batch_size: int | None) -> None:
@@ -110,9 +95,9 @@ def _search(args: argparse.Namespace) -> int:
                             batch_size=args.batch_size or space.default_batch_size, seed=seed, dataset=args.dataset,
                             data_source=args.data_source, data_root=args.data_root, train_portion=args.train_portion,
                             device=args.device, compat=args.compat,
-                            proxy_options=_key_values(args.proxy_option, "--proxy-option"),
-                            supernet_options=_key_values(args.supernet_option, "--supernet-option"),
-                            network_options=_key_values(args.network_option, "--network-option"),
+                            proxy_options=key_values(args.proxy_option, "--proxy-option"),
+                            supernet_options=key_values(args.supernet_option, "--supernet-option"),
+                            network_options=key_values(args.network_option, "--network-option"),
                             topology=args.topology, bench=args.bench, engine=args.engine,
                             channels_last=args.channels_last)
         record = run_zcpt(config, out_dir=args.out, progress=not args.quiet, force=args.force)
@@ -177,7 +162,7 @@ def _naswot(args: argparse.Namespace) -> int:
     from ..search.baselines import NaswotConfig, NaswotScoreTable, naswot_run
     from ..search.zcpt import error_statistics
 
-    options = _key_values(args.proxy_option, "--proxy-option") if args.proxy_option else None
+    options = key_values(args.proxy_option, "--proxy-option") if args.proxy_option else None
     cfg = NaswotConfig(proxy=args.proxy, n_samples=args.n_samples, batch_size=args.batch_size,
                        score_seed=args.score_seed, dataset=args.dataset, data_source=args.data_source,
                        data_root=args.data_root, device=args.device, proxy_options=options, bench=args.bench)

@@ -24,10 +24,10 @@ import torch
 from ..data import ImageSet, MinibatchSampler, load_images
 from ..errors import ZcptError
 from ..results import atomic_write_json, read_json
-from ..runtime import resolve_device
+from ..runtime import derive_seed, resolve_device
 from ..spaces import get_space
 from .op_selection import select
-from .zcpt import arch_seed, benchmark_summary, derive_seed, environment, make_scorer
+from .zcpt import arch_seed, environment, make_scorer
 
 
 def random_baseline(bench, runs: int = 4, seed: int = 0, space: str = "nb201") -> list[dict[str, Any]]:
@@ -37,7 +37,7 @@ def random_baseline(bench, runs: int = 4, seed: int = 0, space: str = "nb201") -
     for s in range(seed, seed + runs):
         arch = sp.random_arch(random.Random(derive_seed(s, 8)))
         records.append({"kind": "random-baseline", "config": {"space": space, "seed": s},
-                        "selected": {"arch": sp.to_json(arch), "benchmark": benchmark_summary(bench, arch)}})
+                        "selected": {"arch": sp.to_json(arch), "benchmark": bench.summary(arch)}})
     return records
 
 
@@ -145,5 +145,5 @@ def naswot_run(table: NaswotScoreTable, seed: int, bench=None, progress: bool = 
                               "selected": {"arch": best, "score": scores[best]},
                               "scores_summary": {"n": len(scores), "nan": int(np.isnan(list(scores.values())).sum())}}
     if bench is not None and sp.has_benchmark:
-        record["selected"]["benchmark"] = benchmark_summary(bench, best)
+        record["selected"]["benchmark"] = bench.summary(best)
     return record

@@ -50,18 +50,13 @@ from torch import nn
 from ..data import ImageSet, MinibatchSampler, augment as _augment, search_split
 from ..errors import StateError, UnknownNameError, ZcptError
 from ..results import atomic_write_json
+from ..runtime import derive_seed
 from ..supernet import Supernet
 
 ARCH_UPDATES: tuple[str, ...] = ("first-order", "second-order", "fixed")
 BN_MODES: tuple[str, ...] = ("eval", "train")
 CHECKPOINT_FILE = "checkpoint.pt"
 RUN_FILE = "run.json"
-
-
-def derive_seed(seed: int, *tags: object) -> int:
-    """A reproducible 31-bit seed derived from ``seed`` and ``tags`` (independent streams)."""
-    text = ":".join([str(int(seed))] + [str(t) for t in tags])
-    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "little") & 0x7FFFFFFF
 
 
 # ------------------------------------------------------------------------------------ config
@@ -600,14 +595,7 @@ def benchmark_summary(arch: Any, bench: Any = None, datasets: Sequence[str] = ("
             bench = load_benchmark()
         except ZcptError:
             return {}
-    out = {}
-    for d in datasets:
-        if d not in bench.datasets:
-            continue
-        r = bench.query(arch, d)
-        out[d] = {"mean": r.mean, "error": r.error, "trials": list(r.trials), "rank": r.rank,
-                  "num_archs": r.num_archs, "index": r.index}
-    return out
+    return bench.summary(arch, tuple(datasets))
 
 
 def copy_supernet(supernet: Supernet) -> Supernet:

@@ -43,8 +43,9 @@ import torch
 from ..errors import UnknownNameError
 from ..results import atomic_write_json
 from ..supernet import Supernet
+from ..runtime import derive_seed
 from .darts import (BN_MODES, BilevelTrainer, DartsConfig, DartsRun, FixedBatches, SearchData, benchmark_summary,
-                    derive_seed, evaluate)
+                    evaluate)
 
 EDGE_DECISIONS: tuple[str, ...] = ("random", "fixed")
 PROJ_CRITS: tuple[str, ...] = ("acc", "loss")

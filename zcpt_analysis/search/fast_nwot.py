@@ -34,7 +34,7 @@ from torch import nn
 
 from ..proxies.nwot import _signs, hooked_modules
 from ..proxies.policy import finalize
-from ..supernet import MixedOp, Supernet
+from ..supernet import Supernet
 
 SEMANTICS = ("fast", "published")
 

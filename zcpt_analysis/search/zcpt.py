@@ -10,7 +10,7 @@ Stage 2 -- validation: each *distinct* candidate is built as a standalone networ
 seeded by the architecture) and scored with the same proxy on V minibatches (the j-th minibatch is
 shared by all candidates); the candidate with the largest summed score is selected.
 
-Randomness is derived from the run seed with :class:`numpy.random.SeedSequence` per purpose and
+Randomness is derived from the run seed with :func:`..runtime.derive_seed` per purpose and
 iteration (supernet weights: ``seed``; alpha of iteration i: ``(seed, 1, i)``; minibatches of
 iteration i: ``(seed, 2, i)``; edge order of iteration i: ``(seed, 3, i)``; validation minibatches:
 ``(seed, 4)``), so an interrupted run resumes at its last completed iteration (or validation
@@ -35,7 +35,7 @@ from .. import __version__
 from ..data import ImageSet, MinibatchSampler, load_images, search_split
 from ..errors import ZcptError
 from ..results import atomic_write_json, read_json
-from ..runtime import resolve_device
+from ..runtime import derive_seed, resolve_device
 from ..spaces import get_space
 from ..spaces.base import SearchSpace
 from ..supernet import Supernet
@@ -110,11 +110,6 @@ class ZcptConfig:
         compat = "" if self.compat == "fast" else f"-{self.compat}"
         return (f"zcpt-{self.space}-{self.proxy}-{self.order}-N{self.N}-V{self.V}-b{self.batch_size}-"
                 f"{self.dataset}{compat}-s{self.seed}.json")
-
-
-def derive_seed(*parts: int) -> int:
-    """A 31-bit seed derived from integers (stable across platforms and Python versions)."""
-    return int(np.random.SeedSequence([int(p) for p in parts]).generate_state(1)[0] & 0x7FFFFFFF)
 
 
 def arch_seed(seed: int, arch_json: Any) -> int:
@@ -400,9 +395,9 @@ class ZeroCostPT:
         except ZcptError as exc:
             self.record["benchmark_error"] = str(exc)
             return
-        self.record["selected"]["benchmark"] = benchmark_summary(bench, self.record["selected"]["arch"])
+        self.record["selected"]["benchmark"] = bench.summary(self.record["selected"]["arch"])
         for cand in self.record["candidates"]:
-            cand["benchmark"] = benchmark_summary(bench, cand["arch"], datasets=("cifar10",))
+            cand["benchmark"] = bench.summary(cand["arch"], datasets=("cifar10",))
 
     def run(self) -> dict[str, Any]:
         """Both stages (resuming where the record stops) and the benchmark lookup; returns the record."""
@@ -416,16 +411,6 @@ class ZeroCostPT:
                                  "validation_seconds": self.record["validation"]["seconds"]}
         self._save()
         return self.record
-
-
-def benchmark_summary(bench, arch: Any, datasets: tuple[str, ...] | None = None) -> dict[str, Any]:
-    """Per-trial and mean test accuracy/error, rank and percentile per dataset (200 epochs)."""
-    out = {}
-    for dataset in datasets or bench.datasets:
-        r = bench.query(arch, dataset)
-        out[dataset] = {"index": r.index, "trials": list(r.trials), "mean": r.mean, "error": r.error,
-                        "trial_errors": list(r.trial_errors), "rank": r.rank, "percentile": r.percentile}
-    return out
 
 
 def run_zcpt(config: ZcptConfig, out_dir: str | Path | None = None, progress: bool = True,

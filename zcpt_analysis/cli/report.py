@@ -1,0 +1,53 @@
+"""``zcpt report``: execute the notebooks with papermill and render offline HTML reports + index."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    from ..experiments import PRESETS
+
+    p = sub.add_parser("report", help="execute the notebooks (papermill) and render HTML reports with an index",
+                       description="Execute every notebook in notebooks/ (or --notebooks NAME ...) with papermill "
+                                   "under a preset, save the executed notebooks and their HTML (plotly.js inlined, "
+                                   "works offline) into --out, and write --out/index.html linking them with the run "
+                                   "date, parameters and library versions. A failing notebook is reported with its "
+                                   "cell error and does not stop the others (exit status 1 if any failed).")
+    p.add_argument("--preset", default="smoke", choices=PRESETS,
+                   help="smoke: CPU, shared CIFAR-10 sample, tiny networks (minutes); paper: the paper's "
+                        "configuration, reading GPU results from results_dir / the score cache (default smoke)")
+    p.add_argument("--notebooks", nargs="+", default=None, metavar="NAME",
+                   help="only these notebooks (names without .ipynb; default: all, in the paper's order)")
+    p.add_argument("--out", default="reports", help="output folder (default reports/)")
+    p.add_argument("--param", "-p", action="append", default=None, metavar="NAME=VALUE",
+                   help="extra notebook parameter (JSON values, e.g. -p results_dir=runs/paper -p 'seeds=[0,1]'); "
+                        "passed to the notebooks that declare it")
+    p.add_argument("--results-dir", default=None,
+                   help="shortcut for -p results_dir=DIR (folder of zcpt search/baseline/darts/train outputs)")
+    p.add_argument("--cache-dir", default=None, help="shortcut for -p cache_dir=DIR (operation-score cache)")
+    p.add_argument("--data-root", default=None, help="shortcut for -p data_root=DIR (full dataset folder)")
+    p.add_argument("--notebooks-dir", default=None, help="folder of the notebooks (default: the project's notebooks/)")
+    p.add_argument("--kernel", default="python3", help="Jupyter kernel name (default python3)")
+    p.add_argument("--timeout", type=int, default=None, help="per-cell execution timeout in seconds (default none)")
+    p.add_argument("--list", action="store_true", help="list the notebooks and their parameters, run nothing")
+    p.add_argument("--quiet", action="store_true", help="no per-cell progress bars")
+    p.set_defaults(func=_report)
+
+
+def _report(args: argparse.Namespace) -> int:
+    from ..reports import list_notebooks, notebook_parameters, notebooks_dir, parse_parameters, run_reports
+
+    folder = Path(args.notebooks_dir) if args.notebooks_dir else notebooks_dir()
+    if args.list:
+        for name in list_notebooks(folder):
+            params = notebook_parameters(folder / f"{name}.ipynb")
+            print(f"{name}: " + ", ".join(f"{k}={v}" for k, v in params.items()))
+        return 0
+    params = parse_parameters(args.param)
+    for key in ("results_dir", "cache_dir", "data_root"):
+        if getattr(args, key) is not None:
+            params[key] = getattr(args, key)
+    runs = run_reports(args.notebooks, preset=args.preset, out_dir=args.out, parameters=params, folder=folder,
+                       kernel=args.kernel, progress=not args.quiet, timeout=args.timeout)
+    return 0 if all(r.ok for r in runs) else 1
