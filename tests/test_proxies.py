@@ -183,7 +183,7 @@ def test_registry_names_metadata_and_errors():
     assert [n for n in names if get_proxy(n).needs_labels] == ["snip", "grasp", "fisher", "grad_norm"]
     assert not get_proxy("nwot").needs_gradients and get_proxy("jacob_cov").needs_gradients
     assert get_proxy(" NWOT ").name == "nwot"
-    with pytest.raises(UnknownNameError, match="unknown proxy 'naswot'; valid proxys: synflow, snip"):
+    with pytest.raises(UnknownNameError, match="unknown proxy 'naswot'; valid proxies: synflow, snip"):
         get_proxy("naswot")
 
 

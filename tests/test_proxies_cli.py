@@ -72,7 +72,7 @@ def test_score_all_on_a_degenerate_arch_and_errors(capsys, shared_data):
     scores = {r["proxy"]: r["score"] for r in json.loads(capsys.readouterr().out)["scores"]}
     assert scores == {"nwot": "-inf", "jacob_cov": "-inf"}
     assert main(["proxies", "score", BEST, "--proxy", "naswot"]) == 2
-    assert capsys.readouterr().err.startswith("zcpt: error: unknown proxy 'naswot'; valid proxys: synflow")
+    assert capsys.readouterr().err.startswith("zcpt: error: unknown proxy 'naswot'; valid proxies: synflow")
     assert main(["proxies", "score", BEST, "--proxy", "synflow", "-o", "hooks=published"]) == 2
     assert "no selected proxy accepts option(s) hooks" in capsys.readouterr().err
     assert main(["proxies", "score", BEST, "--batch-size", "999", "--data-source", "sample"]) == 2

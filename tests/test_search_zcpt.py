@@ -130,7 +130,7 @@ def test_published_compat_mode_runs(cifar_sample):
 def test_bad_config_values():
     with pytest.raises(UnknownNameError, match="valid orderings"):
         ZeroCostPT(_config(order="sideways"))
-    with pytest.raises(UnknownNameError, match="valid proxys|valid proxies|valid proxy"):
+    with pytest.raises(UnknownNameError, match="valid proxies: "):
         ZeroCostPT(_config(proxy="magic"))
     with pytest.raises(UnknownNameError, match="valid search spaces"):
         ZeroCostPT(_config(space="nb301"))

@@ -8,6 +8,13 @@ from __future__ import annotations
 from typing import Iterable
 
 
+def _plural(noun: str) -> str:
+    """English plural of the last word of ``noun`` ("proxy" -> "proxies", "dataset" -> "datasets")."""
+    if noun.endswith("y") and not noun.endswith(("ay", "ey", "oy", "uy")):
+        return noun[:-1] + "ies"
+    return noun if noun.endswith("s") else noun + "s"
+
+
 class ZcptError(Exception):
     """Base class for user-facing errors of zcpt-analysis."""
 
@@ -21,7 +28,7 @@ class UnknownNameError(ZcptError, KeyError):
 
     def __init__(self, kind: str, name: object, valid: Iterable[object]):
         self.kind, self.name, self.valid = kind, name, tuple(valid)
-        super().__init__(f"unknown {kind} {name!r}; valid {kind}s: {', '.join(map(str, self.valid))}")
+        super().__init__(f"unknown {kind} {name!r}; valid {_plural(kind)}: {', '.join(map(str, self.valid))}")
 
     def __str__(self) -> str:  # KeyError would quote the message
         return self.args[0]

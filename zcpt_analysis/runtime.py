@@ -7,7 +7,7 @@ import random
 import numpy as np
 import torch
 
-from .errors import UnknownNameError
+from .errors import UnknownNameError, ZcptError
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda")
 
@@ -23,7 +23,8 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
         return torch.device("cpu")
     if name == "cuda" or name.startswith("cuda:"):
         if not torch.cuda.is_available():
-            raise UnknownNameError("device (no CUDA device is available here)", device, ("auto", "cpu"))
+            raise ZcptError(f"device {device!r} needs CUDA, but no CUDA device is available here; valid devices "
+                            "here: auto, cpu")
         return torch.device(name)
     raise UnknownNameError("device", device, DEVICE_CHOICES)
 
