@@ -19,14 +19,6 @@ from zcpt_analysis.scoring import ScoringContext, score_operations
 from zcpt_analysis.spaces.nb201 import EDGES
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def _rows(method: str, hib: bool, per_edge: dict[str, list[float]], ops=("a", "b", "c", "d")) -> list[dict]:
     return [{"edge": e, "op": o, "method": method, "score": v, "higher_is_better": hib}
             for e, vals in per_edge.items() for o, v in zip(ops, vals)]

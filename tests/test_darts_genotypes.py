@@ -34,14 +34,6 @@ ZCPT_IN_SEED3 = ('Genotype(normal=[["sep_conv_5x5", 0], ["sep_conv_3x3", 1], ["s
                  '["sep_conv_3x3", 1]], reduce_concat=range(2, 6))')
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def test_parses_the_published_strings():
     assert parse_genotype(DARTS_V2_REPO) == DARTS_V2 == get_genotype("DARTS") == GENOTYPES["DARTS_V2"]
     assert parse_genotype(ZCPT_S5_SEED2) == GENOTYPES["ZCPT_RANDOM_C10_SEED2"]

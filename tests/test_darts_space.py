@@ -17,15 +17,6 @@ from zcpt_analysis.spaces.genotypes import Genotype
 NORMAL_EDGE, REDUCE_EDGE = 0, 27  # normal:2<-0 and reduce:5<-4
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny networks run much faster single-threaded on a shared 2-core machine."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def tiny(space: str, seed: int = 0) -> DartsSupernet:
     """C=4, 3 cells (normal, reduce, reduce): both cell types, fast on CPU."""
     return get_space(space).supernet(num_classes=10, seed=seed, C=4, layers=3)

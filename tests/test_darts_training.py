@@ -19,14 +19,6 @@ from zcpt_analysis.spaces.nb201 import EDGES, OPS, Arch
 TINY = DartsConfig(epochs=2, batch_size=8, steps_per_epoch=2, eval_max_images=16)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def small_images(cifar_sample):
     return replace(cifar_sample, images=cifar_sample.images[:, :, 8:24, 8:24].contiguous())

@@ -16,15 +16,6 @@ from zcpt_analysis.proxies.nwot import hooked_modules, nwot_kernel
 from zcpt_analysis.search.op_selection import select
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny networks gain nothing from intra-op threads on a shared machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def _linear(weight, bias=None) -> nn.Linear:
     w = torch.tensor(weight, dtype=torch.float64)
     layer = nn.Linear(w.shape[1], w.shape[0], bias=bias is not None).double()

@@ -5,7 +5,6 @@ import json
 import math
 
 import pytest
-import torch
 
 from zcpt_analysis.cli import main
 from zcpt_analysis.cli.proxies import parse_option
@@ -14,15 +13,6 @@ from zcpt_analysis.proxies import compute_proxy
 from zcpt_analysis.spaces import get_space
 
 BEST = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|"
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny networks gain nothing from intra-op threads on a shared machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def test_list_prints_every_proxy_with_metadata(capsys):

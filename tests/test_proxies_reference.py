@@ -24,15 +24,6 @@ from zcpt_analysis.spaces.ops import ReLUConvBN
 RTOL = 1e-4
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny networks gain nothing from intra-op threads on a shared machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 # ----------------------------------------------------------------------------- reference algorithms
 def _is_scored(m: nn.Module) -> bool:
     return isinstance(m, (nn.Conv2d, nn.Linear))

@@ -20,15 +20,6 @@ EDGE0_BEST = {"none": 94.15, "skip_connect": 94.18, "nor_conv_1x1": 94.44, "nor_
               "avg_pool_3x3": 93.86}
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    """One intra-op thread: on a shared 2-core machine this is several times faster for tiny nets."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def oracle_ctx(bench):
     return ScoringContext(bench=bench)

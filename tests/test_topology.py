@@ -18,14 +18,6 @@ from zcpt_analysis.spaces.genotypes import Genotype
 from zcpt_analysis.spaces.nb201 import NB201Supernet
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def discretized(space: str = "darts-s2", C: int = 2, seed: int = 0):
     """A tiny supernet with every op chosen (at random, seeded)."""
     sn = get_space(space).supernet(num_classes=10, seed=seed, C=C, layers=3)

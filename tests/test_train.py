@@ -18,14 +18,6 @@ TINY = TrainConfig(dataset="cifar10", setting="mobile", epochs=2, batch_size=8, 
                    test_limit=8, data_source="sample", device="cpu", progress=False)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def rows(path):
     with open(path, newline="") as fh:
         return list(csv.DictReader(fh))
