@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from ..errors import UnknownNameError
+from .ops import Identity, Zero  # shared with NAS-Bench-201 (same behaviour)
 
 OpFactory = Callable[[int, int, bool], nn.Module]
 
@@ -79,26 +80,6 @@ class SepConv(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.op(x)
-
-
-class Identity(nn.Module):
-    """``skip_connect`` with stride 1 (drop-path is never applied to it)."""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x
-
-
-class Zero(nn.Module):
-    """``none``: an all-zero tensor of the (strided) input's shape."""
-
-    def __init__(self, stride: int):
-        super().__init__()
-        self.stride = stride
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.stride != 1:
-            x = x[:, :, :: self.stride, :: self.stride]
-        return x.mul(0.0)
 
 
 class NoiseOp(nn.Module):
