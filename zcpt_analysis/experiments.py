@@ -82,8 +82,8 @@ def versions() -> dict[str, str]:
 
 def setup(preset: str, threads: Optional[int] = None, plotly: bool = True) -> dict[str, Any]:
     """Notebook preamble: check ``preset``, limit torch to ``threads`` intra-op threads (smoke
-    default: 1, since two threads thrash on a shared 2-core machine), make plotly figures render in
-    JupyterLab and offline HTML, widen pandas output. Returns the preset, threads and versions."""
+    default: 1, since two threads thrash on a shared 2-core machine), load plotly.js for figures
+    shown with :func:`zcpt_analysis.viz.show` (JupyterLab and offline HTML), widen pandas output. Returns the preset, threads and versions."""
     import torch
 
     check_preset(preset)
@@ -250,7 +250,7 @@ def find_record(config: Any, results_dir: str | Path | None) -> tuple[Optional[d
         return None, "no results_dir given"
     path = folder / config.result_name()
     if not path.exists():
-        return None, f"no record {path.name} in {folder}"
+        return None, f"no matching record in {_show_path(folder, str(folder))}"
     try:
         record = read_json(path)
     except (OSError, ValueError) as exc:
@@ -488,7 +488,7 @@ def baseline_settings(preset: str, *, random_runs: Optional[int] = None, naswot_
                       compute_missing: Optional[bool] = None) -> BaselineSettings:
     """Baseline settings of ``preset``.
 
-    smoke: 100 random architectures (benchmark lookups), NASWOT with 8 samples x 2 runs (batch 16),
+    smoke: 100 random architectures (benchmark lookups), NASWOT with 5 samples x 2 runs (batch 16),
     DARTS / DARTS-PT on the tiny NB201 supernet for 2 epochs of 2 steps, projection without
     fine-tuning (``proj_intv=0``), 32 validation images; computed on the spot.
     paper: 100 random architectures, NASWOT N=1000 over 500 runs (Table 4 footnote 2, batch 128),
@@ -500,7 +500,7 @@ def baseline_settings(preset: str, *, random_runs: Optional[int] = None, naswot_
 
     check_preset(preset)
     if preset == "smoke":
-        s = dict(random_runs=100, naswot_samples=8, naswot_seeds=(0, 1), naswot_batch_size=16, darts_seeds=(0,),
+        s = dict(random_runs=100, naswot_samples=5, naswot_seeds=(0, 1), naswot_batch_size=16, darts_seeds=(0,),
                  darts=DartsConfig(epochs=2, batch_size=16, steps_per_epoch=2, eval_max_images=32),
                  darts_pt=DartsPTConfig(proj_intv=0, eval_max_images=32), supernet_options=dict(TINY_NB201),
                  data_source="sample", device="cpu", compute_missing=True)
@@ -926,7 +926,8 @@ def score_settings(preset: str, *, seeds: Optional[Sequence[int]] = None, method
     without fine-tuning (0 epochs; paper: 5), no retraining in the iterative setting; computed.
     paper: the paper's C=16, N=5 supernet, minibatches of 256, 100-epoch DARTS supernet (DARTS-PT's
     settings), disc-acc fine-tuned 5 epochs, darts alpha after 60 epochs, 5 retraining epochs in the
-    iterative setting, full CIFAR-10 (``data_root``); read from the score cache.
+    iterative setting, the full CIFAR-10 when ``data_root`` is given (else the shared sample); read
+    from the score cache.
     """
     from .scoring import METHOD_NAMES, get_method
     from .search.darts import DartsConfig
@@ -938,7 +939,8 @@ def score_settings(preset: str, *, seeds: Optional[Sequence[int]] = None, method
                  darts_alpha_epoch=None, retrain_epochs=0, data_source="sample", device="cpu", compute_missing=True)
     else:
         s = dict(seeds=(0,), supernet_options={}, proxy_batch_size=256, darts=DartsConfig(), disc_epochs=5,
-                 darts_alpha_epoch=60, retrain_epochs=5, data_source="full", device="auto", compute_missing=False)
+                 darts_alpha_epoch=60, retrain_epochs=5, data_source="full" if data_root else "sample", device="auto",
+                 compute_missing=False)
     if seeds is not None:
         s["seeds"] = tuple(int(x) for x in seeds)
     if device is not None:
@@ -947,6 +949,48 @@ def score_settings(preset: str, *, seeds: Optional[Sequence[int]] = None, method
         s["compute_missing"] = bool(compute_missing)
     names = tuple(get_method(m).name for m in (methods or METHOD_NAMES))
     return ScoreSettings(preset=preset, methods=names, proxy=proxy, data_root=data_root, **s)
+
+
+ITERATIVE_SMOKE_METHODS: tuple[str, ...] = ("best-acc", "avg-acc", "zc-pt", "disc-zc", "darts")
+"""Methods of the iterative setting in the smoke preset: darts-pt and disc-acc retrain (or
+fine-tune) after every discretization, which is too slow for a CPU smoke run."""
+
+
+def iterative_settings(preset: str, *, seeds: Optional[Sequence[int]] = None,
+                       methods: Optional[Sequence[str]] = None, data_root: Optional[str] = None,
+                       device: Optional[str] = None, compute_missing: Optional[bool] = None) -> ScoreSettings:
+    """Settings of the iterative setting (Figure A1): :func:`score_settings` with, in the smoke
+    preset, the methods :data:`ITERATIVE_SMOKE_METHODS`, and in the paper preset all seven methods
+    over seeds 0-3 (A.1.1 averages over four seeds)."""
+    check_preset(preset)
+    if methods is None and preset == "smoke":
+        methods = ITERATIVE_SMOKE_METHODS
+    if seeds is None and preset == "paper":
+        seeds = (0, 1, 2, 3)
+    return score_settings(preset, seeds=seeds, methods=methods, data_root=data_root, device=device,
+                          compute_missing=compute_missing)
+
+
+PRESET_DEFAULTS: dict[str, dict[str, Any]] = {
+    "smoke": {"nv_N_values": [1, 2, 4], "nv_V_values": [1, 2], "nv_orders": ["random"],
+              "darts_orders": ["random"], "subspace_datasets": ["cifar10"], "subspace_seeds": [0],
+              "table2_orders": None, "table3_proxies": None},
+    "paper": {"nv_N_values": [10, 100, 1000], "nv_V_values": [1, 10, 100], "nv_orders": ["random", "global-edge-iter"],
+              "darts_orders": ["random", "global-op-iter"], "subspace_datasets": ["cifar10", "cifar100", "svhn"],
+              "subspace_seeds": list(paper.TABLE6_ZCPT_SEEDS), "table2_orders": None, "table3_proxies": None},
+}
+"""Per-preset defaults of notebook parameters that are lists (None = every ordering / proxy).
+Figure 3's N values are the paper's (10, 100, 1000); its V values are not stated in the text."""
+
+
+def preset_default(preset: str, key: str, value: Any = None) -> Any:
+    """``value`` if given, else the preset's default for ``key`` (:data:`PRESET_DEFAULTS`)."""
+    check_preset(preset)
+    if value is not None:
+        return value
+    if key not in PRESET_DEFAULTS[preset]:
+        raise UnknownNameError("preset default", key, sorted(PRESET_DEFAULTS[preset]))
+    return PRESET_DEFAULTS[preset][key]
 
 
 def scoring_context(settings: ScoreSettings, seed: int, bench: Any = None):
@@ -1001,7 +1045,7 @@ def operation_scores(settings: ScoreSettings, cache_dir: str | Path | None = Non
     command.
     """
     from .cache import ScoreCache, cached_scores
-    from .scoring import score_operations
+    from .scoring import get_method, score_operations
 
     bench = _bench(bench)
     folder = resolve_dir(cache_dir)
@@ -1021,7 +1065,8 @@ def operation_scores(settings: ScoreSettings, cache_dir: str | Path | None = Non
                     reason = f"{NOT_COMPUTED} ({exc})"
                     missing.append(m)
                     continue
-            if table is None and settings.compute_missing:
+            if table is None and (settings.compute_missing or get_method(m).network == "none"):
+                # the benchmark-only methods (best-acc, avg-acc) are exact and fast in every preset
                 table = cached_scores(ctx, [m], cache) if cache is not None else score_operations(ctx, [m])
             if table is None:
                 missing.append(m)
@@ -1167,6 +1212,14 @@ def iterative_table(settings: ScoreSettings, results_dir: str | Path | None = No
         cmd = shlex.join(["zcpt", "report", "--preset", settings.preset, "--notebooks", "iterative_scores",
                           *[x for p in params[1:] for x in ("--param", p)]])
         pending.append(Pending(f"iterative operation scores (seeds {', '.join(map(str, missing))})", cmd))
+    from .scoring import METHOD_NAMES
+
+    excluded = [m for m in METHOD_NAMES if m not in settings.methods]
+    if excluded:
+        cmd = shlex.join(["zcpt", "report", "--preset", "paper", "--notebooks", "iterative_scores", "--param",
+                          "compute_missing=true", "--param", f"results_dir={_show_path(folder, 'runs/paper')}"])
+        pending.append(Pending(f"iterative trajectories of {', '.join(excluded)}", cmd,
+                               f"{NOT_COMPUTED} (not in the {settings.preset} preset's methods)"))
     table = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
     return table, pending
 
@@ -1217,10 +1270,16 @@ def pooled_errors(results: Sequence[dict], genotypes: Sequence["GenotypeRow"], d
     return [f["error"] for g in genotypes for f in trained_errors(results, g.genotype, dataset) if f["complete"]]
 
 
-def train_command(genotype_spec: str, dataset: str, seed: int, out: str) -> str:
-    """The ``zcpt train`` command of one final training (600 epochs, DARTS protocol)."""
-    return shlex.join(["zcpt", "train", "--genotype", genotype_spec, "--dataset", dataset, "--seed", str(seed),
-                       "--out", out])
+def train_command(genotype_spec: str, dataset: str, seeds: Sequence[int], out_prefix: str) -> str:
+    """The ``zcpt train`` command(s) of the final trainings (600 epochs, DARTS protocol), one per
+    training seed, into ``<out_prefix><seed>``."""
+    seeds = list(seeds)
+    if len(seeds) == 1:
+        return shlex.join(["zcpt", "train", "--genotype", genotype_spec, "--dataset", dataset, "--seed", str(seeds[0]),
+                           "--out", f"{out_prefix}{seeds[0]}"])
+    return (f"for s in {' '.join(map(str, seeds))}; do "
+            + shlex.join(["zcpt", "train", "--genotype", genotype_spec, "--dataset", dataset])
+            + f' --seed "$s" --out {shlex.quote(out_prefix)}"$s"; done')
 
 
 @dataclass
@@ -1286,8 +1345,8 @@ def genotype_table(rows: Sequence[GenotypeRow], dataset: str, setting: str, num_
             note = (f"training in progress ({', '.join(str(f['epochs_completed']) + '/' + str(f['epochs']) for f in partial)}"
                     " epochs)") if partial else "no result.json found"
             slug = "".join(ch if ch.isalnum() else "_" for ch in f"{label_prefix}{row.label}").strip("_")
-            cmds = [train_command(row.spec, dataset, s, f"{base}/train/{slug}-{dataset}-seed{s}") for s in train_seeds]
-            pending.append(Pending(f"final training of {label_prefix}{row.label} on {dataset}", "\n  ".join(cmds),
+            pending.append(Pending(f"final training of {label_prefix}{row.label} on {dataset}",
+                                   train_command(row.spec, dataset, train_seeds, f"{base}/train/{slug}-{dataset}-seed"),
                                    f"{NOT_TRAINED} (600 epochs per run, DARTS protocol)"))
         out.append({"genotype": f"{label_prefix}{row.label}", "source": row.source,
                     f"params (M, {setting})": round(params, 3), "test error avg": error, "test error best": best,
@@ -1380,7 +1439,7 @@ def table6(settings_by_dataset: Mapping[str, SearchSettings], spaces: Sequence[s
             runs, gens, pend = darts_search(s, ["random"], results_dir, progress)
             pending += pend
             table, train_pending = genotype_table(gens, dataset, setting, num_classes, results_dir,
-                                                  train_seeds=base.seeds, label_prefix=f"{space} {dataset} ")
+                                                  label_prefix=f"{space} {dataset} ")
             pending += train_pending
             genotypes[(dataset, space)] = gens
             per_genotype.append(table.assign(space=space, dataset=dataset))

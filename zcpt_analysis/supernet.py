@@ -91,17 +91,26 @@ class MixedOp(nn.Module):
         self.edge = edge
         self.stride = stride
 
-    def forward(self, x: torch.Tensor, plan: ExecutionPlan) -> torch.Tensor:
-        out: Optional[torch.Tensor] = None
+    def forward(self, x: torch.Tensor, plan: ExecutionPlan, out: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """``sum_terms weight * op(x)``, added to ``out`` when given (a node's running sum).
+
+        Without autograd the sum is accumulated in place (``out`` must then be owned by the
+        caller, e.g. the result of a previous call); with autograd everything is out of place.
+        """
+        inplace = not torch.is_grad_enabled()
         for term in plan.terms[self.edge]:
             y = self.ops[term.op](x.mul(0.0) if term.zero_input else x)
-            if term.weight is not None:
-                if term.weight.dim() == 1:  # one weight per stacked copy of the batch
-                    shape = (plan.groups, -1) + (1,) * (y.dim() - 1)
-                    y = (y.reshape(plan.groups, -1, *y.shape[1:]) * term.weight.view(shape)).reshape(y.shape)
-                else:
-                    y = y * term.weight
-            out = y if out is None else out + y
+            w = term.weight
+            if w is not None and w.dim() == 1:  # one weight per stacked copy of the batch
+                w = w.repeat_interleave(y.shape[0] // plan.groups).view(-1, *(1,) * (y.dim() - 1))
+            if out is None:
+                out = y if w is None else y * w
+                if inplace and out is x:  # own the running sum (an identity op returns its input)
+                    out = out.clone()
+            elif inplace:
+                out = out.add_(y) if w is None else out.addcmul_(y, w)
+            else:
+                out = out + y if w is None else out + y * w
         if out is None:  # nothing computed on this edge: its contribution is zero
             xs = x[:, :, :: self.stride, :: self.stride] if self.stride != 1 else x
             out = xs.mul(0.0)

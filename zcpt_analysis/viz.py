@@ -16,8 +16,8 @@ DataFrames that tests assert on), drawing second (``*_figure`` / ``*_svg`` funct
 * Figure A1 lines: :func:`lines_figure`; Figure 3: :func:`score_accuracy_figure`,
   :func:`distribution_figure`.
 
-:func:`setup_notebook` makes figures render both in JupyterLab (plotly mime type) and in
-nbconvert's HTML without network access (plotly.js inlined once, no MathJax CDN).
+:func:`setup_notebook` and :func:`show` make figures render both in JupyterLab (plotly mime type)
+and in nbconvert's HTML without network access (plotly.js inlined once, no MathJax CDN).
 """
 from __future__ import annotations
 
@@ -170,46 +170,41 @@ def cell_figure(genotype: GenotypeLike, cell: str = "normal"):
 
 
 # ============================================================================= notebook rendering
-_HTML_RENDERER = "zcpt_html"
+def setup_notebook() -> None:
+    """Load plotly.js once, inlined, into the calling cell's output, so that the HTML of every figure
+    shown later with :func:`show` works in nbconvert's HTML export without network access (plotly's
+    own HTML renderers reference MathJax on a CDN). Call it once, near the top of a notebook."""
+    from IPython.display import display
+    from plotly.offline import get_plotlyjs
+
+    script = ("<script type=\"text/javascript\">window.PlotlyConfig = {MathJaxConfig: 'local'};</script>\n"
+              f"<script type=\"text/javascript\">{get_plotlyjs()}</script>")
+    display({"text/html": script}, raw=True)
 
 
-def _register_html_renderer() -> None:
-    import plotly.io as pio
-    from plotly.io._base_renderers import MimetypeRenderer
+def figure_bundle(fig: Any, height: int | None = None) -> dict[str, Any]:
+    """The MIME bundle of a figure: plotly's JSON (rendered by JupyterLab's plotly extension) and
+    HTML without plotly.js or MathJax (rendered by nbconvert's HTML, after :func:`setup_notebook`)."""
+    import json
 
-    class OfflineHtmlRenderer(MimetypeRenderer):
-        """``text/html`` of a figure without plotly.js (loaded once by :func:`setup_notebook`) and
-        without MathJax (plotly's own HTML renderers always reference MathJax on a CDN)."""
+    from plotly.io import to_html, to_json
 
-        def to_mimebundle(self, fig_dict: dict) -> dict:
-            from plotly.io import to_html
-
-            return {"text/html": to_html(fig_dict, include_plotlyjs=False, include_mathjax=False, full_html=False,
-                                         default_width="100%", default_height=480, validate=False,
-                                         config={"responsive": True})}
-
-    pio.renderers[_HTML_RENDERER] = OfflineHtmlRenderer()
+    fig_dict = json.loads(to_json(fig, validate=False))
+    config = {"responsive": True}
+    layout_height = fig_dict.get("layout", {}).get("height")
+    return {"application/vnd.plotly.v1+json": {"data": fig_dict.get("data", []), "layout": fig_dict.get("layout", {}),
+                                               "config": config},
+            "text/html": to_html(fig, include_plotlyjs=False, include_mathjax=False, full_html=False, validate=False,
+                                 default_width="100%", default_height=height or layout_height or 480, config=config)}
 
 
-def setup_notebook(offline_html: bool = True) -> None:
-    """Make plotly figures render in JupyterLab *and* in nbconvert HTML that works offline.
+def show(fig: Any, height: int | None = None) -> None:
+    """Display a plotly figure in a notebook (JupyterLab and offline HTML export; see
+    :func:`figure_bundle`). Unlike ``fig.show()`` it does not load plotly's renderer machinery,
+    which imports nbformat and jsonschema (seconds per kernel)."""
+    from IPython.display import display
 
-    Sets the default renderer to ``plotly_mimetype`` (JupyterLab's plotly extension) plus an HTML
-    renderer whose output needs no network: ``offline_html`` displays plotly.js itself, inlined,
-    in the calling cell's output, so every later figure in the notebook (and in its HTML export)
-    finds ``window.Plotly``. Call it once, near the top of a notebook.
-    """
-    import plotly.io as pio
-
-    _register_html_renderer()
-    pio.renderers.default = f"plotly_mimetype+{_HTML_RENDERER}"
-    if offline_html:
-        from IPython.display import display
-        from plotly.offline import get_plotlyjs
-
-        script = ("<script type=\"text/javascript\">window.PlotlyConfig = {MathJaxConfig: 'local'};</script>\n"
-                  f"<script type=\"text/javascript\">{get_plotlyjs()}</script>")
-        display({"text/html": script}, raw=True)
+    display(figure_bundle(fig, height), raw=True)
 
 
 # ============================================================================= supernet cells

@@ -71,14 +71,22 @@ def _first_tensor(args: tuple) -> Optional[torch.Tensor]:
     return None
 
 
-def _signs(x: torch.Tensor, batch: int) -> torch.Tensor:
-    """±1 codes ``[batch, units]`` of ``x > 0`` (float32, or float64 for huge layers)."""
+def sign_codes(x: torch.Tensor, batch: int) -> torch.Tensor:
+    """±1 codes ``[batch, units]`` of ``x > 0`` (float32, or float64 for huge layers).
+
+    The order of the units is irrelevant to ``K``, so a channels-last tensor is flattened in its
+    memory order (a view) instead of being copied into NCHW order.
+    """
     if x.shape[0] != batch:
         raise ProxyInputError(f"nwot: a hooked module received a tensor of shape {tuple(x.shape)} whose first "
                               f"dimension is not the batch ({batch}); nwot needs [N, ...] inputs at every ReLU")
-    flat = x.reshape(batch, -1)
+    if x.dim() == 4 and not x.is_contiguous() and x.is_contiguous(memory_format=torch.channels_last):
+        flat = x.permute(0, 2, 3, 1).reshape(batch, -1)
+    else:
+        flat = x.reshape(batch, -1)
     dtype = torch.float32 if flat.shape[1] < _EXACT_FLOAT32 else torch.float64
-    return (flat > 0).to(dtype).mul_(2.0).sub_(1.0)
+    one = torch.ones((), dtype=dtype, device=x.device)
+    return torch.where(flat > 0, one, -one)
 
 
 class _CodeTap:
@@ -107,7 +115,7 @@ class _CodeTap:
         if last is not None and x is last[0] and x._version == last[1]:
             s, repeat = last[2], True
         else:
-            s, repeat = _signs(x, self.batch), False
+            s, repeat = sign_codes(x, self.batch), False
             self._last = (x, x._version, s)
         self.units.append(int(s.shape[1]))
         self.consume(self.calls, s, repeat)

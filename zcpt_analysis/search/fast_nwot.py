@@ -32,7 +32,7 @@ from typing import Optional
 import torch
 from torch import nn
 
-from ..proxies.nwot import _signs, hooked_modules
+from ..proxies.nwot import hooked_modules, sign_codes
 from ..proxies.policy import finalize
 from ..supernet import Supernet
 
@@ -123,7 +123,7 @@ class FastNwotPerturbations:
             if prev is not None and t is prev[0] and t._version == prev[1]:
                 product, n = prev[2], prev[3]
             else:
-                s = _signs(t, groups * batch).reshape(groups, batch, -1)
+                s = sign_codes(t, groups * batch).reshape(groups, batch, -1)
                 product = torch.bmm(s, s.transpose(1, 2))
                 n = torch.tensor(float(s.shape[2]), dtype=torch.float64, device=t.device)
                 last[0] = (t, t._version, product, n)

@@ -163,9 +163,11 @@ class DartsSearchCell(nn.Module):
         states = [self.preprocess0(s0), self.preprocess1(s1)]
         offset = 0
         for _ in range(STEPS):
-            terms = [self._ops[offset + j](h, plan) for j, h in enumerate(states)]
+            node = None
+            for j, h in enumerate(states):  # each edge adds its terms to the node's running sum
+                node = self._ops[offset + j](h, plan, out=node)
             offset += len(states)
-            states.append(sum(terms[1:], terms[0]))
+            states.append(node)
         return torch.cat(states[-MULTIPLIER:], dim=1)
 
 

@@ -210,8 +210,10 @@ class NB201SearchCell(nn.Module):
     def forward(self, x: torch.Tensor, plan: ExecutionPlan) -> torch.Tensor:
         nodes = [x]
         for i in range(1, NUM_NODES):
-            terms = [self.edges[EDGE_NODES.index((i, j))](nodes[j], plan) for j in range(i)]
-            nodes.append(sum(terms[1:], terms[0]))
+            node = None
+            for j in range(i):  # each edge adds its terms to the node's running sum
+                node = self.edges[EDGE_NODES.index((i, j))](nodes[j], plan, out=node)
+            nodes.append(node)
         return nodes[-1]
 
 
