@@ -227,7 +227,8 @@ def supernet_cell_info(edge_names: Any, chosen: Any, current: int | None = None,
 
     ``edge_names``: the supernet's edge names (NAS-Bench-201 ``"i<-j"``; DARTS ``"normal:i<-j"``);
     ``chosen``: the chosen op per edge (None = not discretized); ``current``: index of the edge being
-    decided (highlighted); ``pruned``: per edge whether topology selection removed it;
+    (or just) decided, highlighted whether or not it is discretized yet; ``pruned``: per edge
+    whether topology selection removed it;
     ``num_candidates``: remaining ops per undiscretized edge (for the label).
 
     Returns ``{"cells": [..], "nodes": [{"id", "cell", "node", "label", "x", "y"}], "edges":
@@ -259,10 +260,10 @@ def supernet_cell_info(edge_names: Any, chosen: Any, current: int | None = None,
     for i, ((cell, target, source), name) in enumerate(zip(parsed, names)):
         if pruned[i]:
             state = "pruned"
-        elif chosen[i] is not None:
-            state = "discretized"
         elif current is not None and i == current:
             state = "current"
+        elif chosen[i] is not None:
+            state = "discretized"
         else:
             state = "open"
         op = chosen[i]

@@ -9,12 +9,14 @@ and the score is ``log|det K|`` (``numpy.linalg.slogdet``'s ``logabsdet``, as th
 ``hooklogdet``; computed in float64 with :func:`torch.linalg.slogdet`). Higher is better.
 
 Implementation: with ``s = 2c - 1 ∈ {±1}``, ``K_layer = (n + s sᵀ) / 2``, so one matmul per layer
-suffices (the published code does two). ``s sᵀ`` is computed in float32 -- exact, because its
-entries are integers of magnitude ``<= n < 2**24`` and ±1 is exact even in TF32 -- and added to a
-float64 accumulator on the device (integers exact up to ``2**53``), so ``K`` is the exact integer
-kernel and no host synchronisation happens until the final ``logdet``. Layers with ``n >= 2**24``
-units use float64 codes. Consecutive hooks on the *same* input tensor (the ``ReLUConvBN`` wrapper
-and its inner ReLU, or several ops of a mixed edge reading the same node) reuse one product.
+suffices (the published code does two), and ``s sᵀ = 4 c cᵀ - 2 r 1ᵀ - 2·1 rᵀ + n`` (``r`` the row
+sums of ``c``), so only the 0/1 codes are materialised (one pass over the activations). ``c cᵀ`` is
+computed in float32 -- exact, because its entries are integers ``<= n < 2**24`` and 0/1 are exact
+even in TF32 -- and the products are accumulated in float64 on the device (integers exact up to
+``2**53``), so ``K`` is the exact integer kernel and no host synchronisation happens until the final
+``logdet``. Layers with ``n >= 2**24`` units use float64 codes. Consecutive hooks on the *same*
+input tensor (the ``ReLUConvBN`` wrapper and its inner ReLU, or several ops of a mixed edge reading
+the same node) reuse one product.
 
 Options (the search calls ``spec.fn(net, x, y, loss_fn=None, **options)``):
 
@@ -71,8 +73,8 @@ def _first_tensor(args: tuple) -> Optional[torch.Tensor]:
     return None
 
 
-def sign_codes(x: torch.Tensor, batch: int) -> torch.Tensor:
-    """±1 codes ``[batch, units]`` of ``x > 0`` (float32, or float64 for huge layers).
+def binary_codes(x: torch.Tensor, batch: int) -> torch.Tensor:
+    """0/1 codes ``c = (x > 0)`` as ``[batch, units]`` floats (float32, or float64 for huge layers).
 
     The order of the units is irrelevant to ``K``, so a channels-last tensor is flattened in its
     memory order (a view) instead of being copied into NCHW order.
@@ -85,12 +87,22 @@ def sign_codes(x: torch.Tensor, batch: int) -> torch.Tensor:
     else:
         flat = x.reshape(batch, -1)
     dtype = torch.float32 if flat.shape[1] < _EXACT_FLOAT32 else torch.float64
-    one = torch.ones((), dtype=dtype, device=x.device)
-    return torch.where(flat > 0, one, -one)
+    return torch.gt(flat, 0, out=torch.empty(flat.shape, dtype=dtype, device=x.device))
+
+
+def sign_product(ca: torch.Tensor, cb: torch.Tensor) -> torch.Tensor:
+    """``s_a s_bᵀ`` (float64, exact) for the ±1 codes ``s = 2c - 1`` of 0/1 codes ``ca``, ``cb``
+    (leading batch dimensions allowed): ``4 c_a c_bᵀ - 2 r_a - 2 r_bᵀ + n`` with ``r`` the row sums,
+    so the ±1 codes are never materialised."""
+    n = ca.shape[-1]
+    cross = torch.matmul(ca, cb.transpose(-1, -2)).to(torch.float64)
+    ra = ca.sum(-1, dtype=torch.float64).unsqueeze(-1)
+    rb = cb.sum(-1, dtype=torch.float64).unsqueeze(-2)
+    return cross.mul_(4.0).sub_(ra, alpha=2.0).sub_(rb, alpha=2.0).add_(float(n))
 
 
 class _CodeTap:
-    """Forward pre-hooks that hand each hooked call's ±1 codes to ``consume(call, s, repeat)``.
+    """Forward pre-hooks that hand each hooked call's 0/1 codes to ``consume(call, c, repeat)``.
 
     A call whose input is the very tensor (same object, same version) of the previous call is a
     ``repeat``: the codes are reused and the consumer may reuse its product too.
@@ -115,7 +127,7 @@ class _CodeTap:
         if last is not None and x is last[0] and x._version == last[1]:
             s, repeat = last[2], True
         else:
-            s, repeat = sign_codes(x, self.batch), False
+            s, repeat = binary_codes(x, self.batch), False
             self._last = (x, x._version, s)
         self.units.append(int(s.shape[1]))
         self.consume(self.calls, s, repeat)
@@ -156,7 +168,7 @@ def _kernel_one_pass(net: nn.Module, x: torch.Tensor, modules: list[nn.Module],
 
     def consume(call: int, s: torch.Tensor, repeat: bool) -> None:
         if not repeat:
-            last_product[0] = s @ s.T
+            last_product[0] = sign_product(s, s)
         acc.add_(last_product[0])
 
     tap = _CodeTap(modules, consume)
@@ -181,8 +193,8 @@ def _kernel_chunked(net: nn.Module, x: torch.Tensor, modules: list[nn.Module], a
             stored.append(stored[-1])
             acc[si, si] += state["last"]
             return
-        stored.append(s > 0)
-        state["last"] = s @ s.T
+        stored.append(s > 0.5)
+        state["last"] = sign_product(s, s)
         acc[si, si] += state["last"]
 
     def consume_cross(call: int, s: torch.Tensor, repeat: bool) -> None:
@@ -190,8 +202,7 @@ def _kernel_chunked(net: nn.Module, x: torch.Tensor, modules: list[nn.Module], a
         if call >= len(stored) or stored[call].shape[1] != s.shape[1]:
             raise ProxyInputError("nwot chunking needs every chunk to run the same sequence of hooked modules")
         if not (repeat and call > 0 and stored[call] is stored[call - 1]):
-            other = stored[call].to(s.dtype).mul_(2.0).sub_(1.0)
-            state["last"] = s @ other.T
+            state["last"] = sign_product(s, stored[call].to(s.dtype))
         acc[sj, si] += state["last"]
         acc[si, sj] += state["last"].T
 

@@ -32,7 +32,7 @@ from typing import Optional
 import torch
 from torch import nn
 
-from ..proxies.nwot import hooked_modules, sign_codes
+from ..proxies.nwot import binary_codes, hooked_modules, sign_product
 from ..proxies.policy import finalize
 from ..supernet import Supernet
 
@@ -123,20 +123,20 @@ class FastNwotPerturbations:
             if prev is not None and t is prev[0] and t._version == prev[1]:
                 product, n = prev[2], prev[3]
             else:
-                s = sign_codes(t, groups * batch).reshape(groups, batch, -1)
-                product = torch.bmm(s, s.transpose(1, 2))
-                n = torch.tensor(float(s.shape[2]), dtype=torch.float64, device=t.device)
+                c = binary_codes(t, groups * batch).reshape(groups, batch, -1)
+                product = sign_product(c, c)
+                n = torch.tensor(float(c.shape[2]), dtype=torch.float64, device=t.device)
                 last[0] = (t, t._version, product, n)
             owner = self.owner.get(module)
             if owner is not None and owner[0] == e and owner[1] in removed_at:
                 g = removed_at[owner[1]]
                 keep = torch.ones(groups, dtype=torch.float64, device=t.device)
                 keep[g] = 0.0
-                acc.add_(product.to(torch.float64) * keep.view(-1, 1, 1))
+                acc.add_(product * keep.view(-1, 1, 1))
                 units.add_(keep * n)
                 excluded[g] += n
             else:
-                acc.add_(product.to(torch.float64))
+                acc.add_(product)
                 units.add_(n)
 
         handles = [m.register_forward_pre_hook(hook) for m in self.modules]
