@@ -96,8 +96,8 @@ def sign_product(ca: torch.Tensor, cb: torch.Tensor) -> torch.Tensor:
     so the ±1 codes are never materialised."""
     n = ca.shape[-1]
     cross = torch.matmul(ca, cb.transpose(-1, -2)).to(torch.float64)
-    ra = ca.sum(-1, dtype=torch.float64).unsqueeze(-1)
-    rb = cb.sum(-1, dtype=torch.float64).unsqueeze(-2)
+    ra = ca.sum(-1).to(torch.float64).unsqueeze(-1)  # exact: row sums <= n < 2**24 (else float64 codes)
+    rb = (ra.squeeze(-1) if cb is ca else cb.sum(-1).to(torch.float64)).unsqueeze(-2)
     return cross.mul_(4.0).sub_(ra, alpha=2.0).sub_(rb, alpha=2.0).add_(float(n))
 
 
