@@ -17,7 +17,7 @@ from typing import Iterator
 import numpy as np
 import torch
 
-from .datadir import data_dir, data_file
+from .datadir import data_file
 from .errors import DataUnavailableError, MissingFileError, UnknownNameError
 
 DATASETS = ("cifar10", "cifar100", "svhn", "imagenet16-120", "synthetic")
@@ -258,9 +258,3 @@ class MinibatchSampler:
         """``n`` successive minibatches."""
         for _ in range(n):
             yield self.sample()
-
-
-def default_sample_dir() -> Path | None:
-    """The shared images folder if present (for demos and tests)."""
-    folder = data_dir(required=False)
-    return None if folder is None else folder / "images"

@@ -36,13 +36,6 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def make_generator(seed: int, device: str | torch.device = "cpu") -> torch.Generator:
-    """A fresh, seeded torch generator (independent of the global RNG)."""
-    gen = torch.Generator(device=device)
-    gen.manual_seed(int(seed))
-    return gen
-
-
 def derive_seed(seed: int, *tags: object) -> int:
     """A reproducible 31-bit seed for an independent random stream, from ``seed`` and ``tags``
     (ints or strings; stable across platforms and Python versions)."""
