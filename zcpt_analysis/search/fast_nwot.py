@@ -112,32 +112,32 @@ class FastNwotPerturbations:
         if self.channels_last and x.dim() == 4:
             x = x.contiguous(memory_format=torch.channels_last)
         acc = torch.zeros(groups, batch, batch, dtype=torch.float64, device=inputs.device)
-        units = torch.zeros(groups, dtype=torch.float64, device=inputs.device)
-        excluded = torch.zeros(groups, dtype=torch.float64, device=inputs.device)
+        units = [0] * groups  # units counted per copy (host ints: no device round trips)
+        excluded = [0] * groups  # units of the removed op's hooked calls, per copy
         removed_at = {o: g for g, o in enumerate(ops)}
-        last: list[Optional[tuple[torch.Tensor, int, torch.Tensor, torch.Tensor]]] = [None]
+        last: list[Optional[tuple[torch.Tensor, int, torch.Tensor]]] = [None]
 
         def hook(module: nn.Module, args: tuple) -> None:
             t = args[0]
             prev = last[0]
             if prev is not None and t is prev[0] and t._version == prev[1]:
-                product, n = prev[2], prev[3]
+                product = prev[2]
             else:
                 c = binary_codes(t, groups * batch).reshape(groups, batch, -1)
                 product = sign_product(c, c)
-                n = torch.tensor(float(c.shape[2]), dtype=torch.float64, device=t.device)
-                last[0] = (t, t._version, product, n)
+                last[0] = (t, t._version, product)
+            n = t[0].numel()
             owner = self.owner.get(module)
             if owner is not None and owner[0] == e and owner[1] in removed_at:
-                g = removed_at[owner[1]]
-                keep = torch.ones(groups, dtype=torch.float64, device=t.device)
-                keep[g] = 0.0
-                acc.add_(product * keep.view(-1, 1, 1))
-                units.add_(keep * n)
+                g = removed_at[owner[1]]  # this call does not exist in copy g's supernet
+                others = [k for k in range(groups) if k != g]
+                acc[others] += product[others]
+                for k in others:
+                    units[k] += n
                 excluded[g] += n
             else:
                 acc.add_(product)
-                units.add_(n)
+                units[:] = [u + n for u in units]
 
         handles = [m.register_forward_pre_hook(hook) for m in self.modules]
         training = [m.training for m in sn.modules()]
@@ -150,9 +150,11 @@ class FastNwotPerturbations:
                 h.remove()
             for m, flag in zip(sn.modules(), training):
                 m.training = flag
-        kernels = acc.add_(units.view(-1, 1, 1)).mul_(0.5)
+        offset = torch.tensor(units, dtype=torch.float64, device=inputs.device).view(-1, 1, 1)
+        kernels = acc.add_(offset).mul_(0.5)
         if self.semantics == "published":
-            constant = excluded + float(self._skipped_units(self._calibrate(tuple(inputs.shape), inputs.device), e))
+            skipped = self._skipped_units(self._calibrate(tuple(inputs.shape), inputs.device), e)
+            constant = torch.tensor([x + skipped for x in excluded], dtype=torch.float64, device=inputs.device)
             kernels.add_(constant.view(-1, 1, 1))
         signs, logabs = torch.linalg.slogdet(kernels)
         out = {}
