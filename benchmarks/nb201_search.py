@@ -65,7 +65,7 @@ def main() -> None:
               f"{t['search_seconds']:>9.0f} {t['validation_seconds']:>8.0f}  {rec['selected']['arch']}")
     stats = error_statistics(records)
     reference = zcpt_reference(args.proxy, args.order) if (args.N, args.V) == (10, 100) else None
-    print("\ntest error (%), mean ± std over search seeds x training trials (C10) / search seeds (C100, IN16)")
+    print("\ntest error (%), mean ± std over search seeds of the selected architecture's seed-mean error")
     for dataset, s in stats.items():
         paper = f"   paper: {reference[dataset]}" if reference else "   paper: (no published row for this setting)"
         print(f"  {dataset:<15} measured: {s['mean']:.2f} ± {s['std']:.2f} (n={s['n']}){paper}")

@@ -134,7 +134,7 @@ def print_statistics(label: str, records: list[dict[str, Any]], stats: dict[str,
 
     if reference is None and proxy is not None and order is not None:
         reference = zcpt_reference(proxy, order)
-    print(f"\n{label}: test error over {len(records)} run(s) (mean ± std over runs x training trials)")
+    print(f"\n{label}: test error over {len(records)} run(s) (mean ± std over runs of the seed-mean error, as the paper)")
     for dataset, s in stats.items():
         paper = f"   paper: {reference[dataset]}" if reference and dataset in reference else ""
         print(f"  {dataset:<15} measured: {s['mean']:.2f} ± {s['std']:.2f}  (n={s['n']}){paper}")
