@@ -32,7 +32,7 @@ import shlex
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Optional, Sequence
+from typing import Any, Mapping, Optional, Sequence
 
 import numpy as np
 import pandas as pd
@@ -101,12 +101,38 @@ def setup(preset: str, threads: Optional[int] = None, plotly: bool = True) -> di
     return {"preset": preset, "torch_threads": torch.get_num_threads(), **versions()}
 
 
+def data_note(preset: str, data_root: Optional[str]) -> str:
+    """A Markdown note on the images a notebook uses (the paper preset without ``data_root`` falls
+    back on the shared 400-image CIFAR-10 sample, which the paper did not use)."""
+    check_preset(preset)
+    if data_root:
+        return f"Images: the full dataset under `{data_root}`."
+    if preset == "paper":
+        return ("**Images: no `data_root` given, so the shared 400-image CIFAR-10 sample is used** (the printed "
+                "commands too); pass `-p data_root=/path/to/cifar10` for the full dataset the paper used.")
+    return "Images: the shared real CIFAR-10 sample (400 training images)."
+
+
 def resolve_dir(path: str | Path | None) -> Optional[Path]:
     """``path`` as a folder: relative paths are taken from the project root (None stays None)."""
     if path is None or str(path) == "":
         return None
     p = Path(path).expanduser()
     return p if p.is_absolute() else _PROJECT_ROOT / p
+
+
+PAPER_RESULTS_DIR = "runs/paper"
+"""Where the paper preset looks for result records when no ``results_dir`` is given (relative to
+the project root); the commands it prints for missing results write there."""
+
+
+def default_results_dir(preset: str, results_dir: str | Path | None = None) -> Optional[Path]:
+    """The results folder of a notebook: ``results_dir`` if given; else none for the smoke preset
+    (results are computed in memory) and :data:`PAPER_RESULTS_DIR` for the paper preset."""
+    check_preset(preset)
+    if results_dir is not None and str(results_dir) != "":
+        return resolve_dir(results_dir)
+    return resolve_dir(PAPER_RESULTS_DIR) if preset == "paper" else None
 
 
 def _show_path(path: Optional[Path], default: str) -> str:
@@ -136,7 +162,9 @@ def pending_markdown(pending: Sequence[Pending], title: str = "Not yet computed"
     """Markdown listing ``pending`` results and their commands (a one-liner when nothing is pending)."""
     if not pending:
         return "Everything in this notebook was computed (or read from result records) for this preset."
-    return f"**{title}** (the tables show \"{NOT_COMPUTED}\" for these):\n\n" + "\n".join(p.to_markdown() for p in pending)
+    return (f"**{title}** (the tables show \"{NOT_COMPUTED}\" or \"{NOT_TRAINED}\" for these; run the commands from "
+            "the project root, then run this notebook again with the same `results_dir`):\n\n"
+            + "\n".join(p.to_markdown() for p in pending))
 
 
 def show_pending(pending: Sequence[Pending], title: str = "Not yet computed") -> None:
@@ -374,9 +402,11 @@ class Row:
 
 def error_table(rows: Sequence[Row], datasets: Sequence[str] = paper.NB201_DATASETS,
                 label: str = "method") -> pd.DataFrame:
-    """Wide table: ``label``, the rows' extra columns, then per dataset ``<D> measured`` (mean ±
-    std over search seeds x training trials, or "not yet computed"), ``<D> n`` (values pooled),
-    ``<D> paper`` (the paper's mean ± std) and ``<D> diff`` (measured mean - paper mean)."""
+    """Wide table: ``label``, the rows' extra columns, then per dataset ``<D> measured`` (the rows'
+    statistics as :func:`~zcpt_analysis.search.zcpt.error_statistics` computes them: mean ± std over
+    runs of the selected architecture's seed-mean test error, the paper's convention; or "not yet
+    computed"), ``<D> n`` (runs), ``<D> paper`` (the paper's mean ± std) and ``<D> diff``
+    (measured mean - paper mean)."""
     out = []
     for r in rows:
         item: dict[str, Any] = {label: r.label, **r.extra}
@@ -867,12 +897,12 @@ def nv_ablation(settings: SearchSettings, N_values: Sequence[int], V_values: Seq
     distribution = pd.DataFrame(dist_rows, columns=["order", "seed", "N", "V", "accuracy"])
     summary_rows = []
     for (order, N, V), grp in selections.groupby(["order", "N", "V"], sort=True):
-        accs = distribution[(distribution["order"] == order) & (distribution["N"] == N) & (distribution["V"] == V)]
-        errs = 100.0 - accs["accuracy"].to_numpy(dtype=float)
+        errs = grp["error"].to_numpy(dtype=float)  # seed-mean error of each seed's selection
         summary_rows.append({"order": order, "N": N, "V": V, "seeds": grp["seed"].nunique(),
                              "distinct archs (mean over seeds)": round(float(grp["distinct"].mean()), 2),
-                             "C10 test error measured": fmt(float(errs.mean()), float(errs.std())) if len(errs) else
-                             NOT_COMPUTED, "best rank": int(grp["rank"].min())})
+                             "C10 test error measured (mean ± std over seeds)": fmt(float(errs.mean()),
+                                                                                   float(errs.std())),
+                             "best rank": int(grp["rank"].min())})
     summary = pd.DataFrame(summary_rows)
     facts = []
     for order in orders:
@@ -1464,14 +1494,21 @@ def table6(settings_by_dataset: Mapping[str, SearchSettings], spaces: Sequence[s
 def table_a1(settings: SearchSettings, results_dir: str | Path | None = None, progress: bool = False) -> dict[str, Any]:
     """Table A1 (ImageNet): the cells searched on CIFAR-10 (random order, this preset) and the
     authors' released cells, with their ImageNet-setting parameters (C=48, 14 layers, 1000 classes)
-    and search time next to the paper. Accuracy: the toolkit has no ImageNet training pipeline
-    (``zcpt train`` trains CIFAR-10 / CIFAR-100 / SVHN), so every accuracy is "not trained"."""
+    and search time next to the paper. Accuracy: read from ``result.json`` files with dataset
+    ``imagenet`` under ``results_dir`` (same format as ``zcpt train``'s) where present; the toolkit
+    itself has no ImageNet training pipeline (``zcpt train`` trains CIFAR-10 / CIFAR-100 / SVHN), so
+    otherwise every accuracy is "not trained"."""
     runs, searched, pending = darts_search(settings, ["random"], results_dir, progress)
+    results = training_results(results_dir)
     rows = []
     for g in searched + published_genotypes("ZCPT_IMAGENET") + published_genotypes("ZCPT_RANDOM_C10"):
+        trained = [f for f in trained_errors(results, g.genotype, "imagenet") if f["complete"]]
+        top1 = fmt(float(np.mean([f["error"] for f in trained])),
+                   float(np.std([f["error"] for f in trained])) if len(trained) > 1 else None) if trained else \
+            f"{NOT_TRAINED} (zcpt train has no ImageNet pipeline)"
         rows.append({"genotype": g.label, "source": g.source,
                      "params (M, ImageNet) measured": round(genotype_param_count(g.genotype, "imagenet", 1000), 3),
-                     "top-1 / top-5 error measured": f"{NOT_TRAINED} (no ImageNet training pipeline)",
+                     "top-1 error measured": top1,
                      "search time (GPU days) measured": round(g.seconds / 86400, 4) if g.seconds else "-"})
     table = pd.DataFrame(rows)
     zc = paper.TABLE_A1["Zero-Cost-PT (4 seeds)"]

@@ -27,7 +27,7 @@ from typing import Any, Callable, Mapping, Optional, Sequence
 
 from .datadir import _PROJECT_ROOT
 from .errors import UnknownNameError, ZcptError
-from .results import atomic_write_json, atomic_write_text  # noqa: F401
+from .results import atomic_write_json, atomic_write_text
 
 NOTEBOOK_ORDER: tuple[str, ...] = (
     "operation_scores", "iteration0_selection", "iterative_scores", "search_orders", "search_vs_validation",
@@ -130,11 +130,13 @@ def render_html(ipynb: str | Path, out: str | Path) -> Path:
 
 def execute_notebook(name: str, out_dir: str | Path, parameters: Mapping[str, Any], *,
                      folder: str | Path | None = None, kernel: str = DEFAULT_KERNEL, progress: bool = True,
-                     timeout: Optional[int] = None, render: bool = True) -> NotebookRun:
+                     timeout: Optional[int] = None, render: bool = True, log_output: bool = False) -> NotebookRun:
     """Execute notebook ``name`` with papermill (only the ``parameters`` it declares are injected;
     the others are listed in ``ignored_parameters``), save it executed into ``out_dir`` and render
-    its HTML there. Never raises for a failing notebook: the run's ``status`` is ``failed`` and
-    ``error`` holds the failing cell's index, exception and traceback."""
+    its HTML there. ``progress`` shows papermill's per-cell progress bar; ``log_output`` also echoes
+    the notebook's own output (e.g. the library's progress bars in long ``paper`` runs) to the
+    console. Never raises for a failing notebook: the run's ``status`` is ``failed`` and ``error``
+    holds the failing cell's index, exception and traceback."""
     import papermill as pm
 
     folder = Path(folder) if folder is not None else notebooks_dir()
@@ -151,7 +153,8 @@ def execute_notebook(name: str, out_dir: str | Path, parameters: Mapping[str, An
     started = time.perf_counter()
     try:
         pm.execute_notebook(str(src), str(ipynb), parameters=used, kernel_name=kernel, progress_bar=progress,
-                            cwd=str(_PROJECT_ROOT), execution_timeout=timeout, request_save_on_cell_execute=False)
+                            log_output=log_output, cwd=str(_PROJECT_ROOT), execution_timeout=timeout,
+                            request_save_on_cell_execute=log_output)
     except Exception as exc:  # noqa: BLE001 - any failure is reported, the other notebooks still run
         run.status, run.error = "failed", _error_info(exc)
     run.seconds = round(time.perf_counter() - started, 2)
@@ -167,7 +170,7 @@ def execute_notebook(name: str, out_dir: str | Path, parameters: Mapping[str, An
 def run_reports(names: Optional[Sequence[str]] = None, preset: str = "smoke", out_dir: str | Path = "reports",
                 parameters: Optional[Mapping[str, Any]] = None, *, folder: str | Path | None = None,
                 kernel: str = DEFAULT_KERNEL, progress: bool = True, timeout: Optional[int] = None,
-                log: Callable[[str], None] = print) -> list[NotebookRun]:
+                log_output: bool = False, log: Callable[[str], None] = print) -> list[NotebookRun]:
     """Execute and render ``names`` (default: every notebook) under ``preset`` into ``out_dir``,
     then write ``index.html`` and ``run.json`` there. Returns one :class:`NotebookRun` per notebook."""
     from .experiments import check_preset
@@ -190,7 +193,8 @@ def run_reports(names: Optional[Sequence[str]] = None, preset: str = "smoke", ou
     runs: list[NotebookRun] = []
     for k, name in enumerate(names, 1):
         log(f"[{k}/{len(names)}] {name}: executing (preset {preset}) ...")
-        run = execute_notebook(name, out, params, folder=folder, kernel=kernel, progress=progress, timeout=timeout)
+        run = execute_notebook(name, out, params, folder=folder, kernel=kernel, progress=progress, timeout=timeout,
+                               log_output=log_output)
         runs.append(run)
         if run.ok:
             log(f"[{k}/{len(names)}] {name}: ok in {run.seconds:.1f} s -> {run.html}")

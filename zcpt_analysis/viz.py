@@ -472,12 +472,18 @@ def score_accuracy_figure(points: "Any", x: str = "validation_total", y: str = "
     import plotly.graph_objects as go
 
     fig = go.Figure()
-    for name in dict.fromkeys(points[color]):
+    names = list(dict.fromkeys(points[color]))
+    try:  # the largest value first and biggest, so the smaller sets (often subsets) stay visible on top
+        names = sorted(names, reverse=True)
+    except TypeError:
+        pass
+    for k, name in enumerate(names):
         sub = points[points[color] == name]
         symbols = ["star" if s else "circle" for s in sub["selected"]] if "selected" in sub else "circle"
         hover = sub["arch"] if "arch" in sub else None
         fig.add_trace(go.Scatter(x=sub[x], y=sub[y], mode="markers", name=f"{color}={name}",
-                                 marker=dict(symbol=symbols, size=10, opacity=0.8), hovertext=hover))
+                                 marker=dict(symbol=symbols, size=8 + 5 * (len(names) - 1 - k), opacity=0.75,
+                                             line=dict(width=1, color="white")), hovertext=hover))
     fig.update_layout(title=title, xaxis_title=x_title, yaxis_title=y_title, height=430,
                       margin=dict(l=10, r=10, t=50 if title else 10, b=10), plot_bgcolor="white")
     return fig

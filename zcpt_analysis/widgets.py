@@ -146,9 +146,7 @@ class StepThrough:
         if self._final is None:
             entry = self.search.finish_iteration(self.iteration, self._steps, self._started)
             if self.has_benchmark:
-                r = self.bench().query(entry["arch"], "cifar10")
-                entry["benchmark"] = {"dataset": "cifar10", "trials": list(r.trials), "mean": r.mean, "error": r.error,
-                                      "rank": r.rank, "num_archs": r.num_archs, "index": r.index}
+                entry["benchmark"] = {"dataset": "cifar10", **self.bench().query(entry["arch"], "cifar10").to_json()}
             self._final = entry
             self._final_pruned = [e for e, s in enumerate(self.supernet.state) if s.pruned]
         elif not self._at_final:
@@ -246,18 +244,18 @@ class StepThroughWidget:
     """The ipywidgets UI: dropdowns for space, proxy, ordering, seed (and a *build* button), buttons
     next / back / reset / run to end, and an output area with the cell diagram, the score bars and
     a summary. ``make_config(space, proxy, order, seed)`` builds the search configuration
-    (default: :func:`zcpt_analysis.experiments.search_settings` of ``preset``)."""
+    (default: :func:`zcpt_analysis.experiments.search_settings` of ``preset`` and ``data_root``)."""
 
     def __init__(self, preset: str = "smoke", space: str = "nb201", proxy: str = "nwot", order: str = "random",
                  seed: int = 0, make_config: Optional[Callable[..., Any]] = None, images: Any = None,
-                 bench: Any = None):
+                 bench: Any = None, data_root: Optional[str] = None):
         import ipywidgets as w
 
         from .proxies import proxy_names
         from .search.orderings import ORDERINGS
         from .spaces import space_names
 
-        self.preset = preset
+        self.preset, self.data_root = preset, data_root
         self._make_config = make_config or self._default_config
         self._images, self._bench = images, bench
         self.space = w.Dropdown(options=[s for s in space_names() if s != "darts-full"], value=space, description="space")
@@ -285,7 +283,7 @@ class StepThroughWidget:
     def _default_config(self, space: str, proxy: str, order: str, seed: int) -> Any:
         from .experiments import search_settings
 
-        return search_settings(self.preset, space).config(seed, proxy=proxy, order=order)
+        return search_settings(self.preset, space, data_root=self.data_root).config(seed, proxy=proxy, order=order)
 
     def build(self) -> StepThrough:
         """A new :class:`StepThrough` from the dropdowns (at ``A_0``)."""
@@ -304,10 +302,11 @@ class StepThroughWidget:
         self.refresh()
 
     def refresh(self) -> None:
-        """Redraw the output area from the stepper's :meth:`~StepThrough.view`."""
-        from IPython.display import Markdown, display
+        """Redraw the output area from the stepper's :meth:`~StepThrough.view`.
 
-        from .viz import show
+        The outputs are set on the Output widget's state (not captured from the kernel's output
+        stream), which renders the same in JupyterLab and never waits on a frontend."""
+        from .viz import figure_bundle
 
         st = self.stepper
         assert st is not None
@@ -316,12 +315,11 @@ class StepThroughWidget:
         self.reset_button.disabled = st.position == 0
         self.next_button.disabled = self.end_button.disabled = st.at_end
         self.status.value = f"{st.position}/{st.num_edges} edges discretized; {st.computed} decision(s) computed"
-        figures = view_figures(view)
-        with self.output:
-            self.output.clear_output(wait=True)
-            display(Markdown(result_markdown(view)))
-            for fig in figures.values():
-                show(fig)
+        text = result_markdown(view)
+        outputs = [{"output_type": "display_data", "data": {"text/markdown": text, "text/plain": text}, "metadata": {}}]
+        outputs += [{"output_type": "display_data", "data": figure_bundle(fig), "metadata": {}}
+                    for fig in view_figures(view).values()]
+        self.output.outputs = tuple(outputs)
 
     def _ipython_display_(self) -> None:
         from IPython.display import display

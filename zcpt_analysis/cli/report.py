@@ -31,6 +31,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--kernel", default="python3", help="Jupyter kernel name (default python3)")
     p.add_argument("--timeout", type=int, default=None, help="per-cell execution timeout in seconds (default none)")
     p.add_argument("--list", action="store_true", help="list the notebooks and their parameters, run nothing")
+    p.add_argument("--log-output", action="store_true",
+                   help="echo the notebooks' own output (e.g. progress of long paper-preset computations)")
     p.add_argument("--quiet", action="store_true", help="no per-cell progress bars")
     p.set_defaults(func=_report)
 
@@ -49,5 +51,5 @@ def _report(args: argparse.Namespace) -> int:
         if getattr(args, key) is not None:
             params[key] = getattr(args, key)
     runs = run_reports(args.notebooks, preset=args.preset, out_dir=args.out, parameters=params, folder=folder,
-                       kernel=args.kernel, progress=not args.quiet, timeout=args.timeout)
+                       kernel=args.kernel, progress=not args.quiet, timeout=args.timeout, log_output=args.log_output)
     return 0 if all(r.ok for r in runs) else 1

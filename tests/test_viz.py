@@ -1,0 +1,122 @@
+"""Plotly figures (zcpt_analysis.viz): the pure-info functions, and that the drawings build."""
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from zcpt_analysis import viz
+from zcpt_analysis.errors import UnknownNameError
+from zcpt_analysis.spaces.genotypes import GENOTYPES
+from zcpt_analysis.spaces.nb201 import EDGES
+
+
+def test_heatmap_info_and_figure_label_every_cell():
+    m = pd.DataFrame([[1.0, -0.25], [float("nan"), 1.0]], index=["a", "b"], columns=["a", "b"])
+    info = viz.heatmap_info(m)
+    assert info["x"] == ["a", "b"] and info["y"] == ["a", "b"]
+    assert info["text"] == [["1.00", "-0.25"], ["n/a", "1.00"]]
+    assert info["z"][1][0] is None
+    fig = viz.heatmap_figure(m, title="t")
+    trace = fig.data[0]
+    assert trace.type == "heatmap" and trace.texttemplate == "%{text}" and trace.zmin == -1 and trace.zmax == 1
+    assert [list(r) for r in trace.text] == info["text"]
+
+
+def test_supernet_cell_info_nb201_states_and_layout():
+    chosen = ["nor_conv_3x3", None, None, "skip_connect", None, None]
+    info = viz.supernet_cell_info(EDGES, chosen, current=3, num_candidates=[1, 5, 5, 1, 5, 5])
+    assert [n["id"] for n in info["nodes"]] == [":0", ":1", ":2", ":3"]
+    assert [n["label"] for n in info["nodes"]] == ["in", "1", "2", "out"]
+    states = [e["state"] for e in info["edges"]]
+    assert states == ["discretized", "open", "open", "current", "open", "open"]
+    assert info["edges"][0]["label"] == "nor_conv_3x3" and info["edges"][1]["label"] == "mixed (5 ops)"
+    assert info["edges"][3]["label"] == "skip_connect"  # the edge just decided shows its op
+    assert info["edges"][2]["source"] == ":1" and info["edges"][2]["target"] == ":2"
+    fig = viz.supernet_cell_figure(info, title="cell")
+    assert {t.name for t in fig.data if t.mode == "lines"} == {"discretized", "open", "current"}
+
+
+def test_supernet_cell_info_darts_two_cells_and_pruned_edges():
+    names = [f"{cell}:{i}<-{j}" for cell in ("normal", "reduce") for i in range(2, 6) for j in range(i)]
+    chosen = ["sep_conv_3x3"] * len(names)
+    pruned = [k % 3 == 0 for k in range(len(names))]
+    info = viz.supernet_cell_info(names, chosen, pruned=pruned)
+    assert info["cells"] == ["normal", "reduce"]
+    assert len(info["nodes"]) == 12 and len(info["edges"]) == 28
+    assert {n["label"] for n in info["nodes"] if n["node"] < 2} == {"c_{k-2}", "c_{k-1}"}
+    assert [e["state"] == "pruned" for e in info["edges"]] == pruned
+    assert viz.supernet_cell_figure(info).layout.height == 520
+
+
+def test_supernet_cell_info_errors():
+    with pytest.raises(ValueError, match="one chosen op"):
+        viz.supernet_cell_info(EDGES, [None] * 5)
+    with pytest.raises(UnknownNameError, match="edge name"):
+        viz.supernet_cell_info(["a-b"], [None])
+
+
+def test_edge_scores_info_directions_best_and_chosen():
+    scores = {"zc-pt": {"a": 3.0, "b": 1.0, "c": float("nan")}, "best-acc": {"a": 94.0, "b": 93.0, "c": 95.0}}
+    info = viz.edge_scores_info(scores, {"zc-pt": False, "best-acc": True}, chosen="b")
+    best = info[info["best"]].set_index("method")["op"].to_dict()
+    assert best == {"zc-pt": "b", "best-acc": "c"}  # lower is better for zc-pt, NaN ignored
+    assert info[info["chosen"]]["op"].unique().tolist() == ["b"]
+    fig = viz.edge_scores_figure(info, title="edge")
+    assert len(fig.data) == 2 and all(t.type == "bar" for t in fig.data)
+    with pytest.raises(KeyError, match="direction"):
+        viz.edge_scores_info({"x": {"a": 1.0}}, {})
+
+
+def test_error_bars_info_and_figure():
+    info = viz.error_bars_info([
+        {"label": "random", "group": "C10", "source": "measured", "mean": 6.1, "std": 0.2},
+        {"label": "random", "group": "C10", "source": "paper", "mean": 5.97, "std": 0.17},
+        {"label": "fixed", "group": "C10", "source": "measured", "mean": None, "std": None},
+    ])
+    assert math.isnan(info["mean"].iloc[2])
+    fig = viz.error_bars_figure(info, title="t")
+    measured = next(t for t in fig.data if t.name == "measured")
+    assert list(measured.text) == ["6.10", "not yet computed"]
+    with pytest.raises(ValueError, match="measured' or 'paper"):
+        viz.error_bars_info([{"label": "x", "group": "g", "source": "guess", "mean": 1, "std": None}])
+
+
+def test_lines_scatter_and_distribution_figures():
+    a1 = pd.DataFrame({"method": ["zc-pt", "zc-pt", "darts", "darts"], "iteration": [0, 1, 0, 1],
+                       "rho": [0.7, 0.6, -0.2, 0.1]})
+    fig = viz.lines_figure(a1, "iteration", "rho", "method", y_range=(-1, 1))
+    assert [t.name for t in fig.data] == ["zc-pt", "darts"] and list(fig.layout.yaxis.range) == [-1, 1]
+    pts = pd.DataFrame({"N": [1, 2, 2], "validation_total": [1.0, 2.0, 3.0], "accuracy": [93.0, 94.0, 92.0],
+                        "selected": [True, False, True], "arch": ["a", "b", "c"]})
+    fig = viz.score_accuracy_figure(pts)
+    assert [t.name for t in fig.data] == ["N=2", "N=1"]  # largest first (drawn below, bigger markers)
+    assert list(fig.data[0].marker.symbol) == ["circle", "star"] and fig.data[0].marker.size > fig.data[1].marker.size
+    dist = pd.DataFrame({"N": [1, 1, 2], "V": [1, 2, 1], "accuracy": [93.0, 93.5, 94.0]})
+    fig = viz.distribution_figure(dist, "N", "accuracy", "V")
+    assert [t.type for t in fig.data] == ["box", "box"]
+
+
+def test_notebook_rendering_needs_no_network(monkeypatch):
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda obj, raw=False: shown.append((obj, raw)))
+    viz.setup_notebook()
+    script = shown[0][0]["text/html"]
+    assert "Plotly" in script and len(script) > 1_000_000 and 'src="http' not in script
+    fig = viz.heatmap_figure(pd.DataFrame([[1.0]], index=["a"], columns=["a"]))
+    bundle = viz.figure_bundle(fig)
+    assert set(bundle) == {"application/vnd.plotly.v1+json", "text/html"}
+    html = bundle["text/html"]
+    assert "Plotly.newPlot" in html and "cdn" not in html.lower() and "mathjax" not in html.lower()
+    assert bundle["application/vnd.plotly.v1+json"]["data"][0]["type"] == "heatmap"
+    viz.show(fig)
+    assert shown[-1][1] is True and "text/html" in shown[-1][0]
+
+
+def test_genotype_cell_diagrams_still_work():
+    g = GENOTYPES["DARTS_V2"]
+    info = viz.cell_diagram_info(g, "normal")
+    assert len(info["edges"]) == 8 and info["nodes"][-1]["id"] == "out"
+    assert viz.cell_svg(g).startswith("<svg") and viz.genotype_svg(g).count("cell</text>") == 2
+    assert viz.cell_figure(g, "reduce").layout.title.text == "reduce cell"
