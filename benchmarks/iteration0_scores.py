@@ -35,7 +35,8 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from zcpt_analysis.analysis import PAPER_TABLE1, correlation_matrix, table1, table_a2_comparison
+from zcpt_analysis.analysis import correlation_matrix, table1, table_a2_comparison
+from zcpt_analysis.paper import TABLE1 as PAPER_TABLE1
 from zcpt_analysis.cache import ScoreCache, cached_scores
 from zcpt_analysis.results import atomic_write_json, atomic_write_text
 from zcpt_analysis.scoring import ScoringContext
@@ -157,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
         "table1": t1.to_dict(orient="records"),
         "figure2_spearman": {a: {b: corr.loc[a, b] for b in corr.columns} for a in corr.index},
         "table_a2_comparison": a2.to_dict(orient="records"),
-        "paper_table1": {m: {"error": e, "rank": r} for m, (e, r) in PAPER_TABLE1.items()},
+        "paper_table1": {m: {"error": r.error, "rank": r.rank} for m, r in PAPER_TABLE1.items()},
     }
     atomic_write_json(args.out, record)
     atomic_write_text(args.out.with_suffix(".csv"), table.to_csv(index=False))

@@ -45,15 +45,6 @@ def test_table1_and_table_a2_transcriptions():
     assert paper.TABLE_A2_MISSING_OPS == ("avg_pool_3x3",)
 
 
-def test_copies_in_other_modules_agree():
-    """analysis.py keeps its own copies of Table 1 / A2 (another module's); they must not drift."""
-    analysis = pytest.importorskip("zcpt_analysis.analysis")
-    if hasattr(analysis, "PAPER_TABLE1"):
-        assert {m: (r.error, r.rank) for m, r in paper.TABLE1.items()} == analysis.PAPER_TABLE1
-    if hasattr(analysis, "PAPER_TABLE_A2"):
-        assert analysis.PAPER_TABLE_A2 == paper.TABLE_A2 and analysis.PAPER_TABLE_A2_OPS == paper.TABLE_A2_OPS
-
-
 def test_table_a2_frame_uses_the_raw_score_convention():
     df = paper.table_a2_frame()
     assert len(df) == 7 * 6 * 4

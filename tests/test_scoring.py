@@ -49,7 +49,7 @@ def test_best_acc_edge_1_0_matches_table_a2_exactly(oracle_scores):
 
 
 def test_best_acc_rows_match_every_printed_table_a2_value(oracle_scores):
-    from zcpt_analysis.analysis import PAPER_TABLE_A2, PAPER_TABLE_A2_OPS
+    from zcpt_analysis.paper import TABLE_A2 as PAPER_TABLE_A2, TABLE_A2_OPS as PAPER_TABLE_A2_OPS
 
     best = oracle_scores[oracle_scores["method"] == "best-acc"].set_index(["edge", "op"])["score"]
     for i, edge in enumerate(EDGES):

@@ -21,51 +21,12 @@ import pandas as pd
 from .errors import UnknownNameError, ZcptError
 from .scoring import (METHOD_NAMES, PartialArch, ScoringContext, as_partial, finetune, get_method,
                       score_operations)
+from . import paper as PAPER
 from .runtime import derive_seed
 from .search.darts import copy_supernet
 from .search.op_selection import select
 
 GROUP_COLUMNS: tuple[str, ...] = ("seed", "trajectory", "iteration")
-
-# ----------------------------------------------------------------------------- the paper's numbers
-PAPER_TABLE1: dict[str, tuple[float, int]] = {
-    "best-acc": (5.63, 1), "avg-acc": (6.24, 166), "disc-acc": (13.55, 12744), "darts-pt": (19.43, 13770),
-    "zc-pt": (5.81, 14), "disc-zc": (22.96, 14274), "darts": (45.7, 15231),
-}
-"""Paper, Table 1: (average CIFAR-10 test error in %, rank in NAS-Bench-201) of the architecture
-each method selects from its iteration-0 scores."""
-
-PAPER_TABLE_A2_OPS: tuple[str, ...] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3")
-PAPER_TABLE_A2: dict[str, tuple[tuple[float, ...], ...]] = {
-    "best-acc": ((94.15, 94.18, 94.44, 94.68), (94.24, 94.16, 94.49, 94.68), (94.25, 94.43, 94.49, 94.68),
-                 (94.16, 94.68, 94.03, 94.04), (94.29, 94.18, 94.56, 94.68), (94.05, 94.16, 94.68, 94.56)),
-    "avg-acc": ((77.36, 81.02, 83.81, 86.38), (80.03, 83.11, 85.23, 85.99), (82.9, 82.44, 84.05, 84.49),
-                (74.02, 85.17, 87.3, 88.28), (80.14, 83.05, 85.09, 85.7), (77.61, 83.43, 86.18, 86.95)),
-    "disc-acc": ((83.27, 82.24, 65.0, 71.76), (84.94, 83.23, 73.23, 76.77), (83.87, 83.73, 77.33, 76.83),
-                 (65.77, 84.44, 75.82, 78.68), (83.57, 82.03, 75.02, 76.09), (83.95, 82.45, 66.69, 71.36)),
-    "darts-pt": ((-85.43, -17.02, -78.13, -59.09), (-85.52, -36.1, -84.39, -80.95), (-85.51, -80.29, -81.86, -77.68),
-                 (-85.49, -9.86, -81.79, -59.18), (-85.45, -51.15, -78.84, -64.64), (-85.54, -32.43, -81.04, -72.75)),
-    "disc-zc": ((3331.01, 3445.49, 3366.88, 3437.55), (3429.07, 3435.75, 3407.87, 3434.58),
-                (3428.8, 3423.36, 3440.93, 3437.29), (3408.99, 3464.05, 3359.89, 3382.18),
-                (3433.99, 3435.57, 3424.47, 3431.81), (3434.42, 3437.66, 3418.57, 3397.52)),
-    "zc-pt": ((-3455.23, -3449.9, -3449.54, -3441.82), (-3452.15, -3448.7, -3441.81, -3440.65),
-              (-3446.52, -3447.61, -3435.46, -3436.4), (-3453.81, -3435.99, -3444.04, -3445.6),
-              (-3451.06, -3449.8, -3442.63, -3441.13), (-3450.97, -3448.21, -3440.8, -3443.24)),
-    "darts": ((0.14, 0.48, 0.13, 0.18), (0.12, 0.55, 0.11, 0.12), (0.24, 0.33, 0.15, 0.17),
-              (0.06, 0.65, 0.08, 0.13), (0.12, 0.48, 0.13, 0.17), (0.16, 0.49, 0.12, 0.14)),
-}
-"""Paper, Table A2, as printed (darts-pt and zc-pt already multiplied by -1), rows = edges in
-canonical order 1<-0, 2<-0, 2<-1, 3<-0, 3<-1, 3<-2. Our copy of the paper lost the
-``avg_pool_3x3`` column, so only the first four ops are listed.
-
-Reproduction from ``cifar10_test_trials.csv``: every best-acc value matches to 2 decimals. No
-avg-acc value does: the printed ones are 3.2-6.2 points lower than the mean of the architectures'
-seed-means (and than the pooled trial mean, and than the seed-mean table). They are 0.959-0.965
-times the *pooled-trial* mean on edges 2<-0 .. 3<-2 (0.929-0.964 on 1<-0), as if ~4 % of the
-averaged entries had counted as 0 -- another accuracy table or averaging than the published
-per-trial table. The op order within every edge is the same as ours, so per-edge Spearman
-correlations (Figure 2) and the avg-acc architecture of Table 1 are unaffected."""
-
 
 # ----------------------------------------------------------------------------- helpers
 def sign_adjusted(table: pd.DataFrame) -> pd.Series:
@@ -178,11 +139,11 @@ def table1(table: pd.DataFrame, bench: Any = None, dataset: str = "cifar10",
             raise ZcptError(f"method {m} has no scores on edges {missing}: Table 1 needs every edge")
         arch = Arch(tuple(chosen[e] for e in EDGES))
         res = bench.query(arch, dataset)
-        paper = PAPER_TABLE1.get(m) if dataset == "cifar10" else None
+        paper = PAPER.TABLE1.get(m) if dataset == "cifar10" else None
         rows.append({"method": m, "arch": arch.to_string(), "error_measured": res.error, "rank_measured": res.rank,
                      "trials_measured": len(res.trials),
-                     "error_paper": paper[0] if paper else math.nan,
-                     "rank_paper": paper[1] if paper else math.nan})
+                     "error_paper": paper.error if paper else math.nan,
+                     "rank_paper": paper.rank if paper else math.nan})
     return pd.DataFrame(rows)
 
 
@@ -192,15 +153,15 @@ def table_a2_comparison(table: pd.DataFrame, methods: Optional[Sequence[str]] = 
     from .spaces.nb201 import EDGES
 
     rows = []
-    names = methods if methods is not None else [m for m in PAPER_TABLE_A2 if m in set(table["method"])]
+    names = methods if methods is not None else [m for m in PAPER.TABLE_A2 if m in set(table["method"])]
     for m in names:
         sub = table[table["method"] == m]
         sign = 1.0 if get_method(m).higher_is_better else -1.0
         for i, edge in enumerate(EDGES):
-            for j, op in enumerate(PAPER_TABLE_A2_OPS):
+            for j, op in enumerate(PAPER.TABLE_A2_OPS):
                 hit = sub[(sub["edge"] == edge) & (sub["op"] == op)]
                 measured = sign * float(hit["score"].iloc[0]) if len(hit) else math.nan
-                paper = PAPER_TABLE_A2[m][i][j]
+                paper = PAPER.TABLE_A2[m][i][j]
                 rows.append({"method": m, "edge": edge, "op": op, "measured": measured, "paper": paper,
                              "diff": measured - paper})
     return pd.DataFrame(rows)

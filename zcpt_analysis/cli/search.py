@@ -52,6 +52,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "forward per perturbation (any proxy); auto: batched when it applies")
     s.add_argument("--channels-last", default=None, action=argparse.BooleanOptionalAction,
                    help="NHWC convolutions (default: on CPU)")
+    s.add_argument("--published-once-order", action="store_true",
+                   help="global-*-once: discretize in the published code's order (reverse canonical, see "
+                        "search/orderings.py) instead of the ranking section 4.2 describes")
     s.add_argument("--force", action="store_true", help="start over even if a record exists")
     _add_data_options(s, batch_size=None)
     s.add_argument("--batch-size", type=int, default=None, help="proxy minibatch size (default: the space's, "
@@ -73,6 +76,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     n.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3])
     n.add_argument("--score-seed", type=int, default=0, help="seed of the fixed minibatch and network inits")
     n.add_argument("--proxy-option", action="append", metavar="KEY=VALUE")
+    n.add_argument("--network-option", action="append", metavar="KEY=VALUE", help="standalone network option, e.g. C=8")
     _add_data_options(n, batch_size=128)
     n.set_defaults(func=_naswot)
 
@@ -99,7 +103,7 @@ def _search(args: argparse.Namespace) -> int:
                             supernet_options=key_values(args.supernet_option, "--supernet-option"),
                             network_options=key_values(args.network_option, "--network-option"),
                             topology=args.topology, bench=args.bench, engine=args.engine,
-                            channels_last=args.channels_last)
+                            channels_last=args.channels_last, published_once_order=args.published_once_order)
         record = run_zcpt(config, out_dir=args.out, progress=not args.quiet, force=args.force)
         records.append(record)
         print_run(record, Path(args.out) / config.result_name())
@@ -165,7 +169,8 @@ def _naswot(args: argparse.Namespace) -> int:
     options = key_values(args.proxy_option, "--proxy-option") if args.proxy_option else None
     cfg = NaswotConfig(proxy=args.proxy, n_samples=args.n_samples, batch_size=args.batch_size,
                        score_seed=args.score_seed, dataset=args.dataset, data_source=args.data_source,
-                       data_root=args.data_root, device=args.device, proxy_options=options, bench=args.bench)
+                       data_root=args.data_root, device=args.device, proxy_options=options, bench=args.bench,
+                       network_options=key_values(args.network_option, "--network-option"))
     out = Path(args.out)
     table = NaswotScoreTable(cfg, out / cfg.score_table_name())
     bench = load_benchmark(args.bench)

@@ -56,6 +56,7 @@ class NaswotConfig:
     proxy_options: dict[str, Any] | None = None
     space: str = "nb201"
     bench: str | None = None
+    network_options: dict[str, Any] = field(default_factory=dict)
 
     def effective_proxy_options(self) -> dict[str, Any]:
         if self.proxy_options is not None:
@@ -63,7 +64,8 @@ class NaswotConfig:
         return {"mode": "train"} if self.proxy == "nwot" else {}
 
     def score_table_name(self) -> str:
-        opts = "-".join(f"{k}={v}" for k, v in sorted(self.effective_proxy_options().items()))
+        opts = "-".join(f"{k}={v}" for k, v in sorted({**self.effective_proxy_options(),
+                                                       **{f"net.{k}": v for k, v in self.network_options.items()}}.items()))
         return (f"naswot-scores-{self.space}-{self.proxy}{'-' + opts if opts else ''}-b{self.batch_size}-"
                 f"{self.dataset}-s{self.score_seed}.json")
 
@@ -92,6 +94,8 @@ class NaswotScoreTable:
         cfg = dataclasses.asdict(self.config)
         for key in ("device", "n_samples", "bench"):  # do not change the scores
             cfg.pop(key)
+        if not cfg["network_options"]:  # the paper's network sizes (tables written before this option)
+            cfg.pop("network_options")
         cfg["proxy_options"] = self.config.effective_proxy_options()
         return cfg
 
@@ -114,7 +118,8 @@ class NaswotScoreTable:
             num_classes = self.images.num_classes if self.images is not None else 10
             for k, arch in enumerate(tqdm(missing, desc=f"NASWOT {self.config.proxy} scores", disable=not progress)):
                 net = self.space.network(self.space.parse(arch), num_classes=num_classes,
-                                         seed=arch_seed(self.config.score_seed, arch)).to(self.device)
+                                         seed=arch_seed(self.config.score_seed, arch),
+                                         **self.config.network_options).to(self.device)
                 self.scores[arch] = float(self.scorer(net, inputs, targets))
                 if (k + 1) % save_every == 0:
                     self.save()
