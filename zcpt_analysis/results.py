@@ -1,23 +1,22 @@
-"""Result files: atomic writes (write to a temporary file in the same folder, then rename)."""
+"""Result files: atomic writes (write to a temporary file in the same folder, then rename) and JSON."""
 from __future__ import annotations
 
 import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 
-def atomic_write_text(path: str | Path, text: str) -> Path:
-    """Write ``text`` to ``path`` so that readers see either the old or the new file, never half."""
+def atomic_write(path: str | Path, write: Callable[[str], None]) -> Path:
+    """Create ``path`` atomically: ``write(tmp_path)`` fills a temporary file in the same folder,
+    which then replaces ``path`` -- readers see the old file or the new one, never half of one."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
+        write(tmp)
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; give the file the usual permissions
         os.replace(tmp, path)
     except BaseException:
@@ -25,6 +24,25 @@ def atomic_write_text(path: str | Path, text: str) -> Path:
             os.unlink(tmp)
         raise
     return path
+
+
+def atomic_write_text(path: str | Path, text: str) -> Path:
+    """Atomically write ``text`` (UTF-8) to ``path``."""
+
+    def write(tmp: str) -> None:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+
+    return atomic_write(path, write)
+
+
+def atomic_torch_save(obj: Any, path: str | Path) -> Path:
+    """Atomically ``torch.save`` ``obj`` to ``path`` (checkpoints)."""
+    import torch
+
+    return atomic_write(path, lambda tmp: torch.save(obj, tmp))
 
 
 def _umask() -> int:

@@ -30,7 +30,6 @@ import math
 import os
 import platform
 import random
-import tempfile
 import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -43,7 +42,7 @@ from torch import nn
 
 from .data import ImageSet, load_images
 from .errors import InvalidArchError, MissingFileError, StateError, UnknownNameError, ZcptError
-from .results import atomic_write_json, read_json
+from .results import atomic_torch_save, atomic_write_json, read_json
 from .runtime import resolve_device, seed_everything
 from .spaces.darts import SETTINGS, build_network, count_parameters
 from .spaces.genotypes import GENOTYPES, Genotype, GenotypeLike, parse_genotype
@@ -246,21 +245,6 @@ def _topk(logits: torch.Tensor, y: torch.Tensor, ks: tuple[int, ...] = (1, 5)) -
     return [float(hit[:, : min(k, k_max)].any(dim=1).float().sum()) for k in ks]
 
 
-def _atomic_torch_save(obj: Any, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        torch.save(obj, tmp)
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def _rng_state(data_gen: torch.Generator, device: torch.device) -> dict[str, Any]:
     state = {"torch": torch.get_rng_state(), "data": data_gen.get_state(), "python": random.getstate(),
              "numpy": np.random.get_state()}
@@ -427,7 +411,7 @@ def train(genotype: GenotypeLike, config: Optional[TrainConfig] = None, out: str
         history.append(row)
         last = epoch + 1 == end_epoch
         if (epoch + 1) % cfg.checkpoint_every == 0 or last:
-            _atomic_torch_save({"epoch": epoch + 1, "session": session, "model": model.state_dict(),
+            atomic_torch_save({"epoch": epoch + 1, "session": session, "model": model.state_dict(),
                                 "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
                                 "rng": _rng_state(data_gen, device), "history": history,
                                 "config": asdict(cfg), "genotype": geno.to_json()}, ckpt_path)

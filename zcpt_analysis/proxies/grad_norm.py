@@ -16,10 +16,8 @@ from typing import Optional
 import torch
 from torch import nn
 
-from .base import (DeviceLike, LossFn, chunk_slices, prepare_inputs, prepare_targets, resolve_loss, scored_layers,
-                   scoring_state, sum_float64)
-from .gradients import finish_saliency, weight_grads
-from .policy import ProxyInputError
+from .base import DeviceLike, LossFn
+from .gradients import gradient_saliency
 from .registry import ProxySpec, register_proxy
 
 
@@ -27,18 +25,8 @@ def grad_norm(net: nn.Module, inputs: torch.Tensor, targets: Optional[torch.Tens
               loss_fn: Optional[LossFn] = None, *, mode: str = "as-is", chunk_size: Optional[int] = None,
               device: DeviceLike = None, loss_reduction: str = "mean", output_index: Optional[int] = None) -> float:
     """``Σ_layers ‖∂L/∂W‖₂`` over Conv2d/Linear weights (**higher is better**; needs labels)."""
-    loss_fn = resolve_loss(loss_fn, loss_reduction)
-    weights = [m.weight for m in scored_layers(net)]
-    if not weights:
-        raise ProxyInputError("grad_norm scores nn.Conv2d / nn.Linear weights; the network has none")
-    with scoring_state(net, mode, device, grad_weights=weights) as dev, torch.enable_grad():
-        x = prepare_inputs(inputs, dev)
-        y = prepare_targets("grad_norm", targets, x, dev)
-        grads = weight_grads(net, x, y, weights, chunk_slices(x.shape[0], chunk_size), loss_fn, loss_reduction,
-                             output_index)
-        with torch.no_grad():
-            value = sum_float64([g.norm() for g in grads if g is not None], dev).item()
-    return finish_saliency("grad_norm", value)
+    return gradient_saliency("grad_norm", lambda w, g: g.norm(), net, inputs, targets, loss_fn, mode=mode, chunk_size=chunk_size,
+                             device=device, loss_reduction=loss_reduction, output_index=output_index)
 
 
 register_proxy(ProxySpec(

@@ -6,12 +6,13 @@ losses are weighted so that the chunk gradients sum to the full-batch gradient (
 """
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 import torch
 from torch import nn
 
-from .base import LossFn, chunk_weight, logits_of
+from .base import (DeviceLike, LossFn, chunk_slices, chunk_weight, logits_of, prepare_inputs, prepare_targets,
+                   resolve_loss, scored_layers, scoring_state, sum_float64)
 from .policy import ProxyInputError, finalize
 
 Grads = list[Optional[torch.Tensor]]
@@ -58,3 +59,23 @@ def finish_saliency(name: str, value: float) -> float:
         return finalize(name, 0.0, degenerate="no scored weight receives a gradient: the loss does not depend on "
                         "them (e.g. the input is disconnected from the output)", stacklevel=4)
     return finalize(name, value, stacklevel=4)
+
+
+def gradient_saliency(name: str, per_layer: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], net: nn.Module,
+                      inputs: torch.Tensor, targets: Optional[torch.Tensor], loss_fn: Optional[LossFn], *,
+                      mode: str, chunk_size: Optional[int], device: DeviceLike, loss_reduction: str,
+                      output_index: Optional[int]) -> float:
+    """``Σ_layers per_layer(W, ∂L/∂W)`` over the Conv2d/Linear weights (snip, grad_norm), with the
+    shared state handling, chunking and NaN/inf policy."""
+    loss_fn = resolve_loss(loss_fn, loss_reduction)
+    weights = [m.weight for m in scored_layers(net)]
+    if not weights:
+        raise ProxyInputError(f"{name} scores nn.Conv2d / nn.Linear weights; the network has none")
+    with scoring_state(net, mode, device, grad_weights=weights) as dev, torch.enable_grad():
+        x = prepare_inputs(inputs, dev)
+        y = prepare_targets(name, targets, x, dev)
+        grads = weight_grads(net, x, y, weights, chunk_slices(x.shape[0], chunk_size), loss_fn, loss_reduction,
+                             output_index)
+        with torch.no_grad():
+            value = sum_float64([per_layer(w, g) for w, g in zip(weights, grads) if g is not None], dev).item()
+    return finish_saliency(name, value)

@@ -23,10 +23,8 @@ from typing import Optional
 import torch
 from torch import nn
 
-from .base import (DeviceLike, LossFn, chunk_slices, prepare_inputs, prepare_targets, resolve_loss, scored_layers,
-                   scoring_state, sum_float64)
-from .gradients import finish_saliency, weight_grads
-from .policy import ProxyInputError
+from .base import DeviceLike, LossFn
+from .gradients import gradient_saliency
 from .registry import ProxySpec, register_proxy
 
 
@@ -34,18 +32,8 @@ def snip(net: nn.Module, inputs: torch.Tensor, targets: Optional[torch.Tensor] =
          loss_fn: Optional[LossFn] = None, *, mode: str = "as-is", chunk_size: Optional[int] = None,
          device: DeviceLike = None, loss_reduction: str = "mean", output_index: Optional[int] = None) -> float:
     """SNIP saliency ``Σ |W ⊙ ∂L/∂W|`` over Conv2d/Linear weights (**higher is better**; needs labels)."""
-    loss_fn = resolve_loss(loss_fn, loss_reduction)
-    weights = [m.weight for m in scored_layers(net)]
-    if not weights:
-        raise ProxyInputError("snip scores nn.Conv2d / nn.Linear weights; the network has none")
-    with scoring_state(net, mode, device, grad_weights=weights) as dev, torch.enable_grad():
-        x = prepare_inputs(inputs, dev)
-        y = prepare_targets("snip", targets, x, dev)
-        grads = weight_grads(net, x, y, weights, chunk_slices(x.shape[0], chunk_size), loss_fn, loss_reduction,
-                             output_index)
-        with torch.no_grad():
-            value = sum_float64([(w * g).abs().sum() for w, g in zip(weights, grads) if g is not None], dev).item()
-    return finish_saliency("snip", value)
+    return gradient_saliency("snip", lambda w, g: (w * g).abs().sum(), net, inputs, targets, loss_fn, mode=mode, chunk_size=chunk_size,
+                             device=device, loss_reduction=loss_reduction, output_index=output_index)
 
 
 register_proxy(ProxySpec(

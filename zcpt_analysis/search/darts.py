@@ -36,8 +36,6 @@ import copy
 import hashlib
 import json
 import math
-import os
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -49,7 +47,7 @@ from torch import nn
 
 from ..data import ImageSet, MinibatchSampler, augment as _augment, search_split
 from ..errors import StateError, UnknownNameError, ZcptError
-from ..results import atomic_write_json
+from ..results import atomic_torch_save, atomic_write_json
 from ..runtime import derive_seed
 from ..supernet import Supernet
 
@@ -449,22 +447,6 @@ def config_key(obj: Any) -> str:
     """Stable hash of a JSON-able object (canonical JSON: sorted keys, no whitespace)."""
     text = json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def atomic_torch_save(obj: Any, path: str | Path) -> Path:
-    """``torch.save`` to a temporary file in the same folder, then rename over ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        torch.save(obj, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
 
 
 def _supernet_signature(supernet: Supernet) -> dict:
