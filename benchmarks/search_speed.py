@@ -108,6 +108,8 @@ def _peak_memory_mb(device: torch.device) -> float:
 
 
 def run_variant(args: argparse.Namespace) -> dict:
+    if args.threads:
+        torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     compat = "fast" if args.variant == "library-fast" else "published"
     cfg = ZcptConfig(space=args.space, proxy="nwot", order=args.order, N=1, V=args.validation_batches,
@@ -157,7 +159,8 @@ def spawn(variant: str, args: argparse.Namespace, batch_size: int, supernet_opti
     cmd = [sys.executable, __file__, "--variant", variant, "--space", args.space, "--batch-size", str(batch_size),
            "--seed", str(args.seed), "--device", args.device, "--order", args.order,
            "--validation-batches", str(args.validation_batches), "--supernet-options", json.dumps(supernet_options),
-           "--data-source", args.data_source, "--result", str(out)]
+           "--data-source", args.data_source, "--result", str(out)] + (["--threads", str(args.threads)]
+                                                                         if args.threads else [])
     subprocess.run(cmd, check=True)
     return json.loads(out.read_text())
 
@@ -216,6 +219,7 @@ def main() -> None:
     p.add_argument("--supernet-options", default="{}", help='JSON, e.g. {"C": 16, "N": 5}')
     p.add_argument("--data-source", default="sample")
     p.add_argument("--scale", action="store_true", help="iteration time vs batch size, cells and |E|")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads of every variant (default: torch's)")
     p.add_argument("--work-dir", default="runs/search_speed")
     p.add_argument("--out", default=None, help="write all results to this JSON file")
     p.add_argument("--variant", help=argparse.SUPPRESS)
