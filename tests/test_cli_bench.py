@@ -33,3 +33,24 @@ def test_errors_are_one_clear_line(capsys, tmp_path, shared_data):
     assert "valid benchmark datasets" in capsys.readouterr().err
     assert main(["bench", "top", "--bench", str(tmp_path / "nope")]) == 2
     assert "zcpt bench convert" in capsys.readouterr().err
+
+
+def test_random_baseline_writes_records_into_the_out_folder(capsys, tmp_path, shared_data):
+    import json
+
+    assert main(["baseline", "random", "--runs", "3", "--seed", "1", "--bench", str(shared_data / "nb201"),
+                 "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert out.count("C10 error") == 3 and "paper: 13.39" in out
+    records = json.loads((tmp_path / "random-n3-s1.json").read_text())
+    assert len(records) == 3 and all(r["selected"]["benchmark"]["cifar10"]["rank"] >= 1 for r in records)
+
+
+def test_writing_a_result_over_a_folder_is_a_clear_error(tmp_path):
+    import pytest
+
+    from zcpt_analysis.results import atomic_write_json
+
+    with pytest.raises(IsADirectoryError, match="existing folder"):
+        atomic_write_json(tmp_path, {"a": 1})
+    assert list(tmp_path.iterdir()) == []

@@ -12,6 +12,8 @@ def atomic_write(path: str | Path, write: Callable[[str], None]) -> Path:
     """Create ``path`` atomically: ``write(tmp_path)`` fills a temporary file in the same folder,
     which then replaces ``path`` -- readers see the old file or the new one, never half of one."""
     path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"cannot write the result file {path}: it is an existing folder; give a file path")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)

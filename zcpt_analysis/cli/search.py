@@ -68,7 +68,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--runs", type=int, default=4)
     r.add_argument("--seed", type=int, default=0)
     r.add_argument("--bench", default=None, metavar="PATH")
-    r.add_argument("--out", default=None, help="write the records to this JSON file")
+    r.add_argument("--out", default="runs/baselines", help="folder for the records (random-n{RUNS}-s{SEED}.json)")
     r.set_defaults(func=_random)
     n = bsub.add_parser("naswot", help="score N sampled standalone networks with a proxy, keep the best")
     n.add_argument("--proxy", default="nwot")
@@ -155,8 +155,8 @@ def _random(args: argparse.Namespace) -> int:
         b = rec["selected"]["benchmark"]["cifar10"]
         print(f"seed {rec['config']['seed']:>4}  C10 error {b['error']:6.2f}%  rank {b['rank']:>6,}  {rec['selected']['arch']}")
     print_statistics("Random", records, error_statistics(records), reference=TABLE4_METHODS["Random"])
-    if args.out:
-        atomic_write_json(args.out, records)
+    path = atomic_write_json(Path(args.out) / f"random-n{args.runs}-s{args.seed}.json", records)
+    print(f"records: {path}")
     return 0
 
 
