@@ -219,3 +219,30 @@ def test_cli_scores_prints_caches_and_writes(tmp_path, capsys):
     assert len(list((tmp_path / "cache" / "scores").glob("*.json"))) == 2
     assert main(["scores", "--methods", "nope", "--quiet"]) == 2
     assert "unknown scoring method" in capsys.readouterr().err
+
+
+def test_cli_scores_iterative_prints_figure_a1_rows_and_reuses_the_store(tmp_path, capsys, monkeypatch):
+    from zcpt_analysis import analysis
+    from zcpt_analysis.cli import main
+
+    args = ["scores", "--iterative", "--methods", "avg-acc", "--cache-dir", str(tmp_path / "cache"),
+            "--out", str(tmp_path / "it.csv"), "--quiet"]
+    assert main(args) == 0
+    text = capsys.readouterr().out
+    assert "iterative setting" in text and "avg-acc" in text and "best-acc" in text
+    table = pd.read_csv(tmp_path / "it.csv")
+    # canonical order: 6 iterations, edges still undiscretized: 6, 5, ..., 1
+    assert sorted(table["iteration"].unique()) == [0, 1, 2, 3, 4, 5]
+    rho = analysis.figure_a1_data(table).set_index(["method", "iteration"])
+    assert list(rho.index.get_level_values("method").unique()) == ["avg-acc"]
+    assert [int(rho.loc[("avg-acc", i), "edges"]) for i in range(6)] == [6, 5, 4, 3, 2, 1]
+    at0 = analysis.correlation_matrix(table[table["iteration"] == 0]).loc["avg-acc", "best-acc"]
+    assert rho.loc[("avg-acc", 0), "rho"] == pytest.approx(at0)
+    assert len(list((tmp_path / "cache" / "scores").glob("iterative-scores-*.json"))) == 1
+
+    def fail(*a, **k):
+        raise AssertionError("recomputed although cached")
+
+    monkeypatch.setattr(analysis, "iterative_scores", fail)
+    assert main(args) == 0
+    assert "avg-acc" in capsys.readouterr().out

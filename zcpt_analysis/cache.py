@@ -128,3 +128,26 @@ def cached_scores(context: ScoringContext, methods: Sequence[str] = METHOD_NAMES
             cache.save(config, table, seconds=time.time() - t0)
         tables.append(table)
     return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=list(TABLE_COLUMNS))
+
+
+def cached_iterative_scores(context: ScoringContext, methods: Sequence[str] = METHOD_NAMES,
+                            cache: ScoreCache | None = None, reference: str = "best-acc", retrain_epochs: int = 5,
+                            recompute: bool = False) -> pd.DataFrame:
+    """:func:`~zcpt_analysis.analysis.iterative_scores` (A.1.1, Figure A1's data) stored in ``cache``
+    under the configurations of all its methods, the reference and the retraining epochs."""
+    from .analysis import iterative_scores
+
+    cache = cache or ScoreCache()
+    names = [get_method(m).name for m in methods]
+    ref = get_method(reference).name
+    if any(get_method(m).network == "trained" for m in names) and context.trained is None \
+            and context.checkpoint_dir is None:
+        context.checkpoint_dir = str(cache.darts_dir(context.darts_run_config()))
+    config = {"kind": "iterative-scores", "methods": names, "reference": ref, "retrain_epochs": retrain_epochs,
+              "method_configs": [context.config_for(m) for m in dict.fromkeys(names + [ref])]}
+    table = None if recompute else cache.load(config)
+    if table is None:
+        t0 = time.time()
+        table = iterative_scores(context, names, reference=ref, retrain_epochs=retrain_epochs)
+        cache.save(config, table, seconds=time.time() - t0)
+    return table

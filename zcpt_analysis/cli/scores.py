@@ -74,6 +74,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default=None, help="also write the tidy table to this .csv or .json file")
     p.add_argument("--table1", action="store_true", help="print Table 1 (architecture selected per method, nb201)")
     p.add_argument("--correlations", action="store_true", help="print the Figure 2 Spearman matrix")
+    p.add_argument("--iterative", action="store_true",
+                   help="the iterative setting of A.1.1 (Figure A1): per method, score all undiscretized edges, "
+                        "discretize the next edge (canonical order) with the method's choice, repeat; prints the "
+                        "mean per-edge Spearman rho with --reference per iteration")
+    p.add_argument("--reference", default="best-acc", help="reference method of --iterative (default best-acc)")
+    p.add_argument("--retrain-epochs", type=int, default=5,
+                   help="--iterative: fine-tuning epochs of darts-pt / disc-acc after each decision (paper: 5)")
     p.set_defaults(func=_scores)
 
 
@@ -82,7 +89,6 @@ def _scores(args: argparse.Namespace) -> int:
 
     from ..analysis import correlation_matrix, table1
     from ..cache import ScoreCache, cached_scores
-    from ..results import atomic_write_json, atomic_write_text
     from ..runtime import resolve_device
     from ..scoring import ScoringContext, get_method, score_operations
     from ..spaces import get_space
@@ -102,6 +108,8 @@ def _scores(args: argparse.Namespace) -> int:
         from ..proxies import get_proxy
 
         get_proxy(args.proxy)  # unknown proxy: clear error before any work
+    if args.iterative:
+        return _iterative(args, ctx, methods)
     if args.no_cache:
         table = score_operations(ctx, methods)
     else:
@@ -121,11 +129,39 @@ def _scores(args: argparse.Namespace) -> int:
             t1 = table1(table, ctx.get_bench())
             print("\nTable 1 (architecture selected per method; measured vs paper):")
             print(t1.to_string(index=False, float_format=lambda v: "" if math.isnan(v) else f"{v:.2f}"))
-    if args.out:
-        out = Path(args.out)
-        if out.suffix == ".json":
-            atomic_write_json(out, table.to_dict(orient="records"))
-        else:
-            atomic_write_text(out, table.to_csv(index=False))
-        print(f"\nwrote {out}")
+    _write_table(table, args.out)
     return 0
+
+
+def _iterative(args: argparse.Namespace, ctx, methods: list[str]) -> int:
+    """``zcpt scores --iterative``: Figure A1's data (rho with the reference per iteration)."""
+    import pandas as pd
+
+    from ..analysis import figure_a1_data, iterative_scores
+    from ..cache import ScoreCache, cached_iterative_scores
+
+    if args.no_cache:
+        table = iterative_scores(ctx, methods, reference=args.reference, retrain_epochs=args.retrain_epochs)
+    else:
+        table = cached_iterative_scores(ctx, methods, ScoreCache(args.cache_dir), reference=args.reference,
+                                        retrain_epochs=args.retrain_epochs, recompute=args.recompute)
+    rho = figure_a1_data(table, reference=args.reference).pivot(index="method", columns="iteration", values="rho")
+    with pd.option_context("display.width", 200, "display.max_columns", 20):
+        print(f"iterative setting (A.1.1), space {ctx.space}, seed {ctx.seed}: mean per-edge Spearman rho with "
+              f"{args.reference} over the undiscretized edges (columns: number of discretized edges)")
+        print(rho.round(3).to_string())
+    _write_table(table, args.out)
+    return 0
+
+
+def _write_table(table, out: str | None) -> None:
+    from ..results import atomic_write_json, atomic_write_text
+
+    if not out:
+        return
+    path = Path(out)
+    if path.suffix == ".json":
+        atomic_write_json(path, table.to_dict(orient="records"))
+    else:
+        atomic_write_text(path, table.to_csv(index=False))
+    print(f"\nwrote {path}")
