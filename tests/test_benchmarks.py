@@ -1,0 +1,45 @@
+"""The speed benchmark's own code paths (tiny sizes): reference vs library on NB201 and DARTS, scale rows."""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def search_speed():
+    spec = importlib.util.spec_from_file_location("search_speed", ROOT / "benchmarks" / "search_speed.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _args(tmp_path: Path, **kw) -> argparse.Namespace:
+    base = dict(space="nb201", batch_sizes=[4], variants=["reference", "library"], seed=0, order="random",
+                device="cpu", validation_batches=1, supernet_options="{}", data_source="sample", scale=False,
+                threads=1, work_dir=str(tmp_path), out=None, variant=None, batch_size=4, result=None)
+    base.update(kw)
+    return argparse.Namespace(**base)
+
+
+@pytest.mark.parametrize("space,options", [("nb201", {"C": 4, "N": 1}), ("darts-s1", {"C": 4, "layers": 3})])
+def test_reference_and_library_choose_the_same_ops(search_speed, tmp_path, space, options):
+    rows = search_speed.compare(_args(tmp_path, space=space, supernet_options=json.dumps(options)))
+    (row,) = rows
+    assert row["same_choices"] is True
+    ref, lib = row["results"]["reference"], row["results"]["library"]
+    assert ref["evaluations"] == lib["evaluations"] > 0
+    assert lib["validation_seconds"] is not None and row["ratio"] > 0
+    assert (ref["arch"] == lib["arch"]) if space == "nb201" else (ref["arch"] is None and lib["arch"])
+
+
+def test_a_search_only_variant_skips_validation(search_speed, tmp_path):
+    args = _args(tmp_path, variant="library-fast", validation_batches=0,
+                 supernet_options=json.dumps({"C": 4, "N": 1}))
+    result = search_speed.run_variant(args)
+    assert result["validation_seconds"] is None and result["evaluations"] == 30
