@@ -115,7 +115,7 @@ def load_png_samples(dataset: str = "cifar10", folder: str | Path | None = None)
     files = sorted(folder.glob(f"{dataset}_*_*.png"))
     if not files:
         raise MissingFileError(f"no {dataset}_NN_LABEL.png files in {folder}")
-    images = torch.stack([torch.from_numpy(np.asarray(Image.open(f).convert("RGB"))).permute(2, 0, 1) for f in files])
+    images = torch.stack([torch.from_numpy(np.array(Image.open(f).convert("RGB"))).permute(2, 0, 1) for f in files])
     labels = torch.tensor([int(f.stem.split("_")[-1]) for f in files])
     mean, std, classes, _, pad = _STATS[dataset]
     return ImageSet(dataset, images, labels, classes, mean, std, pad, f"png:{folder}")
