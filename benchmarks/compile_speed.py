@@ -23,7 +23,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from zcpt_analysis.results import atomic_write_json  # noqa: E402
+from zcpt_analysis.files import atomic_write_json  # noqa: E402
 from zcpt_analysis.spaces import get_space  # noqa: E402
 
 ARCH = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|"

@@ -19,7 +19,7 @@ import statistics
 import sys
 from pathlib import Path
 
-from zcpt_analysis.results import atomic_write_json
+from zcpt_analysis.files import atomic_write_json
 from zcpt_analysis.spaces.darts import param_count
 from zcpt_analysis.spaces.genotypes import GENOTYPES
 from zcpt_analysis.train import resolve_genotype

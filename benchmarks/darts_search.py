@@ -21,8 +21,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from zcpt_analysis.results import atomic_write_json, atomic_write_text  # noqa: E402
-from zcpt_analysis.search.zcpt import ZcptConfig, run_zcpt  # noqa: E402
+from zcpt_analysis.files import atomic_write_json, atomic_write_text  # noqa: E402
+from zcpt_analysis.runs import ResultStore, SearchSpec  # noqa: E402
 from zcpt_analysis.spaces import get_space  # noqa: E402
 from zcpt_analysis.spaces.darts import param_count  # noqa: E402
 from zcpt_analysis.viz import genotype_svg  # noqa: E402
@@ -50,24 +50,24 @@ def main() -> None:
     rows = []
     for name in args.spaces:
         started = time.perf_counter()
-        cfg = ZcptConfig(space=name, proxy="nwot", order=args.order, N=args.N, V=args.V, batch_size=args.batch_size,
-                         seed=args.seed, dataset=args.dataset, data_source=args.data_source, data_root=args.data_root,
-                         device=args.device)
-        record = run_zcpt(cfg, out_dir=out, progress=not args.quiet)
-        genotype = get_space(name).parse(record["selected"]["arch"])
+        spec = SearchSpec(space=name, proxy="nwot", order=args.order, N=args.N, V=args.V, batch_size=args.batch_size,
+                          seed=args.seed, dataset=args.dataset, data_source=args.data_source, data_root=args.data_root,
+                          device=args.device)
+        record = ResultStore(out).run(spec, progress=not args.quiet)
+        genotype = get_space(name).parse(record.selected.arch)
         stem = f"{name}-{args.dataset}-s{args.seed}"
         atomic_write_json(out / f"{stem}-genotype.json", {"space": name, "genotype": genotype.to_json()})
         atomic_write_text(out / f"{stem}-cells.svg", genotype_svg(genotype))
         heavy = param_count(genotype, "heavy", num_classes=10)
         mobile = param_count(genotype, "mobile", num_classes=100 if args.dataset == "cifar100" else 10)
-        its = [it["seconds"] for it in record["iterations"]]
-        rows.append({"space": name, "iteration_seconds": its, "validation_seconds": record["timing"]["validation_seconds"],
-                     "evaluations_per_iteration": record["iterations"][0]["evaluations"],
-                     "candidates": len(record["candidates"]), "heavy_params": heavy, "mobile_params": mobile,
-                     "genotype": genotype.to_json(), "engine": record["engine"], "wall_seconds": time.perf_counter() - started})
+        its = [it.seconds for it in record.iterations]
+        rows.append({"space": name, "iteration_seconds": its, "validation_seconds": record.timing["validation"],
+                     "evaluations_per_iteration": record.iterations[0].evaluations,
+                     "candidates": len(record.candidates), "heavy_params": heavy, "mobile_params": mobile,
+                     "genotype": genotype.to_json(), "engine": record.engine, "wall_seconds": time.perf_counter() - started})
         print(f"\n{name}: {len(its)} iteration(s), {rows[-1]['evaluations_per_iteration']} zc-pt evaluations each, "
               f"{sum(its) / len(its):.0f}s per iteration (+ topology); validation V={args.V}: "
-              f"{record['timing']['validation_seconds']:.0f}s; params heavy {heavy / 1e6:.2f}M, mobile {mobile / 1e6:.2f}M")
+              f"{record.timing['validation']:.0f}s; params heavy {heavy / 1e6:.2f}M, mobile {mobile / 1e6:.2f}M")
         print(f"  genotype: {genotype}")
     print(f"\n{'space':<10}{'s/iteration':>12}{'validation s':>14}{'heavy M':>9}{'mobile M':>10}")
     for r in rows:

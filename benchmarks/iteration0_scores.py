@@ -5,7 +5,7 @@ Figure 2 correlation matrix and the Table A2 comparison, next to the paper's num
     python benchmarks/iteration0_scores.py --paper --device cuda  # the paper's settings (GPU, full CIFAR-10)
 
 What is computed (seed 0 by default; every method's table is cached by its full configuration in
-``--cache-dir``, so a rerun only prints):
+``--results-dir``, so a rerun only prints):
 
 * best-acc / avg-acc: from the NAS-Bench-201 tables in ../shared/data/nb201 (exact, no budget);
 * zc-pt / disc-zc: ``--proxy`` (nwot) on the untrained supernet of ``--zc-supernet`` (default the
@@ -37,10 +37,9 @@ import torch
 
 from zcpt_analysis.analysis import correlation_matrix, table1, table_a2_comparison
 from zcpt_analysis.paper import TABLE1 as PAPER_TABLE1
-from zcpt_analysis.cache import ScoreCache, cached_scores
-from zcpt_analysis.results import atomic_write_json, atomic_write_text
-from zcpt_analysis.scoring import ScoringContext
-from zcpt_analysis.search.darts import DartsConfig
+from zcpt_analysis.files import atomic_write_json, atomic_write_text
+from zcpt_analysis.runs import ResultStore, ScoresSpec
+from zcpt_analysis.searches.darts import DartsConfig
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "iteration0_scores.json"
 
@@ -71,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--device", default="cpu")
     p.add_argument("--threads", type=int, default=1, help="torch intra-op threads on CPU (1 is fastest on a "
                    "loaded 2-core machine)")
-    p.add_argument("--cache-dir", default=None, help="results store (default $ZCPT_CACHE or runs/cache)")
+    p.add_argument("--results-dir", default=None, help="results store (default ./runs)")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT)
     p.add_argument("--quiet", action="store_true")
     args = p.parse_args(argv)
@@ -80,37 +79,30 @@ def main(argv: list[str] | None = None) -> int:
         args.zc_batch_size, args.epochs, args.disc_epochs, args.darts_alpha_epoch = 256, 100, 5, 60
     torch.set_num_threads(args.threads)
     t_start = time.time()
-    cache = ScoreCache(args.cache_dir)
-    common = dict(seed=args.seed, device=args.device, progress=not args.quiet, data_source=args.data_source,
-                  data_root=args.data_root)
-    timings: dict[str, float] = {}
-
-    oracle = ScoringContext(**common)
-    t0 = time.time()
-    tables = [cached_scores(oracle, ["best-acc", "avg-acc"], cache)]
-    timings["best-acc, avg-acc"] = time.time() - t0
-    bench = oracle.get_bench()
-
-    zc = ScoringContext(**common, supernet_kwargs=_shape(args.zc_supernet), proxy=args.proxy,
-                        proxy_batch_size=args.zc_batch_size, bench=bench)
-    t0 = time.time()
-    tables.append(cached_scores(zc, ["zc-pt", "disc-zc"], cache))
-    timings["zc-pt, disc-zc"] = time.time() - t0
-
+    store = ResultStore(args.results_dir)
+    common = dict(seed=args.seed, device=args.device, data_source=args.data_source, data_root=args.data_root)
     darts = DartsConfig(epochs=args.epochs, batch_size=args.batch_size, eval_every=5)
-    trained = ScoringContext(**common, supernet_kwargs=_shape(args.train_supernet), darts=darts,
-                             disc_epochs=args.disc_epochs, darts_alpha_epoch=args.darts_alpha_epoch, bench=bench)
-    t0 = time.time()
-    tables.append(cached_scores(trained, ["disc-acc", "darts-pt", "darts"], cache))
-    timings["supernet + disc-acc, darts-pt, darts"] = time.time() - t0
-    run = trained.trained_run()
-
-    compute_s = {}  # seconds each table took when it was computed (the first training method includes the
-    for ctx, names in ((oracle, ["best-acc", "avg-acc"]), (zc, ["zc-pt", "disc-zc"]),  # supernet training)
-                       (trained, ["disc-acc", "darts-pt", "darts"])):
-        for m in names:
-            info = cache.info(ctx.config_for(m))
-            compute_s[m] = info["seconds"] if info else None
+    groups = {"best-acc, avg-acc": [ScoresSpec(method=m, **common) for m in ("best-acc", "avg-acc")],
+              "zc-pt, disc-zc": [ScoresSpec(method=m, supernet_options=_shape(args.zc_supernet), proxy=args.proxy,
+                                            proxy_batch_size=args.zc_batch_size, **common) for m in ("zc-pt", "disc-zc")],
+              "supernet + disc-acc, darts-pt, darts": [
+                  ScoresSpec(method=m, supernet_options=_shape(args.train_supernet), darts=darts,
+                             disc_epochs=args.disc_epochs, darts_alpha_epoch=args.darts_alpha_epoch, **common)
+                  for m in ("disc-acc", "darts-pt", "darts")]}
+    timings: dict[str, float] = {}
+    tables, compute_s = [], {}  # compute_s: seconds each table took when it was computed (the first training
+    bench = None                 # method includes the supernet training)
+    for label, specs in groups.items():
+        t0 = time.time()
+        context = specs[0].context(bench=bench)
+        context.checkpoint_dir = str(store.root / specs[0].supernet_folder())  # the trained supernet, if any
+        for spec in specs:
+            record = store.run(spec, progress=not args.quiet, context=context)
+            tables.append(record.table())
+            compute_s[spec.method] = record.timing.get("scoring")
+        bench = context.get_bench()
+        timings[label] = time.time() - t0
+    run = context.trained_run()
 
     table = pd.concat(tables, ignore_index=True)
     table["seed"] = args.seed
@@ -128,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"# zero-cost: {args.proxy} on untrained supernet {args.zc_supernet}, batch {args.zc_batch_size}; "
           f"training: supernet {args.train_supernet}, {args.epochs} epochs (final valid acc "
           f"{run.valid_acc[-1]:.1f}%), disc-acc {args.disc_epochs} epoch(s), alpha after {args.darts_alpha_epoch}; "
-          f"data: {trained.get_images().source}")
+          f"data: {context.get_images().source}")
     print(wide.round(3).to_string())
     print("\n# Table A2, best-acc and avg-acc: measured vs paper (first four ops; paper lost avg_pool_3x3)")
     for m in ("best-acc", "avg-acc"):
@@ -151,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
         "kind": "iteration0-scores", "seed": args.seed,
         "config": {"proxy": args.proxy, "zc_supernet": args.zc_supernet, "zc_batch_size": args.zc_batch_size,
                    "train_supernet": args.train_supernet, "darts": darts.to_json(), "disc_epochs": args.disc_epochs,
-                   "darts_alpha_epoch": args.darts_alpha_epoch, "data": trained.get_images().source,
+                   "darts_alpha_epoch": args.darts_alpha_epoch, "data": context.get_images().source,
                    "device": args.device, "threads": args.threads},
         "supernet_valid_acc": run.valid_acc, "timings_s": timings, "wall_s": wall, "compute_s": compute_s,
         "scores": table.to_dict(orient="records"),

@@ -21,10 +21,10 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from zcpt_analysis.paper import zcpt_reference  # noqa: E402
-from zcpt_analysis.results import atomic_write_json  # noqa: E402
-from zcpt_analysis.search.orderings import ORDERINGS  # noqa: E402
-from zcpt_analysis.search.zcpt import ZcptConfig, error_statistics, run_zcpt  # noqa: E402
+from zcpt_analysis.experiments import zcpt_reference  # noqa: E402
+from zcpt_analysis.runs import ResultStore, SearchSpec, error_statistics  # noqa: E402
+from zcpt_analysis.files import atomic_write_json  # noqa: E402
+from zcpt_analysis.searches.orderings import ORDERINGS  # noqa: E402
 
 
 def main() -> None:
@@ -48,23 +48,23 @@ def main() -> None:
 
     records, started = [], time.perf_counter()
     for seed in args.seeds:
-        cfg = ZcptConfig(proxy=args.proxy, order=args.order, N=args.N, V=args.V, batch_size=args.batch_size,
-                         seed=seed, compat=args.compat, data_source=args.data_source, data_root=args.data_root,
-                         device=args.device)
-        records.append(run_zcpt(cfg, out_dir=args.out, progress=not args.quiet))
+        spec = SearchSpec(proxy=args.proxy, order=args.order, N=args.N, V=args.V, batch_size=args.batch_size,
+                          seed=seed, compat=args.compat, data_source=args.data_source, data_root=args.data_root,
+                          device=args.device)
+        records.append(ResultStore(args.out).run(spec, progress=not args.quiet))
 
     print(f"\nZero-Cost-PT on NAS-Bench-201: proxy={args.proxy} order={args.order} N={args.N} V={args.V} "
-          f"batch={args.batch_size} compat={args.compat} data={records[0]['data']['source']} "
-          f"(pool {records[0]['data']['pool_size']} images) engine={records[0]['engine']}")
+          f"batch={args.batch_size} compat={args.compat} data={records[0].data['source']} "
+          f"(pool {records[0].data['pool_size']} images) engine={records[0].engine}")
     print(f"{'seed':>4} {'cands':>5} {'C10 err':>8} {'C100 err':>9} {'IN16 err':>9} {'C10 rank':>9} "
           f"{'search s':>9} {'valid s':>8}  selected")
     for rec in records:
-        b = rec["selected"]["benchmark"]
-        t = rec["timing"]
-        print(f"{rec['config']['seed']:>4} {len(rec['candidates']):>5} {b['cifar10']['error']:>8.2f} "
-              f"{b['cifar100']['error']:>9.2f} {b['ImageNet16-120']['error']:>9.2f} {b['cifar10']['rank']:>9,} "
-              f"{t['search_seconds']:>9.0f} {t['validation_seconds']:>8.0f}  {rec['selected']['arch']}")
-    stats = error_statistics(records)
+        b = rec.selected.benchmark
+        t = rec.timing
+        print(f"{rec.spec.seed:>4} {len(rec.candidates):>5} {b['cifar10'].error:>8.2f} "
+              f"{b['cifar100'].error:>9.2f} {b['ImageNet16-120'].error:>9.2f} {b['cifar10'].rank:>9,} "
+              f"{t['search']:>9.0f} {t['validation']:>8.0f}  {rec.selected.arch}")
+    stats = error_statistics([r.selected for r in records])
     reference = zcpt_reference(args.proxy, args.order)
     same_setting = (args.N, args.V, args.batch_size) == (10, 100, 256)
     print("\ntest error (%), mean ± std over search seeds of the selected architecture's seed-mean error")
@@ -74,15 +74,15 @@ def main() -> None:
         paper = f"   paper: {reference[dataset]}" if reference else "   paper: (no published row for this proxy/order)"
         print(f"  {dataset:<15} measured: {s['mean']:.2f} ± {s['std']:.2f} (n={s['n']}){paper}")
     wall = time.perf_counter() - started
-    search_s = sum(r["timing"]["search_seconds"] for r in records)
-    valid_s = sum(r["timing"]["validation_seconds"] for r in records)
+    search_s = sum(r.timing["search"] for r in records)
+    valid_s = sum(r.timing["validation"] for r in records)
     print(f"\ntime in records: search {search_s:.0f}s, validation {valid_s:.0f}s "
           f"({search_s / len(records) / args.N:.1f}s per search iteration); this invocation {wall:.0f}s "
           f"(resumed runs count only what ran now)")
     summary = {"args": vars(args), "statistics": stats, "paper_setting": "N=10, V=100, batch 256",
                "paper": {d: str(v) for d, v in reference.items()} if reference else None,
-               "runs": [{"seed": r["config"]["seed"], "selected": r["selected"], "timing": r["timing"],
-                         "candidates": len(r["candidates"])} for r in records]}
+               "runs": [{"seed": r.spec.seed, "selected": r.selected.to_json(), "timing": r.timing,
+                         "candidates": len(r.candidates)} for r in records]}
     atomic_write_json(Path(args.out) / f"summary-{args.proxy}-{args.order}-N{args.N}-V{args.V}-b{args.batch_size}-"
                       f"{args.compat}.json", summary)
 

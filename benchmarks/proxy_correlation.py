@@ -31,10 +31,10 @@ import torch
 from scipy import stats
 
 from zcpt_analysis.bench import load_benchmark
-from zcpt_analysis.cli.proxies import parse_option
+from zcpt_analysis.options import parse_key_value
 from zcpt_analysis.data import MinibatchSampler, load_sample
 from zcpt_analysis.proxies import get_proxy, proxy_names
-from zcpt_analysis.results import atomic_write_json, atomic_write_text, read_json
+from zcpt_analysis.files import atomic_write_json, atomic_write_text, read_json
 from zcpt_analysis.runtime import resolve_device
 from zcpt_analysis.spaces import get_space
 
@@ -53,7 +53,7 @@ def parse_proxy(text: str) -> tuple[str, str, dict[str, Any]]:
     """``name[:key=value...]`` -> (label, registered name, options)."""
     name, *opts = text.strip().split(":")
     spec = get_proxy(name)
-    options = dict(parse_option(o) for o in opts)
+    options = dict(parse_key_value(o) for o in opts)
     label = spec.name + "".join(f":{k}={v}" for k, v in options.items())
     return label, spec.name, options
 

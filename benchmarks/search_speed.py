@@ -41,10 +41,11 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from zcpt_analysis.results import atomic_write_json  # noqa: E402
-from zcpt_analysis.search.op_selection import choose_zc_pt  # noqa: E402
+from zcpt_analysis.files import atomic_write_json  # noqa: E402
+from zcpt_analysis.searches.op_selection import choose_zc_pt  # noqa: E402
 from zcpt_analysis.runtime import derive_seed  # noqa: E402
-from zcpt_analysis.search.zcpt import ZcptConfig, ZeroCostPT  # noqa: E402
+from zcpt_analysis.runs import SearchSpec  # noqa: E402
+from zcpt_analysis.searches.zcpt import ZeroCostPT  # noqa: E402
 
 
 # ------------------------------------------------------------------------------- (a) reference
@@ -73,7 +74,7 @@ def reference_iteration(run: ZeroCostPT) -> dict:
     """One search iteration, random or fixed order, the straightforward way (same seeds as (b))."""
     import random
 
-    cfg = run.config
+    cfg = run.spec
     supernet = run.space.supernet(num_classes=run.pool.num_classes, seed=cfg.seed, **cfg.supernet_options)
     supernet = supernet.to(run.device)
     supernet.mode = "published"  # every op runs; weight-0 ops on zeroed inputs
@@ -116,7 +117,7 @@ def run_variant(args: argparse.Namespace) -> dict:
         torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     compat = "fast" if args.variant == "library-fast" else "published"
-    cfg = ZcptConfig(space=args.space, proxy="nwot", order=args.order, N=1, V=max(1, args.validation_batches),
+    cfg = SearchSpec(space=args.space, proxy="nwot", order=args.order, N=1, V=max(1, args.validation_batches),
                      batch_size=args.batch_size, seed=args.seed, device=args.device, compat=compat,
                      supernet_options=json.loads(args.supernet_options), data_source=args.data_source,
                      engine="simple" if args.variant == "library-simple" else "auto",
@@ -139,9 +140,9 @@ def run_variant(args: argparse.Namespace) -> dict:
         entry = run.search_iteration(0)
         _sync(device)
         search_seconds = time.perf_counter() - started
-        chosen = [(s["edge"], s["chosen"]) for s in entry["steps"]]
-        evaluations, arch = entry["evaluations"], str(entry["arch"])
-        run.record["iterations"].append(entry)
+        chosen = [(s.edge, s.chosen) for s in entry.steps]
+        evaluations, arch = entry.evaluations, str(entry.arch)
+        run.record.iterations.append(entry)
         validation_seconds = None
         if args.validation_batches > 0:
             started = time.perf_counter()

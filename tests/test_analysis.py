@@ -1,4 +1,4 @@
-"""Correlation analysis (Figure 2, Figure A1), Table 1, the results cache and ``zcpt scores``."""
+"""Correlation analysis (Figure 2, Figure A1), Table 1, stored score tables and ``zcpt scores``."""
 from __future__ import annotations
 
 import json
@@ -14,7 +14,8 @@ from zcpt_analysis import paper
 from zcpt_analysis.analysis import (correlation_matrix, figure_a1_data, iterative_scores,
                                     per_edge_spearman, selected_ops, sign_adjusted, spearman, table1,
                                     table_a2_comparison)
-from zcpt_analysis.cache import ScoreCache, cached_scores, canonical_json, config_hash
+from zcpt_analysis.runs.specs import ScoresSpec
+from zcpt_analysis.runs.store import ResultStore
 from zcpt_analysis.errors import UnknownNameError, ZcptError
 from zcpt_analysis.scoring import ScoringContext, score_operations
 from zcpt_analysis.spaces.nb201 import EDGES
@@ -83,7 +84,7 @@ def test_correlation_matrix_errors(hand_table):
 
 
 def test_selected_ops_follow_each_methods_direction(hand_table):
-    from zcpt_analysis.search.op_selection import TiedScoresWarning
+    from zcpt_analysis.searches.op_selection import TiedScoresWarning
 
     with pytest.warns(TiedScoresWarning, match="D on edge y"):
         sel = selected_ops(hand_table).set_index(["method", "edge"])["op"]
@@ -155,16 +156,16 @@ def test_iterative_setting_end_to_end(bench, cifar_sample):
                                expected.sort_values(["edge", "op"])["score"].to_numpy())
 
 
-# ----------------------------------------------------------------------------- cache
-def test_config_hash_is_canonical():
-    a = {"method": "zc-pt", "seed": 0, "proxy_options": {"mode": "eval", "hooks": "relu"}}
-    b = {"proxy_options": {"hooks": "relu", "mode": "eval"}, "seed": 0, "method": "zc-pt"}
-    assert config_hash(a) == config_hash(b) and canonical_json(a) == canonical_json(b)
-    assert config_hash(a) != config_hash({**a, "seed": 1})
-    assert len(config_hash(a)) == 20
+# ----------------------------------------------------------------------------- stored score tables
+def test_record_names_and_keys_are_canonical():
+    a = ScoresSpec(method="zc-pt", seed=0, proxy_options={"mode": "eval", "hooks": "relu"})
+    b = ScoresSpec(method="zc-pt", seed=0, proxy_options={"hooks": "relu", "mode": "eval"})
+    assert a.key() == b.key() and a.record_name() == b.record_name()
+    assert a.key() != replace(a, seed=1).key() and a.record_name() != replace(a, seed=1).record_name()
+    assert len(a.key()) == 12
 
 
-def test_cached_scores_compute_once_and_reuse(bench, cifar_sample, tmp_path, monkeypatch):
+def test_stored_scores_compute_once_and_reuse(bench, cifar_sample, tmp_path):
     small = replace(cifar_sample, images=cifar_sample.images[:, :, 8:24, 8:24].contiguous())
     calls = []
 
@@ -172,44 +173,48 @@ def test_cached_scores_compute_once_and_reuse(bench, cifar_sample, tmp_path, mon
         calls.append(1)
         return _toy_scorer(net, x, y)
 
-    ctx = ScoringContext(bench=bench, supernet_kwargs={"C": 4, "N": 1}, images=small, scorer=scorer,
-                         proxy_batch_size=16)
-    cache = ScoreCache(tmp_path)
-    first = cached_scores(ctx, ["best-acc", "zc-pt"], cache)
+    specs = [ScoresSpec(method=m, supernet_options={"C": 4, "N": 1}, proxy_batch_size=16)
+             for m in ("best-acc", "zc-pt")]
+    ctx = specs[1].context(bench=bench, images=small)
+    ctx.scorer = scorer
+    store = ResultStore(tmp_path)
+    first = pd.concat([store.run(s, context=ctx).table() for s in specs], ignore_index=True)
     assert len(calls) == 30 and len(list((tmp_path / "scores").glob("*.json"))) == 2
-    again = cached_scores(ctx, ["best-acc", "zc-pt"], cache)
+    again = pd.concat([store.run(s, context=ctx).table() for s in specs], ignore_index=True)
     assert len(calls) == 30  # read from the store
     pd.testing.assert_frame_equal(first, again, check_dtype=False)
-    # another configuration is another entry
-    cached_scores(replace(ctx, proxy_batch_size=8, _batches={}), ["zc-pt"], cache)
-    assert len(calls) == 60 and len(cache.entries()) == 3
+    # another configuration is another record
+    store.run(replace(specs[1], proxy_batch_size=8), context=replace(ctx, proxy_batch_size=8, _batches={}))
+    assert len(calls) == 60 and len(store.records()) == 3
     # a stored file must hold the configuration it is named after
-    path = cache.path_for(ctx.config_for("best-acc", None))
+    path = store.path_for(specs[1])
     obj = json.loads(path.read_text())
-    assert obj["config"]["method"] == "best-acc" and obj["config"]["library_version"]
-    obj["config"]["bench_dataset"] = "cifar100"
+    assert obj["spec"]["method"] == "zc-pt" and obj["environment"]
+    obj["spec"]["proxy_batch_size"] = 99
     path.write_text(json.dumps(obj))
-    with pytest.raises(ZcptError, match="another configuration"):
-        cache.load(ctx.config_for("best-acc", None))
+    with pytest.raises(ZcptError, match="different configuration .proxy_batch_size: 99 -> 16"):
+        store.find(specs[1])
 
 
-def test_cache_keys_cover_the_documented_fields(bench, cifar_sample):
-    ctx = ScoringContext(bench=bench, images=cifar_sample, supernet_kwargs={"C": 4, "N": 1})
-    zc = ctx.config_for("zc-pt")
-    for key in ("method", "space", "seed", "proxy", "batch_size", "data", "library_version", "supernet"):
+def test_score_identities_cover_what_each_method_depends_on():
+    zc = ScoresSpec(method="zc-pt", supernet_options={"C": 4, "N": 1}).identity()
+    for key in ("method", "space", "seed", "proxy", "proxy_batch_size", "dataset", "data_source", "supernet_options"):
         assert key in zc
-    trained = ctx.config_for("disc-acc")
-    for key in ("epochs", "batch_size", "darts", "disc_epochs", "data", "seed"):
+    assert not any(k.startswith("darts.") for k in zc)
+    trained = ScoresSpec(method="disc-acc").identity()
+    for key in ("darts.epochs", "darts.batch_size", "disc_epochs", "dataset", "seed"):
         assert key in trained
-    assert ctx.config_for("best-acc")["bench_dataset"] == "cifar10"
+    oracle = ScoresSpec(method="best-acc").identity()
+    assert "seed" not in oracle and "proxy" not in oracle  # the benchmark alone determines best-acc
+    assert ScoresSpec(method="best-acc", seed=3).record_name() == ScoresSpec(method="best-acc").record_name()
 
 
 def test_cli_scores_prints_caches_and_writes(tmp_path, capsys):
     from zcpt_analysis.cli import main
 
     out = tmp_path / "scores.csv"
-    rc = main(["scores", "--methods", "best-acc", "avg-acc", "--cache-dir", str(tmp_path / "cache"), "--table1",
-               "--correlations", "--out", str(out), "--quiet"])
+    rc = main(["scores", "--methods", "best-acc", "avg-acc", "--out", str(tmp_path / "cache"), "--table1",
+               "--correlations", "--export", str(out), "--quiet"])
     text = capsys.readouterr().out
     assert rc == 0
     assert "94.1500" in text and "93.8600" in text
@@ -225,8 +230,8 @@ def test_cli_scores_iterative_prints_figure_a1_rows_and_reuses_the_store(tmp_pat
     from zcpt_analysis import analysis
     from zcpt_analysis.cli import main
 
-    args = ["scores", "--iterative", "--methods", "avg-acc", "--cache-dir", str(tmp_path / "cache"),
-            "--out", str(tmp_path / "it.csv"), "--quiet"]
+    args = ["scores", "--iterative", "--methods", "avg-acc", "--out", str(tmp_path / "cache"),
+            "--export", str(tmp_path / "it.csv"), "--quiet"]
     assert main(args) == 0
     text = capsys.readouterr().out
     assert "iterative setting" in text and "avg-acc" in text and "best-acc" in text
@@ -238,7 +243,7 @@ def test_cli_scores_iterative_prints_figure_a1_rows_and_reuses_the_store(tmp_pat
     assert [int(rho.loc[("avg-acc", i), "edges"]) for i in range(6)] == [6, 5, 4, 3, 2, 1]
     at0 = analysis.correlation_matrix(table[table["iteration"] == 0]).loc["avg-acc", "best-acc"]
     assert rho.loc[("avg-acc", 0), "rho"] == pytest.approx(at0)
-    assert len(list((tmp_path / "cache" / "scores").glob("iterative-scores-*.json"))) == 1
+    assert len(list((tmp_path / "cache" / "iterative").glob("iterative-*.json"))) == 1
 
     def fail(*a, **k):
         raise AssertionError("recomputed although cached")

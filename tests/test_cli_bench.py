@@ -42,14 +42,15 @@ def test_random_baseline_writes_records_into_the_out_folder(capsys, tmp_path, sh
                  "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert out.count("C10 error") == 3 and "paper: 13.39" in out
-    records = json.loads((tmp_path / "random-n3-s1.json").read_text())
-    assert len(records) == 3 and all(r["selected"]["benchmark"]["cifar10"]["rank"] >= 1 for r in records)
+    record = json.loads((tmp_path / "random-n3-s1.json").read_text())
+    assert record["kind"] == "random-baseline" and [p["seed"] for p in record["picks"]] == [1, 2, 3]
+    assert all(p["benchmark"]["cifar10"]["rank"] >= 1 for p in record["picks"])
 
 
 def test_writing_a_result_over_a_folder_is_a_clear_error(tmp_path):
     import pytest
 
-    from zcpt_analysis.results import atomic_write_json
+    from zcpt_analysis.files import atomic_write_json
 
     with pytest.raises(IsADirectoryError, match="existing folder"):
         atomic_write_json(tmp_path, {"a": 1})

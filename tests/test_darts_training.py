@@ -10,9 +10,9 @@ import torch
 
 from zcpt_analysis.errors import StateError, UnknownNameError
 from zcpt_analysis.scoring import ScoringContext, g, score_operations
-from zcpt_analysis.search.darts import (DartsConfig, FixedBatches, SearchData, argmax_architecture, evaluate,
+from zcpt_analysis.searches.darts import (DartsConfig, FixedBatches, SearchData, argmax_architecture, evaluate,
                                         train_supernet)
-from zcpt_analysis.search.darts_pt import DartsPTConfig, decision_schedule, run_darts_pt
+from zcpt_analysis.searches.darts_pt import DartsPTConfig, decision_schedule, run_darts_pt
 from zcpt_analysis.spaces import get_space
 from zcpt_analysis.spaces.nb201 import EDGES, OPS, Arch
 
@@ -175,18 +175,24 @@ def test_training_based_scores_end_to_end(small_images, bench):
 
 
 def test_cli_darts_and_darts_pt(tmp_path, capsys):
-    from zcpt_analysis.cli import main
-    from zcpt_analysis.results import read_json
+    from zcpt_analysis.cli import main, parse_specs
+    from zcpt_analysis.files import read_json
+    from zcpt_analysis.runs.store import ResultStore
 
     common = ["--supernet-option", "C=4", "--supernet-option", "N=1", "--epochs", "1", "--steps-per-epoch", "1",
               "--batch-size", "8", "--eval-max-images", "8", "--device", "cpu", "--quiet"]
     assert main(["darts", *common, "--out", str(tmp_path / "d")]) == 0
-    record = read_json(tmp_path / "d" / "darts.json")
+    (darts,) = parse_specs(["darts", *common])
+    record = read_json(ResultStore(tmp_path / "d").path_for(darts))
     assert Arch.from_string(record["arch"]) and record["benchmark"]["cifar10"]["rank"] >= 1
-    assert main(["darts-pt", *common, "--proj-intv", "0", "--fix-alpha", "--out", str(tmp_path / "p")]) == 0
-    pt = read_json(tmp_path / "p" / "darts-pt-fix-alpha.json")
-    assert pt["config"]["fix_alpha"] and len(pt["decisions"]) == 6
-    assert read_json(tmp_path / "p" / "supernet" / "run.json")["config"]["arch_update"] == "fixed"
+    pt_args = ["darts-pt", *common, "--proj-intv", "0", "--fix-alpha"]
+    assert main([*pt_args, "--out", str(tmp_path / "p")]) == 0
+    (spec,) = parse_specs(pt_args)
+    path = ResultStore(tmp_path / "p").path_for(spec)
+    pt = read_json(path)
+    assert path.name == "darts-pt-fix-alpha-h" + path.name.split("-h")[1]  # proj_intv=0 differs from the default
+    assert pt["spec"]["fix_alpha"] and len(pt["decisions"]) == 6
+    assert read_json(path.parent / "supernet" / "run.json")["config"]["arch_update"] == "fixed"
     out = capsys.readouterr().out
     assert "DARTS-PT (fix alpha) on nb201" in out and "mean test error" in out
 
@@ -208,7 +214,7 @@ def test_darts_pt_on_a_darts_cell_space_decides_ops_then_topology(data):
     assert res.benchmark == {}
 
 
-@pytest.mark.filterwarnings("ignore::zcpt_analysis.search.op_selection.TiedScoresWarning")  # a barely trained net
+@pytest.mark.filterwarnings("ignore::zcpt_analysis.searches.op_selection.TiedScoresWarning")  # a barely trained net
 def test_iterative_darts_pt_trajectory_retrains_its_own_copy(small_images, bench):
     from zcpt_analysis.analysis import figure_a1_data, iterative_scores
 

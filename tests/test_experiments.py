@@ -10,9 +10,10 @@ import pytest
 
 from zcpt_analysis import experiments as ex
 from zcpt_analysis import paper
-from zcpt_analysis.cli import build_parser, main
+from zcpt_analysis.cli import main, parse_specs
 from zcpt_analysis.errors import UnknownNameError, ZcptError
-from zcpt_analysis.search.zcpt import run_zcpt
+from zcpt_analysis.runs import ResultStore
+from zcpt_analysis.searches.zcpt import run_zcpt
 
 
 def test_presets():
@@ -25,7 +26,7 @@ def test_presets():
     assert ex.search_settings("paper", space="darts").batch_size == 64
     assert ex.search_settings("smoke", space="darts-s2").supernet_options == {"C": 1, "layers": 3}
     assert ex.search_settings("paper", N=3, seeds=[7]).N == 3
-    cfg = p.config(2, proxy="snip", order="fixed", N=100)
+    cfg = p.spec(2, proxy="snip", order="fixed", N=100)
     assert (cfg.proxy, cfg.order, cfg.N, cfg.seed, cfg.V) == ("snip", "fixed", 100, 2, 100)
     with pytest.raises(UnknownNameError, match="valid presets: smoke, paper"):
         ex.search_settings("fast")
@@ -38,64 +39,72 @@ def test_presets():
     assert ex.score_settings("paper").disc_epochs == 5 and ex.score_settings("paper").darts.epochs == 100
 
 
-def test_search_command_reproduces_the_config_and_the_record_is_found(tmp_path, capsys):
+def test_search_command_reproduces_the_spec_and_the_record_is_found(tmp_path, capsys):
     s = ex.search_settings("smoke")
-    cfg = s.config(3, order="fixed", proxy_options={"mode": "train"})
-    cmd = ex.search_command([cfg], tmp_path)
-    assert cmd.startswith("zcpt search --space nb201 --proxy nwot --order fixed -N 1 -V 1 --batch-size 8 --seed 3")
-    assert "--supernet-option C=4 --supernet-option N=1" in cmd and "--proxy-option mode=train" in cmd
-    assert ex.find_record(cfg, tmp_path)[0] is None
+    spec = s.spec(3, order="fixed", proxy_options={"mode": "train"})
+    store = ResultStore(tmp_path)
+    cmd = ex.commands([spec], store)
+    assert cmd.startswith("zcpt search --device cpu --order fixed -N 1 -V 1 --batch-size 8 --seed 3")
+    assert "--proxy-option mode=train --supernet-option C=4 --supernet-option N=1" in cmd
+    assert store.find(spec) is None
     assert main(shlex.split(cmd)[1:] + ["--quiet"]) == 0
     capsys.readouterr()
-    record, why = ex.find_record(cfg, tmp_path)
-    assert why is None and record["config"]["seed"] == 3 and record["status"] == "complete"
-    # several seeds -> --seeds; configs that differ otherwise are refused
-    assert "--seeds 0 1" in ex.search_command([s.config(0), s.config(1)], tmp_path)
-    with pytest.raises(ValueError, match="differ only in their seed"):
-        ex.search_command([s.config(0), s.config(1, order="fixed")], tmp_path)
+    record = store.find(spec)
+    assert record.spec == spec and record.status == "complete"
+    # several seeds -> --seeds; specs that differ otherwise get a command each
+    assert "--seeds 0 1" in ex.commands([s.spec(0), s.spec(1)], store)
+    assert ex.commands([s.spec(0), s.spec(1, order="fixed")], store).count("zcpt search") == 2
 
 
-def test_find_record_matches_on_result_fields_only(tmp_path, cifar_sample):
-    cfg = ex.search_settings("smoke").config(0)
-    run_zcpt(cfg, out_dir=tmp_path, progress=False, images=cifar_sample)
-    path = tmp_path / cfg.result_name()
+def test_lookup_matches_on_identity_fields_only(tmp_path, cifar_sample):
+    spec = ex.search_settings("smoke").spec(0)
+    store = ResultStore(tmp_path)
+    run_zcpt(spec, store=store, progress=False, images=cifar_sample)
+    path = store.path_for(spec)
     data = json.loads(path.read_text())
-    data["config"].update(device="cuda", data_root="/elsewhere", data_source="full")  # where it ran: irrelevant
+    data["spec"].update(device="cuda", data_root="/elsewhere", bench="/other/nb201")  # where it ran: irrelevant
     path.write_text(json.dumps(data))
-    assert ex.find_record(cfg, tmp_path)[0] is not None
-    data["config"]["supernet_options"] = {"C": 8, "N": 1}
+    assert store.find(spec) is not None
+    data["spec"]["supernet_options"] = {"C": 8, "N": 1}
     path.write_text(json.dumps(data))
-    record, why = ex.find_record(cfg, tmp_path)
-    assert record is None and "differs in supernet_options" in why
-    data["config"]["supernet_options"] = {"C": 4, "N": 1}
+    with pytest.raises(ZcptError, match="differ|different configuration .supernet_options"):
+        store.find(spec)
+    data["spec"]["supernet_options"] = {"C": 4, "N": 1}
+    data["spec"]["data_source"] = "png"  # what was read is part of the identity
+    path.write_text(json.dumps(data))
+    with pytest.raises(ZcptError, match="data_source: 'png' -> 'sample'"):
+        store.find(spec)
+    data["spec"]["data_source"] = "sample"
     data["status"] = "searching"
     path.write_text(json.dumps(data))
-    record, why = ex.find_record(cfg, tmp_path)
-    assert record is None and "incomplete" in why
+    assert store.find(spec) is None and store.load(spec).status == "searching"
+    runs = ex.zcpt_runs(ex.search_settings("smoke", compute_missing=False), "row", tmp_path)
+    assert not runs.records and "partial record" in runs.pending.reason
 
 
 def test_zcpt_runs_reads_computes_or_reports_pending(tmp_path, cifar_sample, monkeypatch):
     smoke = ex.search_settings("smoke")
     runs = ex.zcpt_runs(smoke, "row", tmp_path, images=cifar_sample)
-    assert runs.complete and runs.seeds_done == [0] and (tmp_path / smoke.config(0).result_name()).exists()
+    assert runs.complete and runs.seeds_done == [0] and ResultStore(tmp_path).path_for(smoke.spec(0)).exists()
     assert set(runs.stats()) == set(paper.NB201_DATASETS)
-    monkeypatch.setattr("zcpt_analysis.search.zcpt.run_zcpt", lambda *a, **k: pytest.fail("recomputed"))
-    assert ex.zcpt_runs(smoke, "row", tmp_path).records[0]["selected"] == runs.records[0]["selected"]
+    monkeypatch.setattr("zcpt_analysis.searches.zcpt.ZeroCostPT.run", lambda *a, **k: pytest.fail("recomputed"))
+    assert ex.zcpt_runs(smoke, "row", tmp_path).records[0].selected.arch == runs.records[0].selected.arch
     pending = ex.zcpt_runs(ex.search_settings("paper"), "Zero-Cost-PT", tmp_path).pending
     assert pending is not None and pending.reason.startswith(ex.NOT_COMPUTED)
-    assert "--seeds 0 1 2 3" in pending.command and "-N 10 -V 100 --batch-size 256" in pending.command
+    assert "--seeds 0 1 2 3" in pending.command and "-N 10" not in pending.command  # the defaults are the paper's
+    assert parse_specs(shlex.split(pending.command.replace(" --seeds 0 1 2 3", ""))) == [ex.search_settings("paper").spec(0)]
     assert "zcpt search" in ex.pending_markdown([pending])
 
 
 def test_select_subset_equals_a_shorter_run(cifar_sample):
     base = ex.search_settings("smoke")
-    long = run_zcpt(base.config(1, N=3, V=3), progress=False, images=cifar_sample)
-    short = run_zcpt(base.config(1, N=2, V=2), progress=False, images=cifar_sample)
+    long = run_zcpt(base.spec(1, N=3, V=3), progress=False, images=cifar_sample)
+    short = run_zcpt(base.spec(1, N=2, V=2), progress=False, images=cifar_sample)
     sub = ex.select_subset(long, 2, 2)
-    assert sub["selected"] == short["selected"]["arch"]
-    assert [c["arch"] for c in sub["candidates"]] == [c["arch"] for c in short["candidates"]]
-    assert [c["total"] for c in sub["candidates"]] == pytest.approx([c["total"] for c in short["candidates"]])
-    assert ex.select_subset(long, 3, 3)["selected"] == long["selected"]["arch"]
+    assert sub["selected"] == short.selected.arch
+    assert [c["arch"] for c in sub["candidates"]] == [c.arch for c in short.candidates]
+    assert [c["total"] for c in sub["candidates"]] == pytest.approx([c.total for c in short.candidates])
+    assert ex.select_subset(long, 3, 3)["selected"] == long.selected.arch
     with pytest.raises(ZcptError, match="cannot derive N=4"):
         ex.select_subset(long, 4, 1)
     with pytest.raises(ZcptError, match="cannot derive V=5"):
@@ -110,14 +119,15 @@ def test_nv_ablation_facts_say_what_the_preset_cannot_show(tmp_path, cifar_sampl
     assert row["measured"] == "N=100 not in this preset" and row["paper"] == 27.8 and math.isnan(row["diff"])
 
 
-def test_score_cache_keys_match_the_zcpt_scores_command(tmp_path, bench, capsys):
+def test_score_records_match_the_zcpt_scores_command(tmp_path, bench, capsys):
     settings = ex.score_settings("smoke", methods=["best-acc", "zc-pt"], compute_missing=False)
-    table, pending = ex.operation_scores(settings, cache_dir=tmp_path, bench=bench)
+    table, pending = ex.operation_scores(settings, results_dir=tmp_path, bench=bench)
     assert set(table["method"]) == {"best-acc"}  # the benchmark-only method is computed in every preset
-    assert len(pending) == 1 and pending[0].command.startswith("zcpt scores --methods zc-pt --seed 0")
+    assert len(pending) == 1 and pending[0].command.startswith("zcpt scores --methods zc-pt --device cpu")
+    assert parse_specs(shlex.split(pending[0].command)) == [settings.spec("zc-pt", 0)]
     assert main(shlex.split(pending[0].command)[1:] + ["--quiet"]) == 0
     capsys.readouterr()
-    table, pending = ex.operation_scores(settings, cache_dir=tmp_path, bench=bench)
+    table, pending = ex.operation_scores(settings, results_dir=tmp_path, bench=bench)
     assert pending == [] and set(table["method"]) == {"best-acc", "zc-pt"}  # found under the command's key
     best = ex.oracle_rows(table, "best-acc")
     assert list(best.loc["1<-0"]) == [94.15, 94.18, 94.44, 94.68, 93.86]
@@ -144,40 +154,42 @@ def test_error_table_formats_measured_paper_and_diff():
 
 def test_baseline_commands_parse_with_the_cli(tmp_path):
     b = ex.baseline_settings("paper", darts_seeds=[1], data_root="/data/cifar")
+    store = ResultStore(tmp_path)
     for variant in ex.DARTS_VARIANTS:
-        cmd = ex.darts_command(b, variant, [1], tmp_path)
-        args = build_parser().parse_args(shlex.split(cmd)[1:])
-        assert args.seed == 1 and args.data_source == "full" and args.data_root == "/data/cifar"
-        assert args.out.endswith(f"nb201-{ex.DARTS_VARIANTS[variant][1]}-seed1")
-    assert build_parser().parse_args(shlex.split(ex.darts_command(b, "darts-pt-fix-alpha", [1], tmp_path))[1:]).fix_alpha
-    loop = ex.darts_command(ex.baseline_settings("paper"), "darts", [0, 1, 2, 3], tmp_path)
-    assert loop.startswith("for s in 0 1 2 3; do zcpt darts") and '--seed "$s"' in loop
-    naswot = ex.naswot_runs(ex.baseline_settings("paper"), "nwot", tmp_path)
-    assert not naswot.records and "--n-samples 1000" in naswot.pending.command
-    assert "--seeds $(seq 0 499)" in naswot.pending.command
+        (spec,) = b.darts_specs(variant)
+        cmd = ex.commands([spec], store)
+        assert parse_specs(shlex.split(cmd)) == [spec]
+        assert spec.seed == 1 and spec.data_source == "full" and spec.data_root == "/data/cifar"
+        folder = store.path_for(spec).parent.name  # the full dataset is not the default: hashed into the name
+        assert folder.startswith(f"nb201-{'blank' if spec.darts.arch_update == 'fixed' else 'darts'}-h")
+        assert folder.endswith("-seed1")
+    loop = ex.commands(ex.baseline_settings("paper").darts_specs("darts"), store)
+    assert loop.startswith("zcpt darts --out") and loop.endswith("--seeds 0 1 2 3")  # DARTS-PT's settings: defaults
+    t4 = ex.table4(ex.search_settings("paper"), ex.baseline_settings("paper"), results_dir=tmp_path)
+    cmd = next(p.command for p in t4.pending if p.what.startswith("NASWOT(nwot)"))
+    assert "--n-samples 1000" not in cmd and "--seeds $(seq 0 499)" in cmd  # 1000 is the default
 
 
-def test_training_results_are_read_from_result_json(tmp_path):
+def test_training_results_are_read_from_the_store(tmp_path):
+    from zcpt_analysis.runs.records import TrainRecord
+    from zcpt_analysis.runs.specs import TrainSpec
     from zcpt_analysis.spaces.genotypes import GENOTYPES
+    from zcpt_analysis.train import TrainConfig
 
     g = GENOTYPES["ZCPT_RANDOM_C10_SEED0"]
-    run = tmp_path / "train" / "a"
-    run.mkdir(parents=True)
-    # a result.json as `zcpt train` writes it (file-reading fixture, not a claimed result)
-    (run / "result.json").write_text(json.dumps({"genotype": g.to_json(), "config": {"dataset": "cifar10", "seed": 0,
-                                                                                     "epochs": 600},
-                                                 "epochs_completed": 600, "final_test_acc": 97.5}))
-    other = tmp_path / "train" / "b"
-    other.mkdir()
-    (other / "result.json").write_text(json.dumps({"genotype": g.to_json(), "config": {"dataset": "cifar10", "seed": 1,
-                                                                                       "epochs": 600},
-                                                   "epochs_completed": 10, "final_test_acc": 50.0}))
+    store = ResultStore(tmp_path)
+    # records as `zcpt train` writes them (file-reading fixtures, not claimed results)
+    for seed, done, acc in ((0, 600, 97.5), (1, 10, 50.0)):
+        spec = TrainSpec(genotype="ZCPT_RANDOM_C10_SEED0", config=TrainConfig(dataset="cifar10", seed=seed))
+        store.save(TrainRecord(spec=spec, status="complete" if done == 600 else "running", genotype=g.to_json(),
+                               epochs_completed=done, final_test_acc=acc))
     found = ex.trained_errors(ex.training_results(tmp_path), g, "cifar10")
-    assert sorted((f["seed"], f["complete"]) for f in found) == [(0, True), (1, False)]
+    assert sorted((f.seed, f.complete) for f in found) == [(0, True), (1, False)]
     assert ex.trained_errors(ex.training_results(tmp_path), GENOTYPES["DARTS_V2"], "cifar10") == []
     rows = ex.published_genotypes("ZCPT_RANDOM_C10_SEED0") + ex.published_genotypes("DARTS_V2")
     table, pending = ex.genotype_table(rows, "cifar10", "heavy", 10, tmp_path)
     first, second = table.iloc[0], table.iloc[1]
     assert first["test error avg"] == "2.50" and first["test error best"] == 2.5 and "600 epochs" in first["training"]
     assert second["test error avg"] == ex.NOT_TRAINED and second["params (M, heavy)"] == pytest.approx(3.349, abs=1e-3)
-    assert len(pending) == 1 and pending[0].command.startswith("for s in 0 1 2 3; do zcpt train --genotype DARTS_V2")
+    assert len(pending) == 1 and pending[0].command.startswith("for s in 0 1 2 3; do zcpt train --genotype DARTS_V2 "
+                                                               "--out")

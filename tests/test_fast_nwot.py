@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from zcpt_analysis.proxies.nwot import nwot_kernel
-from zcpt_analysis.search.fast_nwot import FastNwotPerturbations
+from zcpt_analysis.searches.fast_nwot import FastNwotPerturbations
 from zcpt_analysis.spaces import get_space
 from zcpt_analysis.spaces.nb201 import NB201Supernet
 

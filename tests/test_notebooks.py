@@ -44,8 +44,7 @@ def test_committed_notebook_has_parameters_cell_and_no_outputs(name):
 @pytest.fixture(scope="module")
 def shared(tmp_path_factory):
     root = tmp_path_factory.mktemp("notebooks")
-    return {"out": root / "executed", "params": {"preset": "smoke", "results_dir": str(root / "results"),
-                                                 "cache_dir": str(root / "cache")}}
+    return {"out": root / "executed", "params": {"preset": "smoke", "results_dir": str(root / "results")}}
 
 
 def _outputs(nb) -> list:

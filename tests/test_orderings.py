@@ -4,8 +4,8 @@ import random
 import pytest
 
 from zcpt_analysis.errors import UnknownNameError
-from zcpt_analysis.search.op_selection import DegenerateScoresError, TiedScoresWarning, select
-from zcpt_analysis.search.orderings import ORDERINGS, discretize_all, expected_evaluations
+from zcpt_analysis.searches.op_selection import DegenerateScoresError, TiedScoresWarning, select
+from zcpt_analysis.searches.orderings import ORDERINGS, discretize_all, expected_evaluations
 from zcpt_analysis.spaces.nb201 import NB201Supernet
 
 
@@ -66,7 +66,7 @@ def test_fixed_goes_input_to_output_and_random_is_seeded(supernet):
     assert orders[0] == orders[1] and orders[0] != list(range(6))
 
 
-@pytest.mark.filterwarnings("ignore::zcpt_analysis.search.op_selection.TiedScoresWarning")
+@pytest.mark.filterwarnings("ignore::zcpt_analysis.searches.op_selection.TiedScoresWarning")
 def test_global_op_iter_picks_the_globally_lowest_score(supernet):
     table = [[5.0] * 5 for _ in range(6)]
     table[4][2] = 0.0  # the globally best decision: edge 3<-1 keeps nor_conv_1x1
@@ -76,7 +76,7 @@ def test_global_op_iter_picks_the_globally_lowest_score(supernet):
     assert (steps[1].edge_name, steps[1].chosen) == ("2<-0", "nor_conv_3x3")
 
 
-@pytest.mark.filterwarnings("ignore::zcpt_analysis.search.op_selection.TiedScoresWarning")
+@pytest.mark.filterwarnings("ignore::zcpt_analysis.searches.op_selection.TiedScoresWarning")
 def test_global_edge_iter_uses_the_mean_and_reuses_scores(supernet):
     table = [[3.0] * 5 for _ in range(6)]
     table[2] = [0.0, 9.0, 0.0, 0.0, 0.0]  # lowest mean is edge 2<-1 (1.8), lowest single score elsewhere
@@ -87,7 +87,7 @@ def test_global_edge_iter_uses_the_mean_and_reuses_scores(supernet):
     assert ev.calls[0] == list(range(6)) and len(ev.calls) == 6  # one minibatch per round, no re-scoring
 
 
-@pytest.mark.filterwarnings("ignore::zcpt_analysis.search.op_selection.TiedScoresWarning")
+@pytest.mark.filterwarnings("ignore::zcpt_analysis.searches.op_selection.TiedScoresWarning")
 def test_global_once_orders(supernet):
     table = [[float(10 - e)] * 5 for e in range(6)]  # edge 5 most important, then 4, ...
     table[0] = [0.5, 20, 20, 20, 20]  # edge 0: best single op score, worst mean

@@ -6,6 +6,8 @@ import math
 import pytest
 
 from zcpt_analysis import paper
+from zcpt_analysis.analysis import figure2_from_table_a2, table_a2_frame
+from zcpt_analysis.experiments import comparison, zcpt_reference
 from zcpt_analysis.paper import Published
 
 
@@ -23,13 +25,13 @@ def test_nb201_tables_have_every_dataset_and_known_values():
     # Zero-Cost-PT(nwot) is the same run in Tables 2 (random), 3 and 4
     assert paper.TABLE2_ORDERINGS["random"] == paper.TABLE3_PROXIES["nwot"] == paper.TABLE4_METHODS["Zero-Cost-PT(nwot)"]
     assert paper.TABLE3_PROXIES["synflow"] == paper.TABLE4_METHODS["Zero-Cost-PT(synflow)"]
-    assert paper.zcpt_reference("nwot", "fixed") is paper.TABLE2_ORDERINGS["fixed"]
-    assert paper.zcpt_reference("snip", "random") is paper.TABLE3_PROXIES["snip"]
-    assert paper.zcpt_reference("snip", "fixed") is None
+    assert zcpt_reference("nwot", "fixed") is paper.TABLE2_ORDERINGS["fixed"]
+    assert zcpt_reference("snip", "random") is paper.TABLE3_PROXIES["snip"]
+    assert zcpt_reference("snip", "fixed") is None
 
 
 def test_table2_perturbation_counts_match_the_formulas():
-    from zcpt_analysis.search.orderings import expected_evaluations
+    from zcpt_analysis.searches.orderings import expected_evaluations
 
     for order, count in paper.TABLE2_EVALUATIONS.items():
         assert expected_evaluations(order, 5, 6) == count
@@ -46,7 +48,7 @@ def test_table1_and_table_a2_transcriptions():
 
 
 def test_table_a2_frame_uses_the_raw_score_convention():
-    df = paper.table_a2_frame()
+    df = table_a2_frame()
     assert len(df) == 7 * 6 * 4
     zc = df[(df["method"] == "zc-pt") & (df["edge"] == "1<-0") & (df["op"] == "none")].iloc[0]
     assert zc["printed"] == -3455.23 and zc["score"] == 3455.23 and not zc["higher_is_better"]
@@ -57,10 +59,10 @@ def test_table_a2_frame_uses_the_raw_score_convention():
 def test_figure2_recomputed_from_table_a2():
     from zcpt_analysis.analysis import per_edge_spearman
 
-    mat = paper.figure2_from_table_a2()
+    mat = figure2_from_table_a2()
     assert list(mat.index) == list(paper.TABLE_A2) and (mat.values.diagonal() == 1).all()
     assert (mat - mat.T).abs().max().max() == 0
-    per_edge = per_edge_spearman(paper.table_a2_frame(), "zc-pt", "best-acc").set_index("edge")["rho"]
+    per_edge = per_edge_spearman(table_a2_frame(), "zc-pt", "best-acc").set_index("edge")["rho"]
     assert per_edge["1<-0"] == pytest.approx(1.0)  # same op order on that edge
     assert per_edge["3<-0"] == pytest.approx(0.2)  # ranks (3,4,1,2) vs (1,4,3,2): 1 - 6*8/60
     assert mat.loc["zc-pt", "best-acc"] == pytest.approx(per_edge.mean())
@@ -87,7 +89,7 @@ def test_darts_tables():
 
 
 def test_comparison_table():
-    df = paper.comparison([
+    df = comparison([
         {"what": "a", "measured": 6.0, "paper": Published(5.97, 0.17)},
         {"what": "b", "measured": "not yet computed", "paper": 1.0},
         {"what": "c", "measured": Published(2.0, 0.1), "paper": None},
@@ -95,4 +97,4 @@ def test_comparison_table():
     assert df["diff"].iloc[0] == pytest.approx(0.03) and math.isnan(df["diff"].iloc[1]) and math.isnan(df["diff"].iloc[2])
     assert df["paper"].iloc[0] == "5.97 ± 0.17" and df["measured"].iloc[2] == "2.00 ± 0.10"
     with pytest.raises(KeyError, match="measured"):
-        paper.comparison([{"paper": 1.0}])
+        comparison([{"paper": 1.0}])

@@ -13,7 +13,7 @@ from zcpt_analysis.proxies import (DegenerateNetworkWarning, ProxyInputError, Pr
                                   get_proxy, nan_safe_argbest, proxy_names, ranking_value)
 from zcpt_analysis.proxies.jacob_cov import jacob_cov_from_jacobian
 from zcpt_analysis.proxies.nwot import hooked_modules, nwot_kernel
-from zcpt_analysis.search.op_selection import select
+from zcpt_analysis.searches.op_selection import select
 
 
 def _linear(weight, bias=None) -> nn.Linear:

@@ -7,8 +7,8 @@ import math
 import pytest
 
 from zcpt_analysis.cli import main
-from zcpt_analysis.cli.proxies import parse_option
 from zcpt_analysis.data import MinibatchSampler, load_sample
+from zcpt_analysis.options import parse_key_value as parse_option
 from zcpt_analysis.proxies import compute_proxy
 from zcpt_analysis.spaces import get_space
 

@@ -11,10 +11,11 @@ import pytest
 import torch
 
 from zcpt_analysis.errors import InvalidArchError, StateError, UnknownNameError, ZcptError
-from zcpt_analysis.scoring import (METHOD_NAMES, PartialArch, ScoringContext, as_partial, g, get_method,
+from zcpt_analysis.scoring import (METHOD_NAMES, ScoringContext, as_state, g, get_method,
                                    method_names, oracle_table, score_edge, score_operations)
-from zcpt_analysis.search.op_selection import zc_pt_scores
+from zcpt_analysis.searches.op_selection import edge_scores
 from zcpt_analysis.spaces.nb201 import EDGES, OPS, Arch, NB201Supernet
+from zcpt_analysis.supernet import ArchState
 
 EDGE0_BEST = {"none": 94.15, "skip_connect": 94.18, "nor_conv_1x1": 94.44, "nor_conv_3x3": 94.68,
               "avg_pool_3x3": 93.86}
@@ -90,7 +91,7 @@ def test_oracle_scores_are_restricted_to_archs_consistent_with_discretized_edges
     means = bench.mean_table("cifar10")
     mops = _arch_ops(means)
     state = {"2<-0": "none", "3<-2": "skip_connect"}
-    a_t = as_partial(state, oracle_ctx)
+    a_t = as_state(state, oracle_ctx)
     assert a_t.t == 2 and a_t.undiscretized() == [0, 2, 3, 4]
     fixed = (ops[:, 1] == OPS.index("none")) & (ops[:, 5] == OPS.index("skip_connect"))
     mfixed = (mops[:, 1] == OPS.index("none")) & (mops[:, 5] == OPS.index("skip_connect"))
@@ -137,7 +138,7 @@ def test_bad_inputs_raise_clear_errors(oracle_ctx):
     with pytest.raises(StateError, match="already discretized"):
         g("best-acc", {"1<-0": "none"}, "1<-0", "none", oracle_ctx)
     with pytest.raises(InvalidArchError, match="one op or None per edge"):
-        as_partial(["none"] * 3, oracle_ctx)
+        as_state(["none"] * 3, oracle_ctx)
     with pytest.raises(ZcptError, match="unknown benchmark dataset"):
         score_edge("best-acc", None, 0, ScoringContext(bench=oracle_ctx.bench, bench_dataset="mnist"))
 
@@ -174,7 +175,7 @@ def test_zero_cost_scores_follow_their_definitions(zc_ctx):
     assert (zc["for_correlation"] == -zc["score"]).all() and not zc["higher_is_better"].any()
     net = zc_ctx.untrained_supernet()
     x, y = zc_ctx.proxy_batch(0, 3)
-    direct = zc_pt_scores(net, 3, _toy_scorer, x, y)
+    direct = edge_scores("zc-pt", net, 3, _toy_scorer, x, y)
     got = zc[zc["edge"] == EDGES[3]].set_index("op")["score"].to_dict()
     assert got == pytest.approx(direct)
     with net.discretized(3, "skip_connect"):
@@ -186,7 +187,7 @@ def test_zero_cost_scores_follow_their_definitions(zc_ctx):
 
 
 def test_zero_cost_scores_of_a_partially_discretized_supernet(zc_ctx):
-    a_t = as_partial([None, "nor_conv_3x3", None, None, None, "avg_pool_3x3"], zc_ctx)
+    a_t = as_state([None, "nor_conv_3x3", None, None, None, "avg_pool_3x3"], zc_ctx)
     table = score_operations(zc_ctx, ["zc-pt"], a_t)
     assert sorted(set(table["edge_index"])) == [0, 2, 3, 4]
     net = zc_ctx.untrained_supernet()
@@ -211,7 +212,7 @@ def test_registered_proxy_is_used_when_no_scorer_is_given(zc_ctx):
 def test_partial_arch_round_trip():
     net = NB201Supernet(C=1, N=1)
     net.discretize(2, "skip_connect").perturb(0, "none")
-    state = PartialArch.from_supernet(net)
+    state = ArchState.from_supernet(net)
     assert state.remaining(0) == OPS[1:] and state.remaining(2) == ("skip_connect",)
     other = NB201Supernet(C=1, N=1)
     with state.applied(other):

@@ -5,7 +5,10 @@ import pytest
 
 from zcpt_analysis.cli import main
 from zcpt_analysis.errors import UnknownNameError, ZcptError
-from zcpt_analysis.search.zcpt import ZcptConfig, ZeroCostPT, error_statistics, run_zcpt
+from zcpt_analysis.runs.records import BenchResult, Selection, error_statistics
+from zcpt_analysis.runs.specs import SearchSpec
+from zcpt_analysis.runs.store import ResultStore
+from zcpt_analysis.searches.zcpt import ZeroCostPT, run_zcpt
 from zcpt_analysis.spaces.nb201 import Arch
 
 TINY = dict(supernet_options={"C": 4, "N": 1}, network_options={"C": 4, "N": 1}, batch_size=16, N=3, V=2,
@@ -13,47 +16,49 @@ TINY = dict(supernet_options={"C": 4, "N": 1}, network_options={"C": 4, "N": 1},
 
 
 def _config(**kw):
-    return ZcptConfig(**{**TINY, **kw})
+    return SearchSpec(**{**TINY, **kw})
 
 
 def test_same_seed_same_architecture(cifar_sample, tmp_path):
-    first = run_zcpt(_config(seed=1), out_dir=tmp_path / "a", progress=False, images=cifar_sample)
-    second = run_zcpt(_config(seed=1), out_dir=tmp_path / "b", progress=False, images=cifar_sample)
-    assert first["selected"]["arch"] == second["selected"]["arch"]
-    assert [it["arch"] for it in first["iterations"]] == [it["arch"] for it in second["iterations"]]
-    assert first["iterations"][0]["steps"] == second["iterations"][0]["steps"] or all(
-        a["scores"] == b["scores"] for a, b in zip(first["iterations"][0]["steps"], second["iterations"][0]["steps"]))
+    first = run_zcpt(_config(seed=1), store=tmp_path / "a", progress=False, images=cifar_sample)
+    second = run_zcpt(_config(seed=1), store=tmp_path / "b", progress=False, images=cifar_sample)
+    assert first.selected.arch == second.selected.arch
+    assert [it.arch for it in first.iterations] == [it.arch for it in second.iterations]
+    assert all(a.scores == b.scores for a, b in zip(first.iterations[0].steps, second.iterations[0].steps))
 
 
 def test_record_contents(cifar_sample, tmp_path):
-    record = run_zcpt(_config(seed=0), out_dir=tmp_path, progress=False, images=cifar_sample)
-    path = tmp_path / _config(seed=0).result_name()
-    assert json.loads(path.read_text())["status"] == "complete"
-    assert record["config"]["proxy"] == "nwot" and record["environment"]["torch"]
-    assert len(record["iterations"]) == 3
-    for it in record["iterations"]:
-        assert it["evaluations"] == 30 and len(it["steps"]) == 6
-        Arch.from_string(it["arch"])
-        for step in it["steps"]:
-            assert set(step["scores"]) == {"none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"}
-            assert step["chosen"] == min(step["scores"], key=step["scores"].get)  # zc-pt: arg min
-    distinct = {it["arch"] for it in record["iterations"]}
-    assert len(record["candidates"]) == len(distinct)
-    for cand in record["candidates"]:
-        assert len(cand["scores"]) == 2 and cand["total"] == pytest.approx(sum(cand["scores"]))
-    best = max(record["candidates"], key=lambda c: c["total"])
-    assert record["selected"]["arch"] == best["arch"]
-    bench = record["selected"]["benchmark"]
+    record = run_zcpt(_config(seed=0), store=tmp_path, progress=False, images=cifar_sample)
+    path = ResultStore(tmp_path).path_for(_config(seed=0))
+    assert path.name == "zcpt-nb201-nwot-random-N3-V2-b16-cifar10-h" + path.name.split("-h")[1]  # options hashed
+    saved = json.loads(path.read_text())
+    assert saved["status"] == "complete" and saved["schema"] == 1 and saved["kind"] == "zcpt-search"
+    assert record.spec.proxy == "nwot" and record.environment["torch"]
+    assert len(record.iterations) == 3
+    for it in record.iterations:
+        assert it.evaluations == 30 and len(it.steps) == 6
+        Arch.from_string(it.arch)
+        for step in it.steps:
+            assert set(step.scores) == {"none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"}
+            assert step.chosen == min(step.scores, key=step.scores.get)  # zc-pt: arg min
+    distinct = {it.arch for it in record.iterations}
+    assert len(record.candidates) == len(distinct)
+    for cand in record.candidates:
+        assert len(cand.scores) == 2 and cand.total == pytest.approx(sum(cand.scores))
+    best = max(record.candidates, key=lambda c: c.total)
+    assert record.selected.arch == best.arch
+    bench = record.selected.benchmark
     assert set(bench) == {"cifar10", "cifar100", "ImageNet16-120"}
-    assert bench["cifar10"]["rank"] >= 1 and len(bench["cifar10"]["trials"]) >= 1
-    assert record["data"]["pool_size"] == 400 and record["data"]["train_portion"] == 1.0
+    assert bench["cifar10"].rank >= 1 and len(bench["cifar10"].trials) >= 1
+    assert record.data["pool_size"] == 400 and record.data["train_portion"] == 1.0
     # iterations re-draw alpha, so the search does not start from identical supernets
-    assert len({it["alpha_seed"] for it in record["iterations"]}) == 3
+    assert len({it.alpha_seed for it in record.iterations}) == 3
+    assert ResultStore(tmp_path).read(path).to_json() == record.to_json()  # JSON round trip
 
 
 def test_interrupted_run_resumes_to_the_same_result(cifar_sample, tmp_path, monkeypatch):
-    reference = run_zcpt(_config(seed=2, V=3), out_dir=tmp_path / "ref", progress=False, images=cifar_sample)
-    run = ZeroCostPT(_config(seed=2, V=3), out_dir=tmp_path / "int", progress=False, images=cifar_sample)
+    reference = run_zcpt(_config(seed=2, V=3), store=tmp_path / "ref", progress=False, images=cifar_sample)
+    run = ZeroCostPT(_config(seed=2, V=3), store=tmp_path / "int", progress=False, images=cifar_sample)
     calls = {"n": 0}
     original = run.search_iteration
 
@@ -66,83 +71,83 @@ def test_interrupted_run_resumes_to_the_same_result(cifar_sample, tmp_path, monk
     monkeypatch.setattr(run, "search_iteration", interrupted)
     with pytest.raises(KeyboardInterrupt):
         run.run()
-    partial = json.loads((tmp_path / "int" / _config(seed=2, V=3).result_name()).read_text())
+    partial = json.loads(ResultStore(tmp_path / "int").path_for(_config(seed=2, V=3)).read_text())
     assert partial["status"] == "searching" and len(partial["iterations"]) == 1
-    resumed = ZeroCostPT(_config(seed=2, V=3), out_dir=tmp_path / "int", progress=False, images=cifar_sample)
+    resumed = ZeroCostPT(_config(seed=2, V=3), store=tmp_path / "int", progress=False, images=cifar_sample)
     done = []
     original_resumed = resumed.search_iteration
     monkeypatch.setattr(resumed, "search_iteration", lambda i, on_step=None: done.append(i) or original_resumed(i, on_step))
     record = resumed.run()
     assert done == [1, 2]  # only the missing iterations ran
-    assert [it["arch"] for it in record["iterations"]] == [it["arch"] for it in reference["iterations"]]
-    assert record["selected"]["arch"] == reference["selected"]["arch"]
-    assert [c["scores"] for c in record["candidates"]] == [c["scores"] for c in reference["candidates"]]
+    assert [it.arch for it in record.iterations] == [it.arch for it in reference.iterations]
+    assert record.selected.arch == reference.selected.arch
+    assert [c.scores for c in record.candidates] == [c.scores for c in reference.candidates]
 
 
 def test_validation_resumes_mid_way(cifar_sample, tmp_path):
     cfg = _config(seed=3, N=2, V=4)
-    reference = run_zcpt(cfg, out_dir=tmp_path / "ref", progress=False, images=cifar_sample)
-    run = ZeroCostPT(cfg, out_dir=tmp_path / "int", progress=False, images=cifar_sample)
+    reference = run_zcpt(cfg, store=tmp_path / "ref", progress=False, images=cifar_sample)
+    run = ZeroCostPT(cfg, store=tmp_path / "int", progress=False, images=cifar_sample)
     run.search()
-    run.record["candidates"] = [dict(c, scores=[]) for c in run.candidates()]
+    run.record.candidates = run.candidates()
     calls = {"n": 0}
     scorer = run.scorer
 
     def flaky(net, x, y):
         calls["n"] += 1
-        if calls["n"] > len(run.record["candidates"]) * 2:
+        if calls["n"] > len(run.record.candidates) * 2:
             raise KeyboardInterrupt
         return scorer(net, x, y)
 
     run.scorer = flaky
     with pytest.raises(KeyboardInterrupt):
         run.validate()
-    saved = json.loads((tmp_path / "int" / cfg.result_name()).read_text())
-    assert saved["validation"]["batches_done"] == 2
-    record = ZeroCostPT(cfg, out_dir=tmp_path / "int", progress=False, images=cifar_sample).run()
-    assert [c["scores"] for c in record["candidates"]] == [c["scores"] for c in reference["candidates"]]
+    saved = json.loads(ResultStore(tmp_path / "int").path_for(cfg).read_text())
+    assert saved["validation_batches"] == 2
+    record = ZeroCostPT(cfg, store=tmp_path / "int", progress=False, images=cifar_sample).run()
+    assert [c.scores for c in record.candidates] == [c.scores for c in reference.candidates]
 
 
 def test_different_config_in_the_same_folder_is_refused(cifar_sample, tmp_path):
-    run_zcpt(_config(seed=4, N=1, V=1), out_dir=tmp_path, progress=False, images=cifar_sample)
-    path = tmp_path / _config(seed=4, N=1, V=1).result_name()
+    run_zcpt(_config(seed=4, N=1, V=1), store=tmp_path, progress=False, images=cifar_sample)
+    path = ResultStore(tmp_path).path_for(_config(seed=4, N=1, V=1))
     data = json.loads(path.read_text())
-    data["config"]["batch_size"] = 99
+    data["spec"]["batch_size"] = 99
     path.write_text(json.dumps(data))
-    with pytest.raises(ZcptError, match="different configuration"):
-        ZeroCostPT(_config(seed=4, N=1, V=1), out_dir=tmp_path, progress=False, images=cifar_sample)
+    with pytest.raises(ZcptError, match=r"different configuration \(batch_size: 99 -> 16\)"):
+        ZeroCostPT(_config(seed=4, N=1, V=1), store=tmp_path, progress=False, images=cifar_sample)
 
 
 @pytest.mark.parametrize("order", ["global-op-iter", "global-edge-once"])
 def test_other_orderings_and_proxies_run(cifar_sample, order):
     record = run_zcpt(_config(order=order, N=1, V=1), progress=False, images=cifar_sample)
     expected = {"global-op-iter": 105, "global-edge-once": 55}[order]
-    assert record["iterations"][0]["evaluations"] == expected
+    assert record.iterations[0].evaluations == expected
     record = run_zcpt(_config(proxy="synflow", N=1, V=1), progress=False, images=cifar_sample)
-    assert record["proxy"]["name"] == "synflow" and record["status"] == "complete"
+    assert record.proxy["name"] == "synflow" and record.status == "complete"
 
 
 def test_published_compat_mode_runs(cifar_sample):
     record = run_zcpt(_config(compat="published", N=1, V=1), progress=False, images=cifar_sample)
-    assert record["config"]["compat"] == "published" and record["selected"]["arch"]
+    assert record.spec.compat == "published" and record.selected.arch
 
 
 def test_bad_config_values():
     with pytest.raises(UnknownNameError, match="valid orderings"):
-        ZeroCostPT(_config(order="sideways"))
+        _config(order="sideways")
     with pytest.raises(UnknownNameError, match="valid proxies: "):
-        ZeroCostPT(_config(proxy="magic"))
+        _config(proxy="magic")
     with pytest.raises(UnknownNameError, match="valid search spaces"):
-        ZeroCostPT(_config(space="nb301"))
+        _config(space="nb301")
     with pytest.raises(ZcptError, match="N must be at least 1"):
-        ZeroCostPT(_config(N=0))
+        _config(N=0)
 
 
 def test_error_statistics_are_over_runs_of_seed_mean_errors():
-    recs = [{"selected": {"benchmark": {"cifar10": {"trial_errors": [5.0, 7.0], "error": 6.0},
-                                        "cifar100": {"trial_errors": [], "error": 30.0}}}},
-            {"selected": {"benchmark": {"cifar10": {"trial_errors": [8.0], "error": 8.0},
-                                        "cifar100": {"trial_errors": [], "error": 20.0}}}}]
+    recs = [Selection("a", {"cifar10": BenchResult.from_json({"trial_errors": [5.0, 7.0], "error": 6.0}),
+                            "cifar100": BenchResult.from_json({"trial_errors": [], "error": 30.0})}),
+            Selection("b", {"cifar10": BenchResult.from_json({"trial_errors": [8.0], "error": 8.0}),
+                            "cifar100": BenchResult.from_json({"trial_errors": [], "error": 20.0})})]
     stats = error_statistics(recs)
     assert stats["cifar10"] == {"mean": 7.0, "std": 1.0, "n": 2}
     assert stats["cifar100"] == {"mean": 25.0, "std": 5.0, "n": 2}
@@ -159,7 +164,7 @@ def test_cli_search_with_seeds_prints_summary(tmp_path, capsys):
     assert rc == 0
     assert out.count("selected: |") == 2
     assert "measured:" in out and "paper: 5.97 ± 0.17" in out
-    assert len(list(tmp_path.glob("zcpt-nb201-nwot-random-N2-V1-b8-cifar10-s*.json"))) == 2
+    assert len(list(tmp_path.glob("zcpt-nb201-nwot-random-N2-V1-b8-cifar10-h*-s*.json"))) == 2
 
 
 @pytest.mark.parametrize("compat", ["fast", "published"])
@@ -169,11 +174,11 @@ def test_batched_engine_matches_one_forward_per_perturbation(cifar_sample, compa
     simple = ZeroCostPT(_config(engine="simple", channels_last=False, **common), progress=False, images=cifar_sample)
     assert batched.engine() == "batched" and simple.engine() == "simple"
     a, b = batched.run(), simple.run()
-    assert [it["arch"] for it in a["iterations"]] == [it["arch"] for it in b["iterations"]]
-    for it_a, it_b in zip(a["iterations"], b["iterations"]):
-        for sa, sb in zip(it_a["steps"], it_b["steps"]):
-            assert sa["edge"] == sb["edge"] and sa["chosen"] == sb["chosen"]
-            assert sa["scores"] == pytest.approx(sb["scores"], rel=1e-9, abs=1e-6)
+    assert [it.arch for it in a.iterations] == [it.arch for it in b.iterations]
+    for it_a, it_b in zip(a.iterations, b.iterations):
+        for sa, sb in zip(it_a.steps, it_b.steps):
+            assert sa.edge == sb.edge and sa.chosen == sb.chosen
+            assert sa.scores == pytest.approx(sb.scores, rel=1e-9, abs=1e-6)
 
 
 def test_batched_engine_only_for_nwot_in_eval_mode():

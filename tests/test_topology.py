@@ -10,8 +10,8 @@ import torch
 import torch.nn.functional as F
 
 from zcpt_analysis.errors import StateError, UnknownNameError
-from zcpt_analysis.search.op_selection import DegenerateScoresError, TiedScoresWarning
-from zcpt_analysis.search.topology import keep_lowest, remove_highest, select_topology
+from zcpt_analysis.searches.op_selection import DegenerateScoresError, TiedScoresWarning
+from zcpt_analysis.searches.topology import keep_lowest, remove_highest, select_topology
 from zcpt_analysis.spaces import get_space
 from zcpt_analysis.spaces.darts import DartsNetwork
 from zcpt_analysis.spaces.genotypes import Genotype

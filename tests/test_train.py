@@ -15,7 +15,7 @@ from zcpt_analysis.spaces.genotypes import DARTS_V1, DARTS_V2
 from zcpt_analysis.train import AugmentedBatches, TrainConfig, TrainConfigError, resolve_genotype, train
 
 TINY = TrainConfig(dataset="cifar10", setting="mobile", epochs=2, batch_size=8, C=4, layers=3, train_limit=16,
-                   test_limit=8, data_source="sample", device="cpu", progress=False)
+                   test_limit=8, data_source="sample", device="cpu")
 
 
 def rows(path):
@@ -24,12 +24,11 @@ def rows(path):
 
 
 def test_one_step_of_the_heavy_network_on_the_cifar_sample(tmp_path):
-    cfg = TrainConfig(epochs=1, batch_size=4, train_limit=4, test_limit=4, data_source="sample", device="cpu",
-                      progress=False)
-    summary = train(DARTS_V2, cfg, tmp_path)
-    assert summary["params"] == 3_349_342 and summary["network"]["C"] == 36 and summary["network"]["layers"] == 20
-    assert summary["data"]["train"].startswith("sample:") and summary["data"]["train_images"] == 4
-    (row,) = summary["history"]
+    cfg = TrainConfig(epochs=1, batch_size=4, train_limit=4, test_limit=4, data_source="sample", device="cpu")
+    summary = train(DARTS_V2, cfg, tmp_path, progress=False)
+    assert summary.params == 3_349_342 and summary.network["C"] == 36 and summary.network["layers"] == 20
+    assert summary.data["train"].startswith("sample:") and summary.data["train_images"] == 4
+    (row,) = summary.history
     assert row["epoch"] == 1 and row["lr"] == pytest.approx(0.025) and row["drop_path_prob"] == 0.0
     assert 0 < row["train_loss"] < 20 and 0 <= row["test_acc"] <= 100
     assert json.loads((tmp_path / "result.json").read_text())["epochs_completed"] == 1
@@ -40,9 +39,9 @@ def test_one_step_of_the_heavy_network_on_the_cifar_sample(tmp_path):
 
 
 def test_resumed_run_continues_from_its_checkpoint(tmp_path):
-    straight = train(DARTS_V1, TINY, tmp_path / "a")
-    first = train(DARTS_V1, replace(TINY, stop_after_epochs=1), tmp_path / "b")
-    assert first["epochs_completed"] == 1
+    straight = train(DARTS_V1, TINY, tmp_path / "a", progress=False)
+    first = train(DARTS_V1, replace(TINY, stop_after_epochs=1), tmp_path / "b", progress=False)
+    assert first.epochs_completed == 1 and first.status == "running"
     ckpt = torch.load(tmp_path / "b" / "checkpoint.pt", weights_only=False)
     assert ckpt["epoch"] == 1 and ckpt["scheduler"]["last_epoch"] == 1
     with pytest.raises(StateError, match="resume"):
@@ -51,9 +50,9 @@ def test_resumed_run_continues_from_its_checkpoint(tmp_path):
         train(DARTS_V1, replace(TINY, batch_size=4), tmp_path / "b", resume=True)
     with pytest.raises(StateError, match="different genotype"):
         train(DARTS_V2, TINY, tmp_path / "b", resume=True)
-    resumed = train(DARTS_V1, TINY, tmp_path / "b", resume=True)
-    assert resumed["epochs_completed"] == 2
-    assert [r["epoch"] for r in resumed["history"]] == [1, 2]
+    resumed = train(DARTS_V1, TINY, tmp_path / "b", resume=True, progress=False)
+    assert resumed.epochs_completed == 2 and resumed.status == "complete"
+    assert [r["epoch"] for r in resumed.history] == [1, 2]
     log = rows(tmp_path / "b" / "log.csv")  # appended, not overwritten
     assert [(r["epoch"], r["session"]) for r in log] == [("1", "0"), ("2", "1")]
     a = torch.load(tmp_path / "a" / "checkpoint.pt", weights_only=False)
@@ -61,9 +60,9 @@ def test_resumed_run_continues_from_its_checkpoint(tmp_path):
     assert a["epoch"] == b["epoch"] == 2
     for key, value in a["model"].items():  # on CPU the resumed run reproduces the straight one
         assert torch.equal(value, b["model"][key]), key
-    assert resumed["history"][1]["test_acc"] == straight["history"][1]["test_acc"]
-    assert resumed["history"][1]["lr"] == pytest.approx(0.0125)  # cosine over 2 epochs
-    assert train(DARTS_V1, TINY, tmp_path / "b", resume=True)["epochs_completed"] == 2  # nothing left to do
+    assert resumed.history[1]["test_acc"] == straight.history[1]["test_acc"]
+    assert resumed.history[1]["lr"] == pytest.approx(0.0125)  # cosine over 2 epochs
+    assert train(DARTS_V1, TINY, tmp_path / "b", resume=True).epochs_completed == 2  # nothing left to do
 
 
 def test_augmentation_crop_flip_cutout():
@@ -119,11 +118,11 @@ def test_cli(tmp_path, capsys):
     out = tmp_path / "run"
     args = ["train", "--genotype", "DARTS_V2", "--dataset", "cifar10", "--epochs", "1", "--C", "4", "--layers", "3",
             "--batch-size", "8", "--train-limit", "8", "--test-limit", "8", "--data-source", "sample", "--device", "cpu",
-            "--out", str(out), "--no-progress"]
+            "--run-dir", str(out), "--no-progress"]
     assert main(args) == 0
     text = capsys.readouterr().out
     assert "parameters" in text and "1/1 epochs" in text and (out / "result.json").exists()
-    assert json.loads((out / "result.json").read_text())["config"]["setting"] == "heavy"
+    assert json.loads((out / "result.json").read_text())["spec"]["config"]["setting"] == "heavy"
     assert main(args) == 2 and "--resume" in capsys.readouterr().err
     assert main(args[:2] + ["NOT_A_GENOTYPE", "--out", str(tmp_path / "x")]) == 2
     assert "neither a file" in capsys.readouterr().err

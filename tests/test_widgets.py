@@ -6,15 +6,16 @@ import pytest
 
 from zcpt_analysis.errors import StateError
 from zcpt_analysis.scoring import ScoringContext, score_edge
-from zcpt_analysis.search.zcpt import ZcptConfig, ZeroCostPT
+from zcpt_analysis.runs.specs import SearchSpec
+from zcpt_analysis.searches.zcpt import ZeroCostPT
 from zcpt_analysis.widgets import StepThrough, StepThroughWidget, result_markdown, view_figures
 
 TINY = dict(supernet_options={"C": 4, "N": 1}, network_options={"C": 4, "N": 1}, batch_size=8, N=1, V=1,
             device="cpu", data_source="sample")
 
 
-def _config(**kw) -> ZcptConfig:
-    return ZcptConfig(**{**TINY, **kw})
+def _config(**kw) -> SearchSpec:
+    return SearchSpec(**{**TINY, **kw})
 
 
 @pytest.mark.parametrize("order,seed", [("random", 0), ("global-op-iter", 3)])
@@ -23,15 +24,15 @@ def test_final_architecture_is_the_search_iteration_result(cifar_sample, bench, 
     expected = ZeroCostPT(cfg, progress=False, images=cifar_sample).search_iteration(0)
     st = StepThrough(cfg, images=cifar_sample, bench=bench)
     result = st.run_to_end()
-    assert result["arch"] == expected["arch"]
-    assert [s.to_json()["scores"] for s in st.steps] == [s["scores"] for s in expected["steps"]]
+    assert result["arch"] == expected.arch
+    assert [s.scores for s in st.steps] == [s.scores for s in expected.steps]
     assert st.computed == 6 and st.at_end
     b = result["benchmark"]
     ref = bench.query(result["arch"], "cifar10")
     assert b["rank"] == ref.rank and b["mean"] == pytest.approx(ref.mean) and b["trials"] == list(ref.trials)
     # N=1: the iteration's architecture is the search's selection
     record = ZeroCostPT(cfg, progress=False, images=cifar_sample).run()
-    assert record["selected"]["arch"] == result["arch"]
+    assert record.selected.arch == result["arch"]
 
 
 def test_next_back_reset_use_the_cache_and_undo_the_supernet(cifar_sample, bench):
@@ -103,9 +104,9 @@ def test_oracle_scores_at_the_first_step_match_table_a2(cifar_sample, bench):
 
 
 def test_darts_space_with_topology_selection(cifar_sample):
-    cfg = ZcptConfig(space="darts-s2", supernet_options={"C": 1, "layers": 3}, network_options={"C": 1, "layers": 3},
+    cfg = SearchSpec(space="darts-s2", supernet_options={"C": 1, "layers": 3}, network_options={"C": 1, "layers": 3},
                      batch_size=4, N=1, V=1, device="cpu", data_source="sample")
-    expected = ZeroCostPT(cfg, progress=False, images=cifar_sample).search_iteration(0)["arch"]
+    expected = ZeroCostPT(cfg, progress=False, images=cifar_sample).search_iteration(0).arch
     st = StepThrough(cfg, images=cifar_sample)
     result = st.run_to_end()
     assert result["arch"] == expected and "benchmark" not in result

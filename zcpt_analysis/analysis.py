@@ -18,13 +18,13 @@ from typing import Any, Iterable, Optional, Sequence
 import numpy as np
 import pandas as pd
 
-from .errors import UnknownNameError, ZcptError
-from .scoring import (METHOD_NAMES, PartialArch, ScoringContext, as_partial, finetune, get_method,
-                      score_operations)
 from . import paper as PAPER
+from .errors import UnknownNameError, ZcptError
+from .scoring import METHOD_NAMES, ScoringContext, as_state, finetune, get_method, score_operations
+from .supernet import ArchState
 from .runtime import derive_seed
-from .search.darts import copy_supernet
-from .search.op_selection import select
+from .searches.darts import copy_supernet
+from .searches.op_selection import select
 
 GROUP_COLUMNS: tuple[str, ...] = ("seed", "trajectory", "iteration")
 
@@ -167,6 +167,32 @@ def table_a2_comparison(table: pd.DataFrame, methods: Optional[Sequence[str]] = 
     return pd.DataFrame(rows)
 
 
+def table_a2_frame():
+    """Table A2 as a tidy table in the convention of :func:`zcpt_analysis.scoring.score_operations`.
+
+    Columns ``edge, op, method, score, higher_is_better, printed``: ``score`` is the raw score
+    (the printed value negated back for darts-pt and zc-pt, whose raw scores are lower-is-better),
+    ``printed`` the value as it appears in the paper. Only the four published ops are present.
+    """
+    import pandas as pd
+
+    rows = []
+    for method, per_edge in PAPER.TABLE_A2.items():
+        negated = method in PAPER.TABLE_A2_PRINTED_NEGATED
+        for edge, values in zip(PAPER.TABLE_A2_EDGES, per_edge):
+            for op, printed in zip(PAPER.TABLE_A2_OPS, values):
+                rows.append({"edge": edge, "op": op, "method": method, "score": -printed if negated else printed,
+                             "higher_is_better": not negated, "printed": printed})
+    return pd.DataFrame(rows)
+
+
+def figure2_from_table_a2():
+    """Figure 2 **recomputed from Table A2** (the figure's own values are not in the text): the
+    mean over edges of the per-edge Spearman rho between every pair of methods, on the four ops
+    Table A2 has in our copy (``avg_pool_3x3`` lost). A DataFrame (methods x methods)."""
+    return correlation_matrix(table_a2_frame(), methods=list(PAPER.TABLE_A2))
+
+
 # ----------------------------------------------------------------------------- iterative setting (A.1.1)
 def iterative_scores(context: ScoringContext, methods: Sequence[str] = METHOD_NAMES,
                      order: Optional[Sequence[int | str]] = None, reference: str = "best-acc",
@@ -185,7 +211,7 @@ def iterative_scores(context: ScoringContext, methods: Sequence[str] = METHOD_NA
     names = [get_method(m).name for m in methods]
     ref = get_method(reference).name
     chooser = get_method(discretize_with).name if discretize_with is not None else None
-    initial = as_partial(None, context)
+    initial = as_state(None, context)
     edge_order = list(range(len(initial.edge_names))) if order is None else [initial.edge_index(e) for e in order]
     if sorted(edge_order) != list(range(len(initial.edge_names))):
         raise ZcptError(f"order must list every edge once; got {order}")
@@ -197,7 +223,7 @@ def iterative_scores(context: ScoringContext, methods: Sequence[str] = METHOD_NA
         if method.network == "trained":
             run = context.trained_run()
             ctx = context.fork(trained=_copy_run(run) if retrain else run)
-        state: PartialArch = initial
+        state: ArchState = initial
         for i, e_next in enumerate(edge_order):
             wanted = [m] if m == ref else [m, ref]
             if chooser is not None and chooser not in wanted:
@@ -239,3 +265,25 @@ def figure_a1_data(table: pd.DataFrame, reference: str = "best-acc") -> pd.DataF
                          "rho": float(np.nanmean(vals)) if not np.all(np.isnan(vals)) else math.nan,
                          "edges": int(grp["edge"].nunique())})
     return pd.DataFrame(rows, columns=["method", "iteration", "rho", "edges"])
+
+
+def run_iterative(spec: Any, store: Any = None, progress: bool = False, bench: Any = None, images: Any = None,
+                  context: Optional[ScoringContext] = None) -> Any:
+    """The iterative setting of an :class:`~zcpt_analysis.runs.specs.IterativeSpec` as an
+    :class:`~zcpt_analysis.runs.records.IterativeRecord`, saved into ``store`` (the DARTS-trained
+    supernet is shared with the one-method scores of the same setting)."""
+    import time
+
+    from .runs.records import IterativeRecord
+
+    ctx = context if context is not None else spec.context(bench=bench, images=images)
+    ctx.progress = progress
+    trained = any(get_method(m).network == "trained" for m in (*spec.methods, spec.reference))
+    if store is not None and trained and ctx.trained is None and ctx.checkpoint_dir is None:
+        ctx.checkpoint_dir = str(store.root / spec.supernet_folder())
+    t0 = time.time()
+    table = iterative_scores(ctx, spec.methods, reference=spec.reference, retrain_epochs=spec.retrain_epochs)
+    record = IterativeRecord.of_table(spec, table, time.time() - t0, {"device": ctx.device})
+    if store is not None:
+        store.save(record)
+    return record

@@ -12,13 +12,14 @@ from __future__ import annotations
 import pickle
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Optional
 
 import numpy as np
 import torch
 
 from .datadir import data_file
 from .errors import DataUnavailableError, MissingFileError, UnknownNameError
+from .options import opt
 
 DATASETS = ("cifar10", "cifar100", "svhn", "imagenet16-120", "synthetic")
 SOURCES = ("auto", "sample", "full", "png", "synthetic")
@@ -32,6 +33,44 @@ _STATS = {
     "imagenet16-120": (tuple(x / 255 for x in (122.68, 116.66, 104.01)), tuple(x / 255 for x in (63.22, 61.26, 65.09)),
                        120, 16, 2),
 }
+
+
+def resolve_source(source: str, root: str | Path | None) -> str:
+    """``source`` with ``auto`` resolved: ``full`` when a data folder is given, else ``sample``."""
+    key = str(source).strip().lower()
+    if key not in SOURCES:
+        raise UnknownNameError("data source", source, SOURCES)
+    return ("full" if root else "sample") if key == "auto" else key
+
+
+@dataclass(frozen=True, kw_only=True)
+class DataFields:
+    """The images a run reads and where it runs: the fields every spec that loads images has.
+
+    ``data_source="auto"`` is resolved when the spec is built (``full`` with a ``data_root``, else
+    ``sample``), so it always says what was read; ``data_root`` and ``device`` say where, not what,
+    and are not part of a result's identity.
+    """
+
+    dataset: str = opt("cifar10", "--dataset", help="image dataset (cifar10, cifar100, svhn, imagenet16-120, "
+                       "synthetic)")
+    data_source: str = opt("auto", "--data-source", choices=SOURCES,
+                           help="auto: the full dataset when --data-root is given, else the shared CIFAR-10 sample; "
+                                "sample, png, full (needs --data-root), synthetic")
+    data_root: Optional[str] = opt(None, "--data-root", identity=False,
+                                   help="folder of the full dataset (torchvision format / ImageNet16 pickles)")
+    device: str = opt("auto", "--device", identity=False,
+                      help="auto (CUDA when available), cpu, cuda or cuda:N")
+
+    def _normalize_data(self) -> None:
+        object.__setattr__(self, "dataset", canonical_image_dataset(self.dataset))
+        object.__setattr__(self, "data_source", resolve_source(self.data_source, self.data_root))
+        if self.data_source == "full" and not self.data_root:
+            raise DataUnavailableError(f"--data-source full needs --data-root (the folder of the full {self.dataset} "
+                                       "dataset)")
+
+    def load_images(self, train: bool = True) -> "ImageSet":
+        return load_images(self.dataset, self.data_source, self.data_root, train=train)
 
 
 def canonical_image_dataset(name: str) -> str:
@@ -215,13 +254,19 @@ def load_images(dataset: str = "cifar10", source: str = "auto", root: str | Path
 
 # ----------------------------------------------------------------------------- sampling
 def augment(x: torch.Tensor, padding: int, generator: torch.Generator) -> torch.Tensor:
-    """Random crop (zero padding of ``padding`` pixels, same output size) and horizontal flip."""
+    """The standard CIFAR augmentation, on raw (or already normalised) images: random crop back
+    to the same size from the image zero-padded by ``padding`` pixels, then a horizontal flip with
+    probability 1/2. Random numbers come from ``generator`` (CPU): per image two crop offsets
+    (drawn only when ``padding > 0``), then the flips."""
     n, _, h, w = x.shape
     if padding > 0:
-        padded = torch.nn.functional.pad(x, (padding, padding, padding, padding))
-        offsets = torch.randint(0, 2 * padding + 1, (n, 2), generator=generator).tolist()
-        x = torch.stack([padded[i, :, dy:dy + h, dx:dx + w] for i, (dy, dx) in enumerate(offsets)])
-    flip = torch.rand(n, generator=generator) < 0.5
+        offsets = torch.randint(0, 2 * padding + 1, (n, 2), generator=generator)
+        padded = torch.nn.functional.pad(x, (padding, padding, padding, padding)).permute(0, 2, 3, 1)
+        rows = (offsets[:, :1] + torch.arange(h)).to(x.device)
+        cols = (offsets[:, 1:] + torch.arange(w)).to(x.device)
+        x = padded[torch.arange(n, device=x.device)[:, None, None], rows[:, :, None], cols[:, None, :]]
+        x = x.permute(0, 3, 1, 2).contiguous()  # NCHW memory, as the networks expect
+    flip = (torch.rand(n, generator=generator) < 0.5).to(x.device)
     return torch.where(flip.view(-1, 1, 1, 1), x.flip(-1), x)
 
 

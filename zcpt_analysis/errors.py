@@ -42,5 +42,9 @@ class DataUnavailableError(ZcptError, RuntimeError):
     """Data cannot be obtained (offline, too few distinct images for a batch, ...)."""
 
 
+class DamagedFileError(ZcptError, ValueError):
+    """A file the toolkit wrote or reads is damaged (cut short, empty, not what it should hold)."""
+
+
 class StateError(ZcptError, RuntimeError):
     """An operation is not valid in the current supernet / search state."""

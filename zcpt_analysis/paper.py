@@ -3,19 +3,22 @@
 Everything here is copied from *Zero-Cost Proxies Meet Differentiable Architecture Search*
 (Xiang et al.) as printed; each constant names its table or section. Test errors are in %
 (mean ± std over search seeds x training trials, as A.5 describes) unless a docstring says
-otherwise. :func:`comparison` builds the measured / paper / difference tables the notebooks show.
+otherwise. :func:`zcpt_analysis.experiments.comparison` builds the measured / paper / difference tables.
+
+This module holds published constants only and imports nothing of the toolkit; what is computed
+from them lives elsewhere (:func:`zcpt_analysis.analysis.figure2_from_table_a2`, the
+measured-vs-paper tables of :mod:`zcpt_analysis.experiments`).
 
 What the paper does **not** give (so nothing here pretends to): the values behind Figure 2
-(a Spearman matrix; :func:`figure2_from_table_a2` recomputes it from Table A2, which is what the
-figure was computed from, minus the ``avg_pool_3x3`` column our copy of the paper lost), Figure
-A1 (only qualitative statements, :data:`FIGURE_A1_FINDINGS`) and Figure 3 (two numbers quoted in
-the text, :data:`FIGURE3_FACTS`).
+(a Spearman matrix; :func:`zcpt_analysis.analysis.figure2_from_table_a2` recomputes it from Table
+A2, which is what the figure was computed from, minus the ``avg_pool_3x3`` column our copy of the
+paper lost), Figure A1 (only qualitative statements, :data:`FIGURE_A1_FINDINGS`) and Figure 3 (two
+numbers quoted in the text, :data:`FIGURE3_FACTS`).
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Optional
 
 
 @dataclass(frozen=True)
@@ -92,34 +95,6 @@ correlations (Figure 2) and the avg-acc architecture of Table 1 are unaffected."
 
 TABLE_A2_PRINTED_NEGATED: frozenset[str] = frozenset({"darts-pt", "zc-pt"})
 """Methods whose Table A2 values are printed multiplied by -1 (lower-is-better scores)."""
-
-
-def table_a2_frame():
-    """Table A2 as a tidy table in the convention of :func:`zcpt_analysis.scoring.score_operations`.
-
-    Columns ``edge, op, method, score, higher_is_better, printed``: ``score`` is the raw score
-    (the printed value negated back for darts-pt and zc-pt, whose raw scores are lower-is-better),
-    ``printed`` the value as it appears in the paper. Only the four published ops are present.
-    """
-    import pandas as pd
-
-    rows = []
-    for method, per_edge in TABLE_A2.items():
-        negated = method in TABLE_A2_PRINTED_NEGATED
-        for edge, values in zip(TABLE_A2_EDGES, per_edge):
-            for op, printed in zip(TABLE_A2_OPS, values):
-                rows.append({"edge": edge, "op": op, "method": method, "score": -printed if negated else printed,
-                             "higher_is_better": not negated, "printed": printed})
-    return pd.DataFrame(rows)
-
-
-def figure2_from_table_a2():
-    """Figure 2 **recomputed from Table A2** (the figure's own values are not in the text): the
-    mean over edges of the per-edge Spearman rho between every pair of methods, on the four ops
-    Table A2 has in our copy (``avg_pool_3x3`` lost). A DataFrame (methods x methods)."""
-    from .analysis import correlation_matrix
-
-    return correlation_matrix(table_a2_frame(), methods=list(TABLE_A2))
 
 
 FIGURE2_FINDINGS: tuple[str, ...] = (
@@ -295,48 +270,3 @@ TABLE_A1: dict[str, TableA1Row] = {
 }
 """Paper, Table A1 (Zero-Cost-PT: the random-order algorithm of Table 5, trained with DARTS's
 ImageNet pipeline)."""
-
-
-# --------------------------------------------------------------------------------- helpers
-def zcpt_reference(proxy: str, order: str) -> dict[str, Published] | None:
-    """The paper's row for a Zero-Cost-PT NB201 configuration (N=10, V=100), if it published one."""
-    if proxy == "nwot" and order in TABLE2_ORDERINGS:
-        return TABLE2_ORDERINGS[order]
-    if order == "random" and proxy in TABLE3_PROXIES:
-        return TABLE3_PROXIES[proxy]
-    return None
-
-
-def _as_float(value: Any) -> float:
-    if value is None:
-        return math.nan
-    if isinstance(value, Published):
-        return value.mean
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return math.nan
-
-
-def comparison(rows: Sequence[Mapping[str, Any]], measured: str = "measured", paper: str = "paper",
-               diff: str = "diff") -> "Any":
-    """A DataFrame of ``rows`` with a ``diff`` column = measured - paper (NaN where either is
-    missing or not a number, e.g. "not yet computed").
-
-    ``rows`` are mappings with at least the ``measured`` and ``paper`` keys; a :class:`Published`
-    value (measured or paper) contributes its mean to the difference and is shown as
-    ``mean ± std``; a string (e.g. "not yet computed") or None gives a NaN difference.
-    """
-    import pandas as pd
-
-    out = []
-    for row in rows:
-        if measured not in row or paper not in row:
-            raise KeyError(f"every comparison row needs {measured!r} and {paper!r} keys; got {sorted(row)}")
-        r = dict(row)
-        r[diff] = _as_float(r[measured]) - _as_float(r[paper])
-        for key in (measured, paper):
-            if isinstance(r[key], Published):
-                r[key] = str(r[key])
-        out.append(r)
-    return pd.DataFrame(out)

@@ -25,9 +25,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping, Optional, Sequence
 
-from .datadir import _PROJECT_ROOT
 from .errors import UnknownNameError, ZcptError
-from .results import atomic_write_json, atomic_write_text
+from .files import atomic_write_json, atomic_write_text
 
 NOTEBOOK_ORDER: tuple[str, ...] = (
     "operation_scores", "iteration0_selection", "iterative_scores", "search_orders", "search_vs_validation",
@@ -54,9 +53,20 @@ def _write_public(path: str | Path, text: str) -> Path:
     return out
 
 
+NOTEBOOKS_ENV_VAR = "ZCPT_NOTEBOOKS"
+
+
 def notebooks_dir() -> Path:
-    """The project's ``notebooks/`` folder."""
-    return _PROJECT_ROOT / "notebooks"
+    """The notebooks: ``$ZCPT_NOTEBOOKS``, else ``notebooks/`` of the source checkout the package
+    was installed from (editable installs), else ``./notebooks``."""
+    import os
+
+    if os.environ.get(NOTEBOOKS_ENV_VAR):
+        return Path(os.environ[NOTEBOOKS_ENV_VAR]).expanduser()
+    checkout = Path(__file__).resolve().parents[1] / "notebooks"
+    if checkout.is_dir() and any(checkout.glob("*.ipynb")):
+        return checkout
+    return Path.cwd() / "notebooks"
 
 
 def list_notebooks(folder: str | Path | None = None) -> list[str]:
@@ -153,7 +163,7 @@ def execute_notebook(name: str, out_dir: str | Path, parameters: Mapping[str, An
     started = time.perf_counter()
     try:
         pm.execute_notebook(str(src), str(ipynb), parameters=used, kernel_name=kernel, progress_bar=progress,
-                            log_output=log_output, cwd=str(_PROJECT_ROOT), execution_timeout=timeout,
+                            log_output=log_output, cwd=str(Path.cwd()), execution_timeout=timeout,
                             request_save_on_cell_execute=log_output)
     except Exception as exc:  # noqa: BLE001 - any failure is reported, the other notebooks still run
         run.status, run.error = "failed", _error_info(exc)

@@ -46,136 +46,27 @@ methods its DARTS-trained supernet, the benchmark methods no network at all.
 """
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import math
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Mapping, Optional, Sequence
+from typing import Any, Callable, Mapping, Optional, Sequence
 
 import numpy as np
 import pandas as pd
 import torch
 
 from .errors import InvalidArchError, StateError, UnknownNameError, ZcptError
+from .registry import Registry
 from .runtime import derive_seed
-from .search.darts import (BilevelTrainer, DartsConfig, DartsRun, FixedBatches, SearchData, copy_supernet, evaluate,
-                           train_supernet)
-from .search.op_selection import Scorer, disc_zc_scores, zc_pt_scores
-from .supernet import Supernet
+from .evaluation import evaluate
+from .searches.darts import BilevelTrainer, DartsConfig, DartsRun, FixedBatches, SearchData, copy_supernet, train_supernet
+from .searches.op_selection import Scorer, edge_scores
+from .supernet import ArchState, Supernet
 
 METHOD_NAMES: tuple[str, ...] = ("best-acc", "avg-acc", "disc-acc", "darts-pt", "disc-zc", "zc-pt", "darts")
 AVG_MODES: tuple[str, ...] = ("arch-mean", "trials")
 TABLE_COLUMNS: tuple[str, ...] = ("edge", "op", "method", "score", "higher_is_better", "for_correlation",
                                   "edge_index", "iteration")
-
-
-# ----------------------------------------------------------------------------- partial architectures
-@dataclass(frozen=True)
-class PartialArch:
-    """The edge state of ``A_t``: per edge the candidates, the chosen op (or None) and removed ops."""
-
-    edge_names: tuple[str, ...]
-    candidates: tuple[tuple[str, ...], ...]
-    chosen: tuple[Optional[str], ...]
-    removed: tuple[frozenset[str], ...] = ()
-
-    def __post_init__(self) -> None:
-        if not self.removed:
-            object.__setattr__(self, "removed", tuple(frozenset() for _ in self.edge_names))
-        if not (len(self.edge_names) == len(self.candidates) == len(self.chosen) == len(self.removed)):
-            raise InvalidArchError("a partial architecture needs one candidate list, choice and removed set per edge")
-        for name, cands, c, r in zip(self.edge_names, self.candidates, self.chosen, self.removed):
-            if c is not None and c not in cands:
-                raise InvalidArchError(f"op {c!r} is not a candidate of edge {name}; valid ops: {', '.join(cands)}")
-            unknown = set(r) - set(cands)
-            if unknown:
-                raise InvalidArchError(f"removed ops {sorted(unknown)} are not candidates of edge {name}")
-
-    @classmethod
-    def initial(cls, supernet: Supernet) -> "PartialArch":
-        """``A_0``: nothing discretized."""
-        return cls(supernet.edge_names, supernet.candidates, tuple(None for _ in supernet.edge_names))
-
-    @classmethod
-    def from_supernet(cls, supernet: Supernet) -> "PartialArch":
-        states = supernet.state
-        if any(s.pruned for s in states):
-            raise StateError("a supernet with pruned edges is not an operation-scoring state")
-        return cls(supernet.edge_names, supernet.candidates, tuple(s.chosen for s in states),
-                   tuple(frozenset(s.removed) for s in states))
-
-    @property
-    def t(self) -> int:
-        """Number of discretized edges (the iteration counter of ``A_t``)."""
-        return sum(c is not None for c in self.chosen)
-
-    def edge_index(self, edge: int | str) -> int:
-        if isinstance(edge, str):
-            if edge not in self.edge_names:
-                raise InvalidArchError(f"unknown edge {edge!r}; valid edges: {', '.join(self.edge_names)}")
-            return self.edge_names.index(edge)
-        e = int(edge)
-        if not 0 <= e < len(self.edge_names):
-            raise InvalidArchError(f"edge index {edge} out of range 0..{len(self.edge_names) - 1}")
-        return e
-
-    def op_name(self, edge: int | str, op: int | str) -> str:
-        e = self.edge_index(edge)
-        cands = self.candidates[e]
-        if isinstance(op, str):
-            if op not in cands:
-                raise InvalidArchError(f"op {op!r} is not a candidate of edge {self.edge_names[e]}; valid ops: "
-                                       f"{', '.join(cands)}")
-            return op
-        if not 0 <= int(op) < len(cands):
-            raise InvalidArchError(f"op index {op} out of range 0..{len(cands) - 1}")
-        return cands[int(op)]
-
-    def remaining(self, edge: int | str) -> tuple[str, ...]:
-        """Ops still possible on ``edge``: the chosen one, or the candidates not removed."""
-        e = self.edge_index(edge)
-        if self.chosen[e] is not None:
-            return (self.chosen[e],)
-        return tuple(o for o in self.candidates[e] if o not in self.removed[e])
-
-    def undiscretized(self) -> list[int]:
-        return [e for e, c in enumerate(self.chosen) if c is None]
-
-    def discretize(self, edge: int | str, op: int | str) -> "PartialArch":
-        """``A_t + (e, o)`` as a new state."""
-        e, name = self.edge_index(edge), self.op_name(edge, op)
-        if self.chosen[e] is not None:
-            raise StateError(f"edge {self.edge_names[e]} is already discretized to {self.chosen[e]}")
-        if name in self.removed[e]:
-            raise StateError(f"op {name} was removed from edge {self.edge_names[e]}")
-        chosen = list(self.chosen)
-        chosen[e] = name
-        return dataclasses.replace(self, chosen=tuple(chosen))
-
-    def to_json(self) -> dict:
-        return {"chosen": list(self.chosen), "removed": [sorted(r) for r in self.removed]}
-
-    @contextlib.contextmanager
-    def applied(self, supernet: Supernet) -> Iterator[Supernet]:
-        """Temporarily put ``supernet`` into this state (its previous state is restored)."""
-        if tuple(supernet.edge_names) != self.edge_names:
-            raise StateError(f"the supernet's edges {supernet.edge_names} differ from the state's {self.edge_names}")
-        saved = supernet.arch_state_dict()
-        try:
-            self.apply(supernet)
-            yield supernet
-        finally:
-            supernet.load_arch_state_dict(saved)
-
-    def apply(self, supernet: Supernet) -> Supernet:
-        """Put ``supernet`` into this state (resetting its previous state)."""
-        supernet.reset()
-        for e, (c, r) in enumerate(zip(self.chosen, self.removed)):
-            if c is not None:
-                supernet.discretize(e, c)
-            for o in sorted(r):
-                supernet.perturb(e, o)
-        return supernet
 
 
 # ----------------------------------------------------------------------------- benchmark (oracle) data
@@ -227,7 +118,7 @@ def oracle_table(bench: Any, dataset: str = "cifar10") -> OracleTable:
     return table
 
 
-def _oracle_scores(ctx: "ScoringContext", state: PartialArch, edge: int, ops: Sequence[str], kind: str) -> dict[str, float]:
+def _oracle_scores(ctx: "ScoringContext", state: ArchState, edge: int, ops: Sequence[str], kind: str) -> dict[str, float]:
     from .spaces import nb201
 
     if not ctx.get_space().has_benchmark:
@@ -399,54 +290,9 @@ class ScoringContext:
         """A copy sharing the lazily built resources, with ``changes`` applied."""
         return dataclasses.replace(self, **changes)
 
-    # -- cache keys
-    def config_for(self, method: str, state: Any = None) -> dict:
-        """The full configuration that determines ``method``'s scores on ``A_t = state`` (default
-        ``A_0``): the content of its cache key."""
-        from . import __version__
-
-        m = get_method(method)
-        cfg: dict[str, Any] = {"kind": "operation-scores", "method": m.name, "space": self.space,
-                               "library_version": __version__, "state": as_partial(state, self).to_json()}
-        if m.network == "none":
-            bench = self.get_bench()
-            cfg.update(bench_source=str(getattr(bench, "source", "")), bench_archs=int(getattr(bench, "num_archs", 0)),
-                       bench_dataset=self.bench_dataset)
-            if m.name == "avg-acc":
-                cfg["avg_acc_over"] = self.avg_acc_over
-            return cfg
-        images = self.get_images()
-        cfg.update(seed=self.seed, supernet=dict(self.supernet_kwargs), supernet_mode=self.supernet_mode,
-                   data={"dataset": self.dataset, "source": self.data_source, "root": self.data_root,
-                         "images": images.source, "n": len(images)})
-        if m.network == "untrained":
-            proxy = self.proxy if self.scorer is None else f"custom:{getattr(self.scorer, '__qualname__', repr(self.scorer))}"
-            cfg.update(proxy=proxy, proxy_options=dict(self.proxy_options), batch_size=self.proxy_batch_size,
-                       augment=self.proxy_augment)
-        else:
-            cfg.update(darts=self.darts.to_json(), batch_size=self.darts.batch_size, epochs=self.darts.epochs)
-            if m.name == "disc-acc":
-                cfg.update(disc_epochs=self.disc_epochs, finetune_lr=self.finetune_lr, bn_mode=self.disc_bn_mode)
-            elif m.name == "darts-pt":
-                cfg.update(bn_mode=self.pt_bn_mode)
-            elif m.name == "darts":
-                cfg.update(darts_alpha_epoch=self.darts_alpha_epoch)
-        return cfg
-
-    def darts_run_config(self) -> dict:
-        """Configuration of the DARTS-trained supernet (keys its checkpoint folder in the cache)."""
-        from . import __version__
-
-        images = self.get_images()
-        return {"kind": "darts-supernet", "space": self.space, "seed": self.seed, "library_version": __version__,
-                "supernet": dict(self.supernet_kwargs), "supernet_mode": self.supernet_mode,
-                "darts": self.darts.to_json(),
-                "data": {"dataset": self.dataset, "source": self.data_source, "root": self.data_root,
-                         "images": images.source, "n": len(images)}}
-
 
 # ----------------------------------------------------------------------------- methods
-EdgeScorer = Callable[[ScoringContext, PartialArch, int, Sequence[str]], dict]
+EdgeScorer = Callable[[ScoringContext, ArchState, int, Sequence[str]], dict]
 
 
 @dataclass(frozen=True)
@@ -472,23 +318,22 @@ class ScoringMethod:
         return 1.0 if self.higher_is_better else -1.0
 
 
-def _best_acc(ctx: ScoringContext, state: PartialArch, e: int, ops: Sequence[str]) -> dict[str, float]:
+def _best_acc(ctx: ScoringContext, state: ArchState, e: int, ops: Sequence[str]) -> dict[str, float]:
     return _oracle_scores(ctx, state, e, ops, "best-acc")
 
 
-def _avg_acc(ctx: ScoringContext, state: PartialArch, e: int, ops: Sequence[str]) -> dict[str, float]:
+def _avg_acc(ctx: ScoringContext, state: ArchState, e: int, ops: Sequence[str]) -> dict[str, float]:
     return _oracle_scores(ctx, state, e, ops, "avg-acc")
 
 
 def _zero_cost(kind: str) -> EdgeScorer:
-    def score(ctx: ScoringContext, state: PartialArch, e: int, ops: Sequence[str]) -> dict[str, float]:
+    def score(ctx: ScoringContext, state: ArchState, e: int, ops: Sequence[str]) -> dict[str, float]:
         net = ctx.untrained_supernet()
         scorer = ctx.get_scorer()
         x, y = ctx.proxy_batch(state.t, e)
         with state.applied(net):
-            if tuple(ops) == state.remaining(e):  # the whole edge: the op_selection functions
-                fn = zc_pt_scores if kind == "zc-pt" else disc_zc_scores
-                return {o: float(v) for o, v in fn(net, e, scorer, x, y).items()}
+            if tuple(ops) == state.remaining(e):  # the whole edge: the op_selection function
+                return {o: float(v) for o, v in edge_scores(kind, net, e, scorer, x, y).items()}
             out = {}
             for o in ops:
                 cm = net.perturbed(e, o) if kind == "zc-pt" else net.discretized(e, o)
@@ -498,7 +343,7 @@ def _zero_cost(kind: str) -> EdgeScorer:
     return score
 
 
-def _darts_pt(ctx: ScoringContext, state: PartialArch, e: int, ops: Sequence[str]) -> dict[str, float]:
+def _darts_pt(ctx: ScoringContext, state: ArchState, e: int, ops: Sequence[str]) -> dict[str, float]:
     net = ctx.trained_supernet()
     batches = ctx.valid_batches()
     out = {}
@@ -523,7 +368,7 @@ def finetune(supernet: Supernet, ctx: ScoringContext, epochs: int, seed: int) ->
     return supernet
 
 
-def _disc_acc(ctx: ScoringContext, state: PartialArch, e: int, ops: Sequence[str]) -> dict[str, float]:
+def _disc_acc(ctx: ScoringContext, state: ArchState, e: int, ops: Sequence[str]) -> dict[str, float]:
     base = ctx.trained_supernet()
     batches = ctx.valid_batches()
     out = {}
@@ -536,35 +381,17 @@ def _disc_acc(ctx: ScoringContext, state: PartialArch, e: int, ops: Sequence[str
     return out
 
 
-def _darts(ctx: ScoringContext, state: PartialArch, e: int, ops: Sequence[str]) -> dict[str, float]:
+def _darts(ctx: ScoringContext, state: ArchState, e: int, ops: Sequence[str]) -> dict[str, float]:
     net = ctx.trained_supernet()
     weights = torch.softmax(ctx.darts_alpha().detach().float().cpu(), dim=-1)
     return {o: float(weights[e, net.candidates[e].index(o)]) for o in ops}
 
 
-_REGISTRY: dict[str, ScoringMethod] = {}
-
-
-def register_method(method: ScoringMethod) -> ScoringMethod:
-    """Add a scoring method to the registry (name must be new)."""
-    if method.name in _REGISTRY:
-        raise ValueError(f"scoring method {method.name!r} is already registered")
-    _REGISTRY[method.name] = method
-    return method
-
-
-def get_method(name: str | ScoringMethod) -> ScoringMethod:
-    """The registered scoring method ``name`` (clear error listing the valid names)."""
-    if isinstance(name, ScoringMethod):
-        return name
-    key = str(name).strip().lower()
-    if key not in _REGISTRY:
-        raise UnknownNameError("scoring method", name, list(_REGISTRY))
-    return _REGISTRY[key]
-
-
-def method_names() -> list[str]:
-    return list(_REGISTRY)
+METHODS: Registry[ScoringMethod] = Registry("scoring method")
+"""The seven scoring methods of section 3, in the paper's order."""
+register_method = METHODS.register
+get_method = METHODS.get
+method_names = METHODS.names
 
 
 for _m in (
@@ -588,19 +415,20 @@ for _m in (
 
 
 # ----------------------------------------------------------------------------- public interface
-StateLike = Any  # Supernet | PartialArch | Sequence[Optional[str]] | Mapping[edge, op] | None
+StateLike = Any  # Supernet | ArchState | Sequence[Optional[str]] | Mapping[edge, op] | None
 
 
-def as_partial(A_t: StateLike, context: Optional[ScoringContext] = None) -> PartialArch:
-    """A :class:`PartialArch` from a supernet, a partial architecture, a sequence of chosen ops per
-    edge (None = undiscretized) or a mapping ``{edge: op}``; None means ``A_0`` of the context's space."""
-    if isinstance(A_t, PartialArch):
+def as_state(A_t: StateLike, context: Optional[ScoringContext] = None) -> ArchState:
+    """An :class:`~zcpt_analysis.supernet.ArchState` from a supernet, a state, a sequence of chosen
+    ops per edge (None = undiscretized) or a mapping ``{edge: op}``; None means ``A_0`` of the
+    context's space."""
+    if isinstance(A_t, ArchState):
         return A_t
     if isinstance(A_t, Supernet):
-        return PartialArch.from_supernet(A_t)
+        return ArchState.from_supernet(A_t)
     ctx = context or ScoringContext()
     template = _template(ctx)
-    state = PartialArch.initial(template)
+    state = ArchState.initial(template)
     if A_t is None:
         return state
     if isinstance(A_t, Mapping):
@@ -636,7 +464,7 @@ def score_edge(method: str | ScoringMethod, A_t: StateLike, edge: int | str,
     """``{o: g(method, A_t, edge, o)}`` for every remaining op of an undiscretized ``edge`` (or ``ops``)."""
     m = get_method(method)
     ctx = context or ScoringContext()
-    state = as_partial(A_t, ctx)
+    state = as_state(A_t, ctx)
     e = state.edge_index(edge)
     if state.chosen[e] is not None:
         raise StateError(f"edge {state.edge_names[e]} of A_t is already discretized to {state.chosen[e]}; "
@@ -651,7 +479,7 @@ def score_edge(method: str | ScoringMethod, A_t: StateLike, edge: int | str,
 def g(method: str | ScoringMethod, A_t: StateLike, edge: int | str, op: int | str,
       context: Optional[ScoringContext] = None) -> float:
     """The operation score ``g(A_t, e, o)`` of ``method`` (see the module table for its direction)."""
-    state = as_partial(A_t, context)
+    state = as_state(A_t, context)
     name = state.op_name(edge, op)
     return score_edge(method, state, edge, context, ops=[name])[name]
 
@@ -667,7 +495,7 @@ def score_operations(context: ScoringContext, methods: Sequence[str] = METHOD_NA
     from tqdm.auto import tqdm
 
     resolved = [get_method(m) for m in methods]
-    state = as_partial(A_t, context)
+    state = as_state(A_t, context)
     todo = state.undiscretized() if edges is None else [state.edge_index(e) for e in edges]
     rows = []
     jobs = [(m, e) for m in resolved for e in todo]
@@ -682,13 +510,26 @@ def score_operations(context: ScoringContext, methods: Sequence[str] = METHOD_NA
     return pd.DataFrame(rows, columns=list(TABLE_COLUMNS))
 
 
-def best_ops(table: pd.DataFrame) -> dict[str, dict[str, str]]:
-    """The op each method selects on each edge of a score table (its direction; NaN ignored)."""
-    from .search.op_selection import select
+# ----------------------------------------------------------------------------- runs of a spec
+def run_scores(spec: Any, store: Any = None, progress: bool = False, bench: Any = None, images: Any = None,
+               context: Optional[ScoringContext] = None) -> Any:
+    """The iteration-0 scores of a :class:`~zcpt_analysis.runs.specs.ScoresSpec` (one method) as a
+    :class:`~zcpt_analysis.runs.records.ScoresRecord`, saved into ``store``. ``context`` (a context
+    of the same setting, e.g. shared by the methods of one ``zcpt scores`` call) reuses its
+    networks and images; the DARTS-trained supernet of the training-based methods is trained once
+    per setting into ``store`` and resumed from there."""
+    import time
 
-    out: dict[str, dict[str, str]] = {}
-    for (method, edge), grp in table.groupby(["method", "edge"], sort=False):
-        hib = bool(grp["higher_is_better"].iloc[0])
-        out.setdefault(method, {})[edge] = select(dict(zip(grp["op"], grp["score"])), maximize=hib,
-                                                  what=f"{method} on edge {edge}")
-    return out
+    from .runs.records import ScoresRecord
+
+    ctx = context if context is not None else spec.context(bench=bench, images=images)
+    ctx.progress = progress
+    if store is not None and get_method(spec.method).network == "trained" and ctx.trained is None \
+            and ctx.checkpoint_dir is None:
+        ctx.checkpoint_dir = str(store.root / spec.supernet_folder())
+    t0 = time.time()
+    table = score_operations(ctx, [spec.method])
+    record = ScoresRecord.of_table(spec, table, time.time() - t0, {"device": ctx.device})
+    if store is not None:
+        store.save(record)
+    return record

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
-from typing import Iterator, Optional, Sequence
+from typing import Any, Iterable, Iterator, Optional, Sequence
 
 import torch
 from torch import nn
@@ -36,6 +36,7 @@ from torch import nn
 from .errors import InvalidArchError, StateError
 
 MODES = ("fast", "published")
+_KEEP = object()  # "unchanged" marker of ArchState._replace
 
 
 @dataclass(frozen=True)
@@ -117,40 +118,60 @@ class MixedOp(nn.Module):
         return out
 
 
-class Supernet(nn.Module):
-    """Base class: edge state, masks and their API. Subclasses provide modules and the forward."""
+class ArchState:
+    """An immutable (partially discretized) architecture: per edge the candidate ops, the chosen op
+    (or none yet), the removed ops and whether the edge is pruned.
+
+    This is the only implementation of edge state: a :class:`Supernet` holds one (and a history of
+    earlier ones for :meth:`Supernet.undo`), the scoring methods pass one around as ``A_t`` without
+    any network. Every change returns a new state. Ops are given by name or index; names are what
+    :attr:`chosen`, :attr:`removed` and :meth:`to_json` show.
+    """
+
+    __slots__ = ("edge_names", "candidates", "_chosen", "_removed", "_pruned")
 
     def __init__(self, edge_names: Sequence[str], candidates: Sequence[Sequence[str]],
-                 alpha_std: float = 1e-3, seed: int = 0):
-        super().__init__()
-        if len(edge_names) != len(candidates):
-            raise ValueError("one candidate list per edge is required")
-        widths = {len(c) for c in candidates}
-        if len(widths) != 1:
-            raise ValueError("every edge must have the same number of candidate ops")
+                 chosen: Optional[Sequence[Optional[int | str]]] = None,
+                 removed: Optional[Sequence[Iterable[int | str]]] = None, pruned: Optional[Sequence[bool]] = None):
         self.edge_names: tuple[str, ...] = tuple(edge_names)
         self.candidates: tuple[tuple[str, ...], ...] = tuple(tuple(c) for c in candidates)
-        self.alpha_std = alpha_std
-        # alpha is a non-persistent buffer: not a model parameter (proxies never see it as a
-        # weight, as in the published code where it is a separate Variable); save it with
-        # :meth:`arch_state_dict`.
-        self.register_buffer("alpha", torch.zeros(len(edge_names), widths.pop()), persistent=False)
-        self.mode = "fast"
-        self._chosen: list[Optional[int]] = [None] * self.num_edges
-        self._removed: list[frozenset[int]] = [frozenset()] * self.num_edges
-        self._pruned: list[bool] = [False] * self.num_edges
-        self._history: list[tuple[int, Optional[int], frozenset[int], bool]] = []
-        self.redraw_alpha(seed)
+        n = len(self.edge_names)
+        if len(self.candidates) != n:
+            raise InvalidArchError("an architecture state needs one candidate list per edge")
+        chosen = [None] * n if chosen is None else list(chosen)
+        removed = [()] * n if removed is None else list(removed)
+        pruned = [False] * n if pruned is None else list(pruned)
+        if not (len(chosen) == len(removed) == len(pruned) == n):
+            raise InvalidArchError("an architecture state needs one choice, removed set and pruned flag per edge")
+        self._chosen = tuple(None if c is None else self.op_index(e, c) for e, c in enumerate(chosen))
+        self._removed = tuple(frozenset(self.op_index(e, o) for o in r) for e, r in enumerate(removed))
+        self._pruned = tuple(bool(p) for p in pruned)
+
+    @classmethod
+    def initial(cls, supernet: "Supernet") -> "ArchState":
+        """``A_0`` of ``supernet``'s space: nothing discretized."""
+        return cls(supernet.edge_names, supernet.candidates)
+
+    @classmethod
+    def from_supernet(cls, supernet: "Supernet") -> "ArchState":
+        """The supernet's current state (an operation-scoring state: no pruned edges)."""
+        state = supernet.arch_state
+        if any(state._pruned):
+            raise StateError("a supernet with pruned edges is not an operation-scoring state")
+        return state
+
+    def _replace(self, e: int, chosen: Any = _KEEP, removed: Any = _KEEP, pruned: Any = _KEEP) -> "ArchState":
+        new = object.__new__(ArchState)
+        new.edge_names, new.candidates = self.edge_names, self.candidates
+        new._chosen = self._chosen if chosen is _KEEP else self._chosen[:e] + (chosen,) + self._chosen[e + 1:]
+        new._removed = self._removed if removed is _KEEP else self._removed[:e] + (removed,) + self._removed[e + 1:]
+        new._pruned = self._pruned if pruned is _KEEP else self._pruned[:e] + (pruned,) + self._pruned[e + 1:]
+        return new
 
     # ---------------------------------------------------------------- naming / validation
     @property
     def num_edges(self) -> int:
         return len(self.edge_names)
-
-    @property
-    def num_ops(self) -> int:
-        """Candidate ops per edge, |O|."""
-        return self.alpha.shape[1]
 
     def edge_index(self, edge: int | str) -> int:
         """Edge number for an edge given by number or name (e.g. ``"2<-1"``)."""
@@ -177,39 +198,210 @@ class Supernet(nn.Module):
             raise InvalidArchError(f"op index {op} out of range 0..{len(cands) - 1}")
         return o
 
-    # ---------------------------------------------------------------- state inspection
-    def edge_state(self, edge: int | str) -> EdgeState:
+    def op_name(self, edge: int | str, op: int | str) -> str:
         e = self.edge_index(edge)
-        cands = self.candidates[e]
-        chosen = self._chosen[e]
-        return EdgeState(self.edge_names[e], cands, None if chosen is None else cands[chosen],
-                         tuple(cands[o] for o in sorted(self._removed[e])), self._pruned[e])
+        return self.candidates[e][self.op_index(e, op)]
 
+    # ---------------------------------------------------------------- inspection
     @property
-    def state(self) -> tuple[EdgeState, ...]:
-        """The current partially-discretized architecture, one :class:`EdgeState` per edge."""
-        return tuple(self.edge_state(e) for e in range(self.num_edges))
-
-    def chosen_ops(self) -> tuple[Optional[str], ...]:
+    def chosen(self) -> tuple[Optional[str], ...]:
         """Chosen op name per edge, ``None`` where the edge is not discretized yet."""
         return tuple(None if c is None else self.candidates[e][c] for e, c in enumerate(self._chosen))
 
-    def undiscretized_edges(self) -> list[int]:
-        """Edges that are neither discretized nor pruned, in edge order."""
-        return [e for e in range(self.num_edges) if self._chosen[e] is None and not self._pruned[e]]
+    @property
+    def removed(self) -> tuple[frozenset[str], ...]:
+        """Names of the removed ops per edge."""
+        return tuple(frozenset(self.candidates[e][o] for o in r) for e, r in enumerate(self._removed))
+
+    @property
+    def pruned(self) -> tuple[bool, ...]:
+        return self._pruned
+
+    @property
+    def t(self) -> int:
+        """Number of discretized edges (the iteration counter of ``A_t``)."""
+        return sum(c is not None for c in self._chosen)
+
+    def chosen_index(self, edge: int) -> Optional[int]:
+        return self._chosen[edge]
+
+    def removed_indices(self, edge: int) -> frozenset[int]:
+        return self._removed[edge]
+
+    def edge_state(self, edge: int | str) -> EdgeState:
+        e = self.edge_index(edge)
+        cands, c = self.candidates[e], self._chosen[e]
+        return EdgeState(self.edge_names[e], cands, None if c is None else cands[c],
+                         tuple(cands[o] for o in sorted(self._removed[e])), self._pruned[e])
 
     def remaining_ops(self, edge: int | str) -> list[int]:
-        """Indices of the ops still computed on ``edge``."""
+        """Indices of the ops still computed on ``edge`` (the chosen one if discretized)."""
         e = self.edge_index(edge)
         if self._pruned[e]:
             return []
         if self._chosen[e] is not None:
             return [self._chosen[e]]
-        return [o for o in range(self.num_ops) if o not in self._removed[e]]
+        return [o for o in range(len(self.candidates[e])) if o not in self._removed[e]]
+
+    def remaining(self, edge: int | str) -> tuple[str, ...]:
+        """Names of the ops still possible on ``edge``."""
+        e = self.edge_index(edge)
+        return tuple(self.candidates[e][o] for o in self.remaining_ops(e))
+
+    def undiscretized(self) -> list[int]:
+        """Edges that are neither discretized nor pruned, in edge order."""
+        return [e for e in range(self.num_edges) if self._chosen[e] is None and not self._pruned[e]]
 
     @property
     def is_fully_discretized(self) -> bool:
         return all(c is not None or p for c, p in zip(self._chosen, self._pruned))
+
+    # ---------------------------------------------------------------- changes (new states)
+    def discretize(self, edge: int | str, op: int | str) -> "ArchState":
+        """``A + (e, o)``: edge ``e`` computes only ``o``."""
+        e, o = self.edge_index(edge), self.op_index(edge, op)
+        if self._pruned[e]:
+            raise StateError(f"edge {self.edge_names[e]} is pruned; undo that first")
+        if self._chosen[e] is not None and self._chosen[e] != o:
+            raise StateError(f"edge {self.edge_names[e]} is already discretized to "
+                             f"{self.candidates[e][self._chosen[e]]}")
+        if o in self._removed[e]:
+            raise StateError(f"op {self.candidates[e][o]} was removed from edge {self.edge_names[e]}")
+        return self._replace(e, chosen=o)
+
+    def perturb(self, edge: int | str, op: int | str) -> "ArchState":
+        """``A - (e, o)``: op ``o`` removed from edge ``e`` (weight 0, not computed)."""
+        e, o = self.edge_index(edge), self.op_index(edge, op)
+        if self._chosen[e] is not None:
+            raise StateError(f"edge {self.edge_names[e]} is already discretized to "
+                             f"{self.candidates[e][self._chosen[e]]}")
+        return self._replace(e, removed=self._removed[e] | {o})
+
+    def prune(self, edge: int | str) -> "ArchState":
+        """Edge ``e`` removed entirely (it contributes zero), as topology selection does."""
+        return self._replace(self.edge_index(edge), pruned=True)
+
+    # ---------------------------------------------------------------- (de)serialisation
+    def to_json(self) -> dict:
+        """``{"chosen": [op or None per edge], "removed": [[ops] per edge]}`` (+ ``pruned`` if any)."""
+        out: dict[str, Any] = {"chosen": list(self.chosen), "removed": [sorted(r) for r in self.removed]}
+        if any(self._pruned):
+            out["pruned"] = list(self._pruned)
+        return out
+
+    def index_json(self) -> dict:
+        """The state by op indices (the supernet checkpoint format)."""
+        return {"chosen": list(self._chosen), "removed": [sorted(r) for r in self._removed],
+                "pruned": list(self._pruned)}
+
+    def same_edges(self, other: "ArchState") -> bool:
+        return self.edge_names == other.edge_names and self.candidates == other.candidates
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ArchState) and self.same_edges(other) and self._chosen == other._chosen \
+            and self._removed == other._removed and self._pruned == other._pruned
+
+    def __hash__(self) -> int:
+        return hash((self.edge_names, self._chosen, self._removed, self._pruned))
+
+    def __repr__(self) -> str:
+        return f"ArchState(chosen={self.chosen}, removed={tuple(sorted(r) for r in self.removed)})"
+
+    @contextlib.contextmanager
+    def applied(self, supernet: "Supernet") -> Iterator["Supernet"]:
+        """Temporarily put ``supernet`` into this state (its previous state is restored)."""
+        saved = supernet.arch_state_dict()
+        try:
+            self.apply(supernet)
+            yield supernet
+        finally:
+            supernet.load_arch_state_dict(saved)
+
+    def apply(self, supernet: "Supernet") -> "Supernet":
+        """Put ``supernet`` into this state (its undo history is cleared)."""
+        supernet.set_arch_state(self)
+        return supernet
+
+
+class Supernet(nn.Module):
+    """Base class: edge state (an :class:`ArchState`), masks and their API. Subclasses provide
+    modules and the forward."""
+
+    def __init__(self, edge_names: Sequence[str], candidates: Sequence[Sequence[str]],
+                 alpha_std: float = 1e-3, seed: int = 0):
+        super().__init__()
+        if len(edge_names) != len(candidates):
+            raise ValueError("one candidate list per edge is required")
+        widths = {len(c) for c in candidates}
+        if len(widths) != 1:
+            raise ValueError("every edge must have the same number of candidate ops")
+        self._arch = ArchState(edge_names, candidates)
+        self.edge_names: tuple[str, ...] = self._arch.edge_names
+        self.candidates: tuple[tuple[str, ...], ...] = self._arch.candidates
+        self.alpha_std = alpha_std
+        # alpha is a non-persistent buffer: not a model parameter (proxies never see it as a
+        # weight, as in the published code where it is a separate Variable); save it with
+        # :meth:`arch_state_dict`.
+        self.register_buffer("alpha", torch.zeros(len(edge_names), widths.pop()), persistent=False)
+        self.mode = "fast"
+        self._history: list[ArchState] = []
+        self.redraw_alpha(seed)
+
+    # ---------------------------------------------------------------- naming / validation
+    @property
+    def num_edges(self) -> int:
+        return len(self.edge_names)
+
+    @property
+    def num_ops(self) -> int:
+        """Candidate ops per edge, |O|."""
+        return self.alpha.shape[1]
+
+    def edge_index(self, edge: int | str) -> int:
+        """Edge number for an edge given by number or name (e.g. ``"2<-1"``)."""
+        return self._arch.edge_index(edge)
+
+    def op_index(self, edge: int | str, op: int | str) -> int:
+        """Index of ``op`` (name or index) among the candidates of ``edge``."""
+        return self._arch.op_index(edge, op)
+
+    # ---------------------------------------------------------------- state inspection
+    @property
+    def arch_state(self) -> ArchState:
+        """The current (immutable) architecture state."""
+        return self._arch
+
+    def set_arch_state(self, state: ArchState) -> "Supernet":
+        """Put the supernet into ``state`` (same edges and candidates); clears the undo history."""
+        if not state.same_edges(self._arch):
+            raise StateError(f"the state's edges {state.edge_names} differ from the supernet's {self.edge_names}")
+        self._arch = state
+        self._history.clear()
+        return self
+
+    def edge_state(self, edge: int | str) -> EdgeState:
+        return self._arch.edge_state(edge)
+
+    @property
+    def state(self) -> tuple[EdgeState, ...]:
+        """The current partially-discretized architecture, one :class:`EdgeState` per edge."""
+        return tuple(self._arch.edge_state(e) for e in range(self.num_edges))
+
+    def chosen_ops(self) -> tuple[Optional[str], ...]:
+        """Chosen op name per edge, ``None`` where the edge is not discretized yet."""
+        return self._arch.chosen
+
+    def undiscretized_edges(self) -> list[int]:
+        """Edges that are neither discretized nor pruned, in edge order."""
+        return self._arch.undiscretized()
+
+    def remaining_ops(self, edge: int | str) -> list[int]:
+        """Indices of the ops still computed on ``edge``."""
+        return self._arch.remaining_ops(edge)
+
+    @property
+    def is_fully_discretized(self) -> bool:
+        return self._arch.is_fully_discretized
 
     def edge_weights(self) -> torch.Tensor:
         """Effective mixing weights ``[E, |O|]`` of the current state.
@@ -221,60 +413,43 @@ class Supernet(nn.Module):
         rows = []
         for e in range(self.num_edges):
             mask = torch.zeros_like(soft[e])
-            if self._chosen[e] is not None and not self._pruned[e]:
-                mask[self._chosen[e]] = 1
+            chosen = self._arch.chosen_index(e)
+            if chosen is not None and not self._arch.pruned[e]:
+                mask[chosen] = 1
                 rows.append(mask)
                 continue
-            if not self._pruned[e]:
-                mask[self.remaining_ops(e)] = 1
+            mask[self.remaining_ops(e)] = 1
             rows.append(soft[e] * mask)
         return torch.stack(rows)
 
     # ---------------------------------------------------------------- state changes
-    def _push(self, e: int) -> None:
-        self._history.append((e, self._chosen[e], self._removed[e], self._pruned[e]))
+    def _change(self, state: ArchState) -> "Supernet":
+        self._history.append(self._arch)
+        self._arch = state
+        return self
 
     def discretize(self, edge: int | str, op: int | str) -> "Supernet":
         """``A + (e, o)``: edge ``e`` computes only ``o`` from now on."""
-        e, o = self.edge_index(edge), self.op_index(edge, op)
-        if self._pruned[e]:
-            raise StateError(f"edge {self.edge_names[e]} is pruned; undo that first")
-        if o in self._removed[e]:
-            raise StateError(f"op {self.candidates[e][o]} was removed from edge {self.edge_names[e]}")
-        self._push(e)
-        self._chosen[e] = o
-        return self
+        return self._change(self._arch.discretize(edge, op))
 
     def perturb(self, edge: int | str, op: int | str) -> "Supernet":
         """``A - (e, o)``: remove op ``o`` from edge ``e`` (weight 0, not computed)."""
-        e, o = self.edge_index(edge), self.op_index(edge, op)
-        if self._chosen[e] is not None:
-            raise StateError(f"edge {self.edge_names[e]} is already discretized to "
-                             f"{self.candidates[e][self._chosen[e]]}")
-        self._push(e)
-        self._removed[e] = self._removed[e] | {o}
-        return self
+        return self._change(self._arch.perturb(edge, op))
 
     def prune_edge(self, edge: int | str) -> "Supernet":
         """Remove edge ``e`` entirely (it contributes zero), as topology selection does."""
-        e = self.edge_index(edge)
-        self._push(e)
-        self._pruned[e] = True
-        return self
+        return self._change(self._arch.prune(edge))
 
     def undo(self) -> "Supernet":
         """Revert the most recent discretize / perturb / prune."""
         if not self._history:
             raise StateError("nothing to undo: the supernet is in its initial state")
-        e, chosen, removed, pruned = self._history.pop()
-        self._chosen[e], self._removed[e], self._pruned[e] = chosen, removed, pruned
+        self._arch = self._history.pop()
         return self
 
     def reset(self) -> "Supernet":
         """Back to A_0: every edge undiscretized with all its candidates (alpha is kept)."""
-        self._chosen = [None] * self.num_edges
-        self._removed = [frozenset()] * self.num_edges
-        self._pruned = [False] * self.num_edges
+        self._arch = ArchState(self.edge_names, self.candidates)
         self._history.clear()
         return self
 
@@ -315,17 +490,13 @@ class Supernet(nn.Module):
 
     def arch_state_dict(self) -> dict:
         """alpha and the masks, for checkpoints (the module ``state_dict`` holds the weights)."""
-        return {"alpha": self.alpha.detach().cpu().clone(), "chosen": list(self._chosen),
-                "removed": [sorted(r) for r in self._removed], "pruned": list(self._pruned)}
+        return {"alpha": self.alpha.detach().cpu().clone(), **self._arch.index_json()}
 
     def load_arch_state_dict(self, state: dict) -> "Supernet":
         with torch.no_grad():
             self.alpha.copy_(state["alpha"].to(self.alpha.device, self.alpha.dtype))
-        self._chosen = list(state["chosen"])
-        self._removed = [frozenset(r) for r in state["removed"]]
-        self._pruned = list(state["pruned"])
-        self._history.clear()
-        return self
+        return self.set_arch_state(ArchState(self.edge_names, self.candidates, state["chosen"], state["removed"],
+                                             state["pruned"]))
 
     # ---------------------------------------------------------------- execution
     def plan(self) -> ExecutionPlan:
@@ -333,22 +504,23 @@ class Supernet(nn.Module):
         if self.mode not in MODES:
             raise StateError(f"unknown supernet mode {self.mode!r}; valid modes: {', '.join(MODES)}")
         published = self.mode == "published"
+        arch = self._arch
         soft = torch.softmax(self.alpha, dim=-1)
         one = None
         terms = []
         for e in range(self.num_edges):
-            cands, chosen, removed = self.candidates[e], self._chosen[e], self._removed[e]
+            cands, chosen, removed = self.candidates[e], arch.chosen_index(e), arch.removed_indices(e)
             edge_terms: list[Term] = []
             if published:
                 zero = soft.new_zeros(())
                 if one is None:
                     one = soft.new_ones(())
                 for o in range(len(cands)):
-                    if self._pruned[e] or (chosen is not None and o != chosen) or (chosen is None and o in removed):
+                    if arch.pruned[e] or (chosen is not None and o != chosen) or (chosen is None and o in removed):
                         edge_terms.append(Term(o, zero, zero_input=True))
                     else:
                         edge_terms.append(Term(o, one if chosen is not None else soft[e, o]))
-            elif not self._pruned[e]:
+            elif not arch.pruned[e]:
                 if chosen is not None:
                     if cands[chosen] != "none":
                         edge_terms.append(Term(chosen, None))
@@ -366,7 +538,7 @@ class Supernet(nn.Module):
         perturbations (exactly so when no layer couples samples, e.g. BatchNorm in eval mode).
         """
         e = self.edge_index(edge)
-        if self._chosen[e] is not None or self._pruned[e]:
+        if self._arch.chosen_index(e) is not None or self._arch.pruned[e]:
             raise StateError(f"edge {self.edge_names[e]} is discretized or pruned; nothing to perturb")
         removed = [self.op_index(e, o) for o in ops]
         saved = self.mode

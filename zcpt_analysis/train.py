@@ -31,21 +31,26 @@ import os
 import platform
 import random
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Iterator, Optional
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from .data import ImageSet, load_images
+from .data import DataFields, ImageSet, augment, load_images
 from .errors import InvalidArchError, MissingFileError, StateError, UnknownNameError, ZcptError
-from .results import atomic_torch_save, atomic_write_json, read_json
+from .files import atomic_torch_save, atomic_write_json, read_json
+from .evaluation import evaluate
+from .options import identity_fields, opt, plain, to_jsonable
 from .runtime import resolve_device, seed_everything
 from .spaces.darts import SETTINGS, build_network, count_parameters
 from .spaces.genotypes import GENOTYPES, Genotype, GenotypeLike, parse_genotype
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .runs.records import TrainRecord
+    from .runs.specs import TrainSpec
 
 TRAIN_DATASETS: tuple[str, ...] = ("cifar10", "cifar100", "svhn", "synthetic")
 TRAIN_SETTINGS: tuple[str, ...] = ("heavy", "mobile")
@@ -57,51 +62,52 @@ class TrainConfigError(ZcptError, ValueError):
     """An invalid training option (the message says which and what is valid)."""
 
 
-# Settings that must match between a checkpoint and the run resuming it.
-_RESUME_KEYS = ("dataset", "setting", "epochs", "batch_size", "learning_rate", "lr_min", "momentum", "weight_decay",
-                "cutout", "drop_path_prob", "auxiliary", "auxiliary_weight", "grad_clip", "seed", "C", "layers",
-                "train_limit", "data_source")
-
-
-@dataclass
-class TrainConfig:
+@dataclass(frozen=True, kw_only=True)
+class TrainConfig(DataFields):
     """Hyper-parameters of a final training run (defaults: the paper's CIFAR-10 protocol).
 
-    ``C`` / ``layers`` override the setting's width and depth; ``train_limit`` / ``test_limit``
-    use only the first N images (smoke runs); ``cutout=0`` and ``drop_path_prob=0`` disable those;
+    ``setting=None`` means ``heavy`` for CIFAR-10 and ``mobile`` otherwise (as in the paper);
+    ``C`` / ``layers`` override the setting's width and depth; ``train_limit`` / ``test_limit`` use
+    only the first N images (smoke runs); ``cutout=0`` and ``drop_path_prob=0`` disable those;
     ``auxiliary=False`` drops the auxiliary head; ``stop_after_epochs`` ends this session after that
     many epochs (checkpointed; resume later), e.g. for time-limited jobs.
     """
 
-    dataset: str = "cifar10"
-    setting: str = "heavy"
-    epochs: int = 600
-    batch_size: int = 96
-    learning_rate: float = 0.025
-    lr_min: float = 0.0
-    momentum: float = 0.9
-    weight_decay: float = 3e-4
-    cutout: int = 16
-    drop_path_prob: float = 0.2
-    auxiliary: bool = True
-    auxiliary_weight: float = 0.4
-    grad_clip: float = 5.0
-    seed: int = 0
-    data_source: str = "auto"
-    data_root: Optional[str] = None
-    device: str = "auto"
-    C: Optional[int] = None
-    layers: Optional[int] = None
-    train_limit: Optional[int] = None
-    test_limit: Optional[int] = None
-    checkpoint_every: int = 1
-    stop_after_epochs: Optional[int] = None
-    deterministic: bool = True  # on CUDA: cudnn.deterministic=True, benchmark=False (process-wide), as published
-    progress: bool = True
+    setting: Optional[str] = opt(None, "--setting", help=f"{'|'.join(TRAIN_SETTINGS)} (default: heavy for cifar10, "
+                                 "mobile otherwise, as in the paper)")
+    epochs: int = opt(600, "--epochs", help="training epochs")
+    batch_size: int = opt(96, "--batch-size", help="training minibatch")
+    learning_rate: float = opt(0.025, "--learning-rate", "--lr",
+                               help="initial learning rate (cosine to learning_rate_min)")
+    learning_rate_min: float = plain(0.0)
+    momentum: float = plain(0.9)
+    weight_decay: float = plain(3e-4)
+    cutout: int = opt(16, "--cutout", help="cutout length (0 disables)")
+    drop_path_prob: float = opt(0.2, "--drop-path", help="final drop-path probability")
+    auxiliary: bool = opt(True, "--no-auxiliary", help="train without the auxiliary head")
+    auxiliary_weight: float = plain(0.4)
+    grad_clip: float = plain(5.0)
+    seed: int = opt(0, "--seed", help="seed of the weights and the data order")
+    C: Optional[int] = opt(None, "--C", help="override the setting's initial channels")
+    layers: Optional[int] = opt(None, "--layers", help="override the setting's number of cells")
+    train_limit: Optional[int] = opt(None, "--train-limit", help="use only the first N training images (smoke runs)")
+    test_limit: Optional[int] = opt(None, "--test-limit", help="use only the first N test images")
+    checkpoint_every: int = opt(1, "--checkpoint-every", identity=False, help="epochs between checkpoints")
+    stop_after_epochs: Optional[int] = opt(None, "--stop-after", identity=False, metavar="N",
+                                           help="end this session after N epochs (checkpointed; continue with "
+                                                "--resume)")
+    deterministic: bool = plain(True, identity=False)
+    """On CUDA: cudnn.deterministic=True, benchmark=False (process-wide), as published."""
+
+    def __post_init__(self) -> None:
+        self._normalize_data()
+        chosen = self.setting
+        if chosen is None:
+            chosen = "heavy" if self.dataset == "cifar10" else "mobile"
+        object.__setattr__(self, "setting", str(chosen).strip().lower())
 
     def validate(self) -> "TrainConfig":
-        self.dataset = str(self.dataset).strip().lower()
-        self.setting = str(self.setting).strip().lower()
+        """Check every value (clear error naming the bad one); returns the config."""
         if self.dataset not in TRAIN_DATASETS:
             raise UnknownNameError("training dataset", self.dataset, TRAIN_DATASETS)
         if self.setting not in TRAIN_SETTINGS:
@@ -115,6 +121,10 @@ class TrainConfig:
             raise TrainConfigError(f"cutout must be >= 0 and drop_path_prob in [0, 1), got {self.cutout} and "
                                    f"{self.drop_path_prob}")
         return self
+
+    def resume_key(self) -> dict[str, Any]:
+        """The settings a checkpoint and the run resuming it must share (its identity fields)."""
+        return identity_fields(self)
 
 
 # ------------------------------------------------------------------------------- genotype input
@@ -201,18 +211,8 @@ class AugmentedBatches:
         if not train:
             return self.normalize(x), y
         n, _, h, w = x.shape
-        pad = self.set.crop_padding
         gen = self.generator
-        offsets = torch.randint(0, 2 * pad + 1, (n, 2), generator=gen)
-        flip = torch.rand(n, generator=gen) < 0.5
-        if pad > 0:
-            padded = F.pad(x, (pad, pad, pad, pad)).permute(0, 2, 3, 1)
-            rows = (offsets[:, :1] + torch.arange(h)).to(self.device)
-            cols = (offsets[:, 1:] + torch.arange(w)).to(self.device)
-            x = padded[torch.arange(n, device=self.device)[:, None, None], rows[:, :, None], cols[:, None, :]]
-            x = x.permute(0, 3, 1, 2)
-        x = torch.where(flip.to(self.device).view(-1, 1, 1, 1), x.flip(-1), x)
-        x = self.normalize(x)
+        x = self.normalize(augment(x, self.set.crop_padding, gen))
         if self.cutout > 0:
             cy = torch.randint(0, h, (n,), generator=gen)
             cx = torch.randint(0, w, (n,), generator=gen)
@@ -223,6 +223,11 @@ class AugmentedBatches:
             keep = ~(in_y[:, :, None] & in_x[:, None, :])
             x = x * keep.to(self.device, x.dtype)[:, None]
         return x, y
+
+    def test_batches(self, batch_size: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """Every image once, in order, without augmentation."""
+        for start in range(0, len(self), batch_size):
+            yield self.batch(torch.arange(start, min(start + batch_size, len(self))), train=False)
 
 
 def _load_split(cfg: TrainConfig, train: bool) -> ImageSet:
@@ -238,13 +243,6 @@ def _load_split(cfg: TrainConfig, train: bool) -> ImageSet:
 
 
 # ------------------------------------------------------------------------------- helpers
-def _topk(logits: torch.Tensor, y: torch.Tensor, ks: tuple[int, ...] = (1, 5)) -> list[float]:
-    k_max = min(max(ks), logits.shape[1])
-    pred = logits.topk(k_max, dim=1).indices
-    hit = pred.eq(y[:, None])
-    return [float(hit[:, : min(k, k_max)].any(dim=1).float().sum()) for k in ks]
-
-
 def _rng_state(data_gen: torch.Generator, device: torch.device) -> dict[str, Any]:
     state = {"torch": torch.get_rng_state(), "data": data_gen.get_state(), "python": random.getstate(),
              "numpy": np.random.get_state()}
@@ -293,16 +291,31 @@ def build_for_training(genotype: GenotypeLike, cfg: TrainConfig, num_classes: in
 
 
 # ------------------------------------------------------------------------------- training
-def train(genotype: GenotypeLike, config: Optional[TrainConfig] = None, out: str | Path = "runs/train",
-          resume: bool = False) -> dict[str, Any]:
-    """Train ``genotype``'s evaluation network with the DARTS protocol; returns the run summary.
+def _saved_config(saved: dict[str, Any]) -> TrainConfig:
+    """The config of a checkpoint (first-release checkpoints name ``learning_rate_min`` ``lr_min``
+    and carry a ``progress`` flag)."""
+    values = dict(saved)
+    if "lr_min" in values:
+        values["learning_rate_min"] = values.pop("lr_min")
+    values.pop("progress", None)
+    return config_from_dict(values)
 
-    ``out`` is the run folder (checkpoint, ``log.csv``, ``result.json``). Without ``resume`` an
-    existing checkpoint there is an error (nothing is overwritten); with ``resume`` the run
-    continues from it (the settings in ``_RESUME_KEYS`` must match) or starts fresh if there is none.
+
+def train(genotype: GenotypeLike, config: Optional[TrainConfig] = None, out: str | Path = "runs/train",
+          resume: bool = False, progress: bool = True) -> "TrainRecord":
+    """Train ``genotype``'s evaluation network with the DARTS protocol; returns its record.
+
+    ``out`` is the run folder (``checkpoint.pt``, ``log.csv`` and the record ``result.json``).
+    Without ``resume`` an existing checkpoint there is an error (nothing is overwritten); with
+    ``resume`` the run continues from it (the identity settings of :class:`TrainConfig` must match)
+    or starts fresh if there is none.
     """
+    from .runs.records import TrainRecord, now
+    from .runs.specs import TrainSpec
+
     cfg = (config or TrainConfig()).validate()
     geno = resolve_genotype(genotype)
+    spec = TrainSpec(genotype=genotype if isinstance(genotype, str) else json.dumps(geno.to_json()), config=cfg)
     out = Path(out)
     ckpt_path, csv_path, json_path = out / CHECKPOINT, out / LOG_CSV, out / RESULT_JSON
     checkpoint = None
@@ -311,8 +324,8 @@ def train(genotype: GenotypeLike, config: Optional[TrainConfig] = None, out: str
             raise StateError(f"{ckpt_path} exists; pass resume=True (--resume) to continue that run, or choose "
                              "another output folder")
         checkpoint = torch.load(ckpt_path, map_location="cpu", weights_only=False)
-        saved = checkpoint["config"]
-        diff = {k: (saved.get(k), getattr(cfg, k)) for k in _RESUME_KEYS if saved.get(k) != getattr(cfg, k)}
+        saved, wanted = _saved_config(checkpoint["config"]).resume_key(), cfg.resume_key()
+        diff = {k: (saved.get(k), v) for k, v in wanted.items() if saved.get(k) != v}
         if diff:
             raise StateError("cannot resume: settings differ from the checkpoint's (saved, requested): "
                              + ", ".join(f"{k}={v[0]!r} vs {v[1]!r}" for k, v in diff.items()))
@@ -333,7 +346,8 @@ def train(genotype: GenotypeLike, config: Optional[TrainConfig] = None, out: str
     n_params = count_parameters(model)
     optimizer = torch.optim.SGD(model.parameters(), cfg.learning_rate, momentum=cfg.momentum,
                                 weight_decay=cfg.weight_decay)
-    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, float(cfg.epochs), eta_min=cfg.lr_min)
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, float(cfg.epochs),
+                                                           eta_min=cfg.learning_rate_min)
     data_gen = torch.Generator().manual_seed(cfg.seed)
     batches = AugmentedBatches(train_set, device, cfg.cutout, data_gen)
     test_batches = AugmentedBatches(test_set, device, 0, torch.Generator().manual_seed(cfg.seed))
@@ -353,23 +367,32 @@ def train(genotype: GenotypeLike, config: Optional[TrainConfig] = None, out: str
     elif csv_path.exists():
         raise StateError(f"{csv_path} exists without a checkpoint; choose an empty output folder")
 
-    info = {"genotype": geno.to_json(), "genotype_str": str(geno), "config": asdict(cfg),
-            "network": {"setting": cfg.setting, **SETTINGS[cfg.setting],
-                        **({"C": cfg.C} if cfg.C is not None else {}),
-                        **({"layers": cfg.layers} if cfg.layers is not None else {}),
-                        "auxiliary": cfg.auxiliary, "num_classes": train_set.num_classes},
-            "params": n_params, "params_millions": n_params / 1e6,
-            "data": {"train": train_set.source, "test": test_set.source, "train_images": len(train_set),
-                     "test_images": len(test_set)},
-            "device": str(device), "torch": torch.__version__, "python": platform.python_version()}
+    network = {"setting": cfg.setting, **SETTINGS[cfg.setting], **({"C": cfg.C} if cfg.C is not None else {}),
+               **({"layers": cfg.layers} if cfg.layers is not None else {}), "auxiliary": cfg.auxiliary,
+               "num_classes": train_set.num_classes}
+    record = TrainRecord(spec=spec, status="running", created=now(),
+                         environment={"device": str(device), "torch": torch.__version__,
+                                      "python": platform.python_version()},
+                         genotype=geno.to_json(), network=network, params=n_params,
+                         data={"train": train_set.source, "test": test_set.source, "train_images": len(train_set),
+                               "test_images": len(test_set)})
+
+    def finish(rows: list[dict[str, Any]]) -> TrainRecord:
+        record.history = list(rows)
+        record.epochs_completed = int(rows[-1]["epoch"]) if rows else 0
+        record.final_test_acc = rows[-1]["test_acc"] if rows else None
+        record.best_test_acc = max(r["test_acc"] for r in rows) if rows else None
+        record.timing = {"training": round(sum(float(r.get("epoch_seconds", 0.0)) for r in rows), 3)}
+        record.status = "complete" if record.epochs_completed >= cfg.epochs else "running"
+        atomic_write_json(json_path, record.to_json())
+        return record
 
     from tqdm.auto import tqdm
 
-    if cfg.progress:
+    if progress:
         tqdm.write(f"{n_params:,} parameters (auxiliary head excluded) on {device}; training on {train_set.source} "
                    f"({len(train_set)} images), testing on {test_set.source} ({len(test_set)} images); "
                    f"epochs {start_epoch + 1}..{cfg.epochs}")
-    summary: Optional[dict[str, Any]] = None
     end_epoch = cfg.epochs if cfg.stop_after_epochs is None else min(cfg.epochs, start_epoch + cfg.stop_after_epochs)
     for epoch in range(start_epoch, end_epoch):
         t0 = time.time()
@@ -381,7 +404,7 @@ def train(genotype: GenotypeLike, config: Optional[TrainConfig] = None, out: str
         loss_sum = torch.zeros((), device=device)  # accumulated on the device: no sync per step
         correct = torch.zeros((), device=device)
         seen = 0
-        bar = tqdm(range(n_batches), desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False, disable=not cfg.progress)
+        bar = tqdm(range(n_batches), desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False, disable=not progress)
         for b in bar:
             idx = order[b * cfg.batch_size:(b + 1) * cfg.batch_size]
             if len(idx) < 2:  # BatchNorm cannot train on a single sample
@@ -399,54 +422,49 @@ def train(genotype: GenotypeLike, config: Optional[TrainConfig] = None, out: str
             loss_sum += loss.detach() * n
             correct += (logits.detach().argmax(dim=1) == y).sum()
             seen += n
-            if cfg.progress and (b % 25 == 0 or b == n_batches - 1):
+            if progress and (b % 25 == 0 or b == n_batches - 1):
                 bar.set_postfix(loss=f"{float(loss_sum) / seen:.3f}", acc=f"{100 * float(correct) / seen:.1f}")
         bar.close()
         scheduler.step()
-        test_loss, test_acc, test_top5 = evaluate(model, test_batches, cfg.batch_size, criterion)
+        test = evaluate(model, test_batches.test_batches(cfg.batch_size))
         row = {"epoch": epoch + 1, "session": session, "lr": lr, "drop_path_prob": model.drop_path_prob,
                "train_loss": float(loss_sum) / max(seen, 1), "train_acc": 100 * float(correct) / max(seen, 1),
-               "test_loss": test_loss, "test_acc": test_acc, "test_top5": test_top5,
+               "test_loss": test.loss, "test_acc": test.accuracy, "test_top5": test.top5,
                "epoch_seconds": time.time() - t0}
         history.append(row)
         last = epoch + 1 == end_epoch
         if (epoch + 1) % cfg.checkpoint_every == 0 or last:
             atomic_torch_save({"epoch": epoch + 1, "session": session, "model": model.state_dict(),
-                                "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                                "rng": _rng_state(data_gen, device), "history": history,
-                                "config": asdict(cfg), "genotype": geno.to_json()}, ckpt_path)
+                               "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                               "rng": _rng_state(data_gen, device), "history": history,
+                               "config": to_jsonable(cfg), "genotype": geno.to_json()}, ckpt_path)
         _append_csv(csv_path, [row])
-        summary = {**info, "epochs_completed": epoch + 1, "final_test_acc": test_acc,
-                   "best_test_acc": max(r["test_acc"] for r in history), "history": history}
-        atomic_write_json(json_path, summary)
-        if cfg.progress:
+        finish(history)
+        if progress:
             tqdm.write(f"epoch {epoch + 1}/{cfg.epochs}  lr {lr:.5f}  train {row['train_acc']:.2f}%  "
-                       f"test {test_acc:.2f}%  ({row['epoch_seconds']:.1f}s)")
-    if summary is None:  # resumed a finished run: nothing left to train
-        summary = read_json(json_path) if json_path.exists() else {**info, "epochs_completed": start_epoch,
-                                                                      "history": history}
-    return summary
+                       f"test {test.accuracy:.2f}%  ({row['epoch_seconds']:.1f}s)")
+    if not history or start_epoch == end_epoch:  # resumed a finished run: nothing left to train
+        if json_path.exists():
+            from .runs.records import record_from_json
+
+            return record_from_json(read_json(json_path), where=str(json_path))  # type: ignore[return-value]
+        return finish(history)
+    return record
 
 
-@torch.no_grad()
-def evaluate(model: nn.Module, batches: AugmentedBatches, batch_size: int,
-             criterion: Optional[nn.Module] = None) -> tuple[float, float, float]:
-    """``(mean loss, top-1 %, top-5 %)`` of ``model`` in eval mode over all images of ``batches``."""
-    criterion = criterion or nn.CrossEntropyLoss()
-    was_training = model.training
-    model.eval()
-    loss_sum = top1 = top5 = 0.0
-    n_total = len(batches)
-    for start in range(0, n_total, batch_size):
-        idx = torch.arange(start, min(start + batch_size, n_total))
-        x, y = batches.batch(idx, train=False)
-        logits = model(x)
-        loss_sum += float(criterion(logits, y)) * len(idx)
-        c1, c5 = _topk(logits, y, (1, 5))
-        top1 += c1
-        top5 += c5
-    model.train(was_training)
-    return loss_sum / n_total, 100 * top1 / n_total, 100 * top5 / n_total
+def run_train(spec: "TrainSpec", store: Any = None, progress: bool = False, force: bool = False) -> "TrainRecord":
+    """Train ``spec`` into its run folder in ``store`` (resuming a checkpoint there; ``force``
+    starts over), or into a temporary folder without a store."""
+    import shutil
+    import tempfile
+
+    if store is None:
+        with tempfile.TemporaryDirectory(prefix="zcpt-train-") as tmp:
+            return train(spec.genotype, spec.config, tmp, progress=progress)
+    folder = store.artifacts_for(spec)
+    if force and folder.exists():
+        shutil.rmtree(folder)
+    return train(spec.genotype, spec.config, folder, resume=True, progress=progress)
 
 
 def config_from_dict(values: dict[str, Any]) -> TrainConfig:

@@ -1,14 +1,14 @@
 """Step through one Zero-Cost-PT search iteration, edge by edge (a JupyterLab widget).
 
 The logic is a plain object, :class:`StepThrough`, built on
-:meth:`ZeroCostPT.iteration_steps <zcpt_analysis.search.zcpt.ZeroCostPT.iteration_steps>`: each
+:meth:`ZeroCostPT.iteration_steps <zcpt_analysis.searches.zcpt.ZeroCostPT.iteration_steps>`: each
 :meth:`~StepThrough.next` makes (or replays) one zc-pt decision -- the op whose removal lowers the
 proxy score most is kept on the next edge of the ordering -- and leaves the supernet discretized
 that far; :meth:`~StepThrough.back` undoes the last decision (``supernet.undo()``), :meth:`~StepThrough.reset`
 returns to ``A_0`` and :meth:`~StepThrough.run_to_end` finishes the iteration (with topology
 selection in the DARTS spaces). Decisions are computed once and cached, so *back* then *next*
 replays the cached decision instead of re-scoring; the final architecture is therefore exactly
-``ZeroCostPT(config).search_iteration(iteration)["arch"]``.
+``ZeroCostPT(config).search_iteration(iteration).arch``.
 
 :meth:`~StepThrough.view` returns a plain dict (the state, the current decision, the oracle
 best-acc / avg-acc scores of the decided edge from NAS-Bench-201 via :mod:`zcpt_analysis.scoring`,
@@ -26,7 +26,7 @@ import time
 from typing import Any, Callable, Optional
 
 from .errors import StateError, ZcptError
-from .search.orderings import Step
+from .searches.orderings import Step
 
 ORACLE_METHODS: tuple[str, ...] = ("best-acc", "avg-acc")
 
@@ -34,19 +34,19 @@ ORACLE_METHODS: tuple[str, ...] = ("best-acc", "avg-acc")
 class StepThrough:
     """One Zero-Cost-PT search iteration, one edge decision at a time (see the module docstring).
 
-    ``config`` is a :class:`~zcpt_analysis.search.zcpt.ZcptConfig`; ``images`` optionally the
+    ``config`` is a :class:`~zcpt_analysis.runs.specs.SearchSpec`; ``images`` optionally the
     image set the proxy minibatches come from; ``bench`` the NAS-Bench-201 benchmark (default:
     loaded on first use; NAS-Bench-201 space only).
     """
 
     def __init__(self, config: Any, iteration: int = 0, images: Any = None, bench: Any = None):
-        from .search.zcpt import ZeroCostPT
+        from .searches.zcpt import ZeroCostPT
 
         if iteration < 0:
             raise ZcptError(f"iteration must be >= 0, got {iteration}")
         self.config = config
         self.iteration = int(iteration)
-        self.search = ZeroCostPT(config, out_dir=None, progress=False, images=images)
+        self.search = ZeroCostPT(config, progress=False, images=images)
         self._bench = bench
         self._steps: list[Step] = []
         self._generator = None
@@ -144,7 +144,7 @@ class StepThrough:
         if not self.at_end:
             raise StateError(f"{self.num_edges - self.position} edge(s) are not discretized yet; use run_to_end()")
         if self._final is None:
-            entry = self.search.finish_iteration(self.iteration, self._steps, self._started)
+            entry = self.search.finish_iteration(self.iteration, self._steps, self._started).to_json()
             if self.has_benchmark:
                 entry["benchmark"] = {"dataset": "cifar10", **self.bench().query(entry["arch"], "cifar10").to_json()}
             self._final = entry
@@ -252,7 +252,7 @@ class StepThroughWidget:
         import ipywidgets as w
 
         from .proxies import proxy_names
-        from .search.orderings import ORDERINGS
+        from .searches.orderings import ORDERINGS
         from .spaces import space_names
 
         self.preset, self.data_root = preset, data_root
@@ -283,7 +283,7 @@ class StepThroughWidget:
     def _default_config(self, space: str, proxy: str, order: str, seed: int) -> Any:
         from .experiments import search_settings
 
-        return search_settings(self.preset, space, data_root=self.data_root).config(seed, proxy=proxy, order=order)
+        return search_settings(self.preset, space, data_root=self.data_root).spec(seed, proxy=proxy, order=order)
 
     def build(self) -> StepThrough:
         """A new :class:`StepThrough` from the dropdowns (at ``A_0``)."""

@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import MissingFileError, UnknownNameError
-from ..results import atomic_write_text
+from ..files import atomic_write_text
 
 DATASETS: tuple[str, ...] = ("cifar10", "cifar100", "ImageNet16-120")
 _ALIASES = {d.lower(): d for d in DATASETS} | {"imagenet16": "ImageNet16-120", "imagenet": "ImageNet16-120",

@@ -1,4 +1,9 @@
-"""The ``zcpt`` command line. Each subcommand lives in its own module with a ``register`` function."""
+"""The ``zcpt`` command line. Each subcommand lives in its own module with a ``register`` function.
+
+Commands that compute results build their options from a run spec (:mod:`zcpt_analysis.runs.specs`)
+and set ``specs=`` to a function turning parsed arguments into the list of specs they compute, so
+:func:`parse_specs` reads any such command back into specs (``parse_specs(spec.to_argv()) == [spec]``).
+"""
 from __future__ import annotations
 
 import argparse
@@ -8,7 +13,7 @@ from typing import Sequence
 
 from ..errors import ZcptError
 
-SUBCOMMAND_MODULES: tuple[str, ...] = ("bench", "search", "train", "proxies", "scores", "darts", "report")
+SUBCOMMAND_MODULES: tuple[str, ...] = ("bench", "search", "train", "proxies", "scores", "darts", "results", "report")
 """Modules of :mod:`zcpt_analysis.cli` that each add one subcommand (in --help order)."""
 
 
@@ -25,6 +30,17 @@ def build_parser() -> argparse.ArgumentParser:
     for name in SUBCOMMAND_MODULES:
         importlib.import_module(f"{__name__}.{name}").register(sub)
     return parser
+
+
+def parse_specs(argv: Sequence[str]) -> list:
+    """The run specs a ``zcpt`` command computes (``argv`` with or without the leading ``zcpt``)."""
+    argv = list(argv)
+    if argv and argv[0] == "zcpt":
+        argv = argv[1:]
+    args = build_parser().parse_args(argv)
+    if not hasattr(args, "specs"):
+        raise ZcptError(f"`zcpt {args.command}` computes no run spec")
+    return args.specs(args)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,21 +1,49 @@
-"""Option parsing shared by several ``zcpt`` subcommands."""
+"""Execution options shared by the ``zcpt`` commands that compute results (not part of any spec)."""
 from __future__ import annotations
 
-import json
-from typing import Any
+import argparse
+from typing import Any, Callable, Optional, Sequence
 
-from ..errors import ZcptError
+from ..options import add_options, from_args
 
 
-def key_values(items: list[str] | None, what: str) -> dict[str, Any]:
-    """``["C=8", "mode=train"]`` -> ``{"C": 8, "mode": "train"}`` (values parsed as JSON when possible)."""
-    out: dict[str, Any] = {}
-    for item in items or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise ZcptError(f"{what} must look like KEY=VALUE, got {item!r}")
-        try:
-            out[key] = json.loads(value)
-        except json.JSONDecodeError:
-            out[key] = value
-    return out
+def add_run_options(p: argparse.ArgumentParser, force_flags: Sequence[str] = ("--force",)) -> None:
+    """``--out`` (the results store), ``--force`` (start over) and ``--quiet``."""
+    p.add_argument("--out", default=None, metavar="DIR",
+                   help="results store the records go into (default: $ZCPT_HOME/runs, else ./runs)")
+    p.add_argument(*force_flags, dest="force", action="store_true",
+                   help="compute again even if a (partial) record exists")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def spec_command(p: argparse.ArgumentParser, spec_cls: type, func: Callable[[argparse.Namespace], int],
+                 seeds: Optional[str] = "--seeds", skip: Sequence[str] = (),
+                 default_seeds: Optional[Sequence[int]] = None, **overrides: Any) -> None:
+    """Give ``p`` the options of ``spec_cls`` (minus ``skip``), the run options and, with ``seeds``,
+    an option computing one spec per seed; ``p``'s ``specs(args)`` builds the list of specs."""
+    add_options(p, spec_cls, skip=skip)
+    if seeds:
+        p.add_argument(seeds, dest="seeds", type=int, nargs="+", default=None, metavar="SEED",
+                       help="several seeds (one run each; prints mean ± std)"
+                            + (f" (default {' '.join(map(str, default_seeds))})" if default_seeds else ""))
+
+    def specs(args: argparse.Namespace) -> list:
+        seed_list = getattr(args, "seeds", None)
+        if seed_list is None and default_seeds is not None and not hasattr(args, "seed"):
+            seed_list = list(default_seeds)
+        if not seed_list:
+            return [from_args(spec_cls, args, **overrides)]
+        if hasattr(args, "seed"):
+            from ..errors import ZcptError
+
+            raise ZcptError("give either --seed or --seeds, not both")
+        return [from_args(spec_cls, args, seed=s, **overrides) for s in seed_list]
+
+    p.set_defaults(func=func, specs=specs)
+
+
+def store_of(args: argparse.Namespace):
+    """The results store named by ``--out`` (default store otherwise)."""
+    from ..runs.store import ResultStore
+
+    return ResultStore(args.out)

@@ -2,15 +2,8 @@
 from __future__ import annotations
 
 import argparse
-import inspect
 import json
 import math
-import time
-from typing import Any
-
-from ..errors import ZcptError
-
-_RESERVED = {"net", "inputs", "targets", "loss_fn", "device"}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -68,86 +61,26 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
-def parse_option(text: str) -> tuple[str, Any]:
-    """``KEY=VALUE`` with VALUE read as int, float, true/false/none, or left a string."""
-    if "=" not in text:
-        raise ZcptError(f"proxy option {text!r} is not KEY=VALUE (e.g. mode=train)")
-    key, raw = (part.strip() for part in text.split("=", 1))
-    low = raw.lower()
-    if low in ("true", "false"):
-        return key, low == "true"
-    if low == "none":
-        return key, None
-    for cast in (int, float):
-        try:
-            return key, cast(raw)
-        except ValueError:
-            pass
-    return key, raw
-
-
-def _options_for(fn: Any, options: dict[str, Any]) -> dict[str, Any]:
-    params = inspect.signature(fn).parameters
-    return {k: v for k, v in options.items() if k in params}
-
-
 def _score(args: argparse.Namespace) -> int:
-    import torch
+    from ..options import key_values
+    from ..proxies.arch_scores import score_arch_table
 
-    from ..data import MinibatchSampler, load_images
-    from ..proxies import get_proxy, proxy_names
-    from ..runtime import resolve_device
-    from ..spaces import get_space
-
-    names = args.proxy or ["nwot"]
-    names = proxy_names() if any(n.strip().lower() == "all" for n in names) else [get_proxy(n).name for n in names]
-    specs = [get_proxy(n) for n in dict.fromkeys(names)]
-    options = dict(parse_option(o) for o in args.option)
-    bad = [k for k in options if k in _RESERVED]
-    if bad:
-        raise ZcptError(f"option(s) {', '.join(bad)} cannot be set with -o (use --device; the rest is fixed)")
-    unused = [k for k in options if not any(k in inspect.signature(s.fn).parameters for s in specs)]
-    if unused:
-        raise ZcptError(f"no selected proxy accepts option(s) {', '.join(unused)} "
-                        f"(proxies: {', '.join(s.name for s in specs)})")
-
-    device = resolve_device(args.device)
-    space = get_space("nb201")
-    arch_text = args.arch.strip()
-    if arch_text.isdigit():
-        from ..bench import load_benchmark
-
-        arch = load_benchmark().arch_of(int(arch_text))
-    else:
-        arch = space.parse(arch_text)
-    images = load_images(args.dataset, args.data_source, args.data_root)
-    sampler = MinibatchSampler(images, args.batch_size, seed=args.seed, augment=not args.no_augment, device=device)
-    inputs, targets = sampler.sample()
-    net = space.network(arch, num_classes=images.num_classes, seed=args.seed).to(device)
-
-    rows = []
-    for spec in specs:
-        start = time.perf_counter()
-        value = spec.fn(net, inputs, targets, loss_fn=None, device=device, **_options_for(spec.fn, options))
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        rows.append({"proxy": spec.name, "score": value, "seconds": time.perf_counter() - start})
+    result = score_arch_table(args.arch, args.proxy or ["nwot"], dataset=args.dataset, batch_size=args.batch_size,
+                              seed=args.seed, data_source=args.data_source, data_root=args.data_root,
+                              device=args.device, augment=not args.no_augment, options=key_values(args.option, "-o"))
     if args.json:  # JSON has no NaN/inf: non-finite scores are written as strings ("-inf", "nan")
-        rows_json = [dict(r, score=r["score"] if math.isfinite(r["score"]) else str(r["score"])) for r in rows]
-
-    info = {"arch": arch.to_string(), "dataset": images.name, "num_classes": images.num_classes,
-            "data": images.source, "batch_size": args.batch_size, "seed": args.seed, "augment": not args.no_augment,
-            "device": str(device), "options": options, "scores": rows}
-    if args.json:
-        print(json.dumps(dict(info, scores=rows_json), indent=2))
+        info = result.to_json()
+        info["scores"] = [dict(r, score=r["score"] if math.isfinite(r["score"]) else str(r["score"]))
+                          for r in info["scores"]]
+        print(json.dumps(info, indent=2))
         return 0
-    print(f"arch     {info['arch']}")
-    print(f"network  NAS-Bench-201 standalone, C=16 N=5, {images.num_classes} classes, weights seed {args.seed}")
-    print(f"data     {images.source}, batch {args.batch_size} (seed {args.seed}"
-          f"{', augmented' if info['augment'] else ''}), device {device}")
-    if options:
-        print("options  " + ", ".join(f"{k}={v}" for k, v in options.items()))
+    print(f"arch     {result.arch}")
+    print(f"network  NAS-Bench-201 standalone, C=16 N=5, {result.num_classes} classes, weights seed {result.seed}")
+    print(f"data     {result.data}, batch {result.batch_size} (seed {result.seed}"
+          f"{', augmented' if result.augment else ''}), device {result.device}")
+    if result.options:
+        print("options  " + ", ".join(f"{k}={v}" for k, v in result.options.items()))
     print(f"{'proxy':<10} {'score (higher is better)':>26} {'time':>9}")
-    for row in rows:
-        print(f"{row['proxy']:<10} {row['score']:>26.10g} {row['seconds']:>8.3f}s")
+    for row in result.scores:
+        print(f"{row.proxy:<10} {row.score:>26.10g} {row.seconds:>8.3f}s")
     return 0

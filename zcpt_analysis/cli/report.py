@@ -16,7 +16,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "cell error and does not stop the others (exit status 1 if any failed).")
     p.add_argument("--preset", default="smoke", choices=PRESETS,
                    help="smoke: CPU, shared CIFAR-10 sample, tiny networks (minutes); paper: the paper's "
-                        "configuration, reading GPU results from results_dir / the score cache (default smoke)")
+                        "configuration, reading GPU results from results_dir (default smoke)")
     p.add_argument("--notebooks", nargs="+", default=None, metavar="NAME",
                    help="only these notebooks (names without .ipynb; default: all, in the paper's order)")
     p.add_argument("--out", default="reports", help="output folder (default reports/)")
@@ -24,10 +24,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="extra notebook parameter (JSON values, e.g. -p results_dir=runs/paper -p 'seeds=[0,1]'); "
                         "passed to the notebooks that declare it")
     p.add_argument("--results-dir", default=None,
-                   help="shortcut for -p results_dir=DIR (folder of zcpt search/baseline/darts/train outputs)")
-    p.add_argument("--cache-dir", default=None, help="shortcut for -p cache_dir=DIR (operation-score cache)")
+                   help="shortcut for -p results_dir=DIR (the results store the notebooks read; paper default "
+                        "runs/paper)")
     p.add_argument("--data-root", default=None, help="shortcut for -p data_root=DIR (full dataset folder)")
-    p.add_argument("--notebooks-dir", default=None, help="folder of the notebooks (default: the project's notebooks/)")
+    p.add_argument("--notebooks-dir", default=None,
+                   help="folder of the notebooks (default: $ZCPT_NOTEBOOKS, else the source checkout's notebooks/, "
+                        "else ./notebooks)")
     p.add_argument("--kernel", default="python3", help="Jupyter kernel name (default python3)")
     p.add_argument("--timeout", type=int, default=None, help="per-cell execution timeout in seconds (default none)")
     p.add_argument("--list", action="store_true", help="list the notebooks and their parameters, run nothing")
@@ -47,7 +49,7 @@ def _report(args: argparse.Namespace) -> int:
             print(f"{name}: " + ", ".join(f"{k}={v}" for k, v in params.items()))
         return 0
     params = parse_parameters(args.param)
-    for key in ("results_dir", "cache_dir", "data_root"):
+    for key in ("results_dir", "data_root"):
         if getattr(args, key) is not None:
             params[key] = getattr(args, key)
     runs = run_reports(args.notebooks, preset=args.preset, out_dir=args.out, parameters=params, folder=folder,

@@ -27,7 +27,7 @@ values a proxy can return exactly three special values, each with a fixed meanin
 
 How consumers must treat them:
 
-* **NaN never wins.** Choosing code ignores NaN (``search.op_selection.select`` drops NaN before
+* **NaN never wins.** Choosing code ignores NaN (``searches.op_selection.select`` drops NaN before
   its arg max / arg min and raises if every score is NaN). Anything that ranks scores should use
   :func:`nan_safe_argbest` or :func:`ranking_value` (NaN -> the worst end) -- never a bare
   ``max`` or ``np.argmax``, which return NaN or its index depending on position.

@@ -13,7 +13,7 @@ from typing import Any, Callable, Optional
 import torch
 from torch import nn
 
-from ..errors import UnknownNameError
+from ..registry import Registry
 
 ProxyFn = Callable[..., float]
 
@@ -47,28 +47,11 @@ class ProxySpec:
         return self.fn(net, inputs, targets, loss_fn=loss_fn, **options)
 
 
-_REGISTRY: dict[str, ProxySpec] = {}
-
-
-def register_proxy(spec: ProxySpec) -> ProxySpec:
-    """Add ``spec`` to the registry (its name must be new)."""
-    if spec.name in _REGISTRY:
-        raise ValueError(f"proxy {spec.name!r} is already registered")
-    _REGISTRY[spec.name] = spec
-    return spec
-
-
-def proxy_names() -> list[str]:
-    """Registered proxy names, in registration order (the six of Abdelfattah et al., nwot, baselines)."""
-    return list(_REGISTRY)
-
-
-def get_proxy(name: str) -> ProxySpec:
-    """The proxy called ``name``; raises :class:`UnknownNameError` listing the valid names."""
-    key = str(name).strip().lower()
-    if key not in _REGISTRY:
-        raise UnknownNameError("proxy", name, proxy_names())
-    return _REGISTRY[key]
+PROXIES: Registry[ProxySpec] = Registry("proxy")
+"""Every registered proxy, in registration order (the six of Abdelfattah et al., nwot, baselines)."""
+register_proxy = PROXIES.register
+get_proxy = PROXIES.get
+proxy_names = PROXIES.names
 
 
 def compute_proxy(name: str, net: nn.Module, inputs: torch.Tensor, targets: Optional[torch.Tensor] = None,

@@ -7,7 +7,7 @@ from typing import Any, Callable, Hashable
 
 from torch import nn
 
-from ..errors import UnknownNameError
+from ..registry import Registry
 from ..supernet import Supernet
 
 
@@ -38,24 +38,11 @@ class SearchSpace:
     extras: dict[str, Any] = field(default_factory=dict)
 
 
-_REGISTRY: dict[str, SearchSpace] = {}
-
-
-def register_space(space: SearchSpace) -> SearchSpace:
-    """Add ``space`` to the registry (name must be new)."""
-    if space.name in _REGISTRY:
-        raise ValueError(f"search space {space.name!r} is already registered")
-    _REGISTRY[space.name] = space
-    return space
-
-
-def get_space(name: str) -> SearchSpace:
-    """The registered space called ``name`` (clear error listing the valid names)."""
-    key = str(name).strip().lower()
-    if key not in _REGISTRY:
-        raise UnknownNameError("search space", name, sorted(_REGISTRY))
-    return _REGISTRY[key]
+SPACES: Registry[SearchSpace] = Registry("search space")
+"""Every registered search space (``nb201``, ``darts``, ``darts-s1`` .. ``darts-s4``)."""
+register_space = SPACES.register
+get_space = SPACES.get
 
 
 def space_names() -> list[str]:
-    return sorted(_REGISTRY)
+    return sorted(SPACES.names())

@@ -250,7 +250,7 @@ class DartsSupernet(Supernet):
         chosen = self.chosen_ops()
         genes: dict[str, list[tuple[str, int]]] = {c: [] for c in CELL_TYPES}
         for name, edges in self.topology_groups():
-            kept = [e for e in edges if not self._pruned[e]]
+            kept = [e for e in edges if not self.arch_state.pruned[e]]
             if len(kept) != self.edges_per_node:
                 raise InvalidArchError(f"cannot derive a genotype: node {name} keeps {len(kept)} incoming edges "
                                        f"({', '.join(self.edge_names[e] for e in kept) or 'none'}), a DARTS genotype "
@@ -270,7 +270,7 @@ class DartsSupernet(Supernet):
         for e in edges:
             row = [0.0] * self.num_ops
             if e in kept:
-                row[self._chosen[e]] = 1.0  # type: ignore[index]
+                row[self.arch_state.chosen_index(e)] = 1.0  # type: ignore[index]
             cands = self.candidates[e]
             real = [k for k in range(len(cands)) if cands[k] != "none"] or list(range(len(cands)))
             weights.append((row, real))
@@ -563,10 +563,10 @@ _DESCRIPTIONS = {
 
 def register_spaces() -> None:
     """Register ``darts``, ``darts-full`` and ``darts-s1`` .. ``darts-s4`` (idempotent)."""
-    from .base import _REGISTRY
+    from .base import SPACES
 
     for name in SPACE_NAMES:
-        if name in _REGISTRY:
+        if name in SPACES:
             continue
         register_space(SearchSpace(
             name=name,

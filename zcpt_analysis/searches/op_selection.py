@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import Callable, Mapping
+from typing import Callable, Mapping, Sequence
+
+import numpy as np
 
 import torch
 from torch import nn
@@ -34,24 +36,21 @@ class TiedScoresWarning(UserWarning):
     """All candidate scores of an edge are equal (e.g. all -inf): the choice is arbitrary."""
 
 
-def zc_pt_scores(supernet: Supernet, edge: int | str, scorer: Scorer, inputs: torch.Tensor,
-                 targets: torch.Tensor) -> dict[str, float]:
-    """``S(A_t - (e, o))`` for every remaining op ``o`` of ``edge`` (lower = more important op)."""
-    e = supernet.edge_index(edge)
-    scores = {}
-    for o in supernet.remaining_ops(e):
-        with supernet.perturbed(e, o):
-            scores[supernet.candidates[e][o]] = float(scorer(supernet, inputs, targets))
-    return scores
+KINDS: tuple[str, ...] = ("zc-pt", "disc-zc")
 
 
-def disc_zc_scores(supernet: Supernet, edge: int | str, scorer: Scorer, inputs: torch.Tensor,
-                   targets: torch.Tensor) -> dict[str, float]:
-    """``S(A_t + (e, o))`` for every remaining op ``o`` of ``edge`` (higher = better op)."""
+def edge_scores(kind: str, supernet: Supernet, edge: int | str, scorer: Scorer, inputs: torch.Tensor,
+                targets: torch.Tensor) -> dict[str, float]:
+    """The zero-cost scores of every remaining op ``o`` of ``edge``: ``S(A_t - (e, o))`` for
+    ``kind="zc-pt"`` (lower = more important op), ``S(A_t + (e, o))`` for ``"disc-zc"`` (higher =
+    better op)."""
+    if kind not in KINDS:
+        raise ZcptError(f"unknown zero-cost edge score {kind!r}; valid: {', '.join(KINDS)}")
     e = supernet.edge_index(edge)
+    change = supernet.perturbed if kind == "zc-pt" else supernet.discretized
     scores = {}
     for o in supernet.remaining_ops(e):
-        with supernet.discretized(e, o):
+        with change(e, o):
             scores[supernet.candidates[e][o]] = float(scorer(supernet, inputs, targets))
     return scores
 
@@ -73,6 +72,19 @@ def select(scores: Mapping[str, float], maximize: bool, what: str = "edge") -> s
                       f"({next(iter(valid))}) is arbitrary", TiedScoresWarning, stacklevel=2)
     best = max(valid, key=valid.__getitem__) if maximize else min(valid, key=valid.__getitem__)
     return best
+
+
+def select_candidate(scores: Sequence[Sequence[float]], V: int | None = None) -> tuple[int, list[float]]:
+    """The validation stage's selection rule (Algorithm 1, stage 2): each candidate's total is the
+    sum of its first ``V`` validation scores (all if None; NaN scores ignored, NaN if all are NaN);
+    the winner is the largest total, ties going to the candidate found first. Returns the winner's
+    index and every total. Used by the search and by Figure 3's (N, V) sub-selections."""
+    totals = []
+    for s in scores:
+        vals = np.asarray(list(s)[:V] if V is not None else list(s), dtype=float)
+        totals.append(float(np.nansum(vals)) if vals.size and not np.all(np.isnan(vals)) else math.nan)
+    best = select({str(i): t for i, t in enumerate(totals)}, maximize=True, what="the validation stage")
+    return int(best), totals
 
 
 def choose_zc_pt(scores: Mapping[str, float], what: str = "edge") -> str:

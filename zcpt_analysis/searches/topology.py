@@ -17,8 +17,8 @@ Methods:
   comparison (``not crit < best``).
 
 NaN scores are ignored (an edge with a NaN score is neither kept for it nor removed for it); a node
-whose scores are all NaN raises :class:`~zcpt_analysis.search.op_selection.DegenerateScoresError`,
-and all-equal scores warn (:class:`~zcpt_analysis.search.op_selection.TiedScoresWarning`).
+whose scores are all NaN raises :class:`~zcpt_analysis.searches.op_selection.DegenerateScoresError`,
+and all-equal scores warn (:class:`~zcpt_analysis.searches.op_selection.TiedScoresWarning`).
 
 Node orders (the nodes come from ``supernet.topology_groups()``, named ``"<cell>:<node>"`` for DARTS):
 

@@ -47,12 +47,13 @@ from torch import nn
 
 from ..data import ImageSet, MinibatchSampler, augment as _augment, search_split
 from ..errors import StateError, UnknownNameError, ZcptError
-from ..results import atomic_torch_save, atomic_write_json
+from ..evaluation import evaluate
+from ..files import atomic_torch_save, atomic_write_json
+from ..options import opt, plain
 from ..runtime import derive_seed
 from ..supernet import Supernet
 
 ARCH_UPDATES: tuple[str, ...] = ("first-order", "second-order", "fixed")
-BN_MODES: tuple[str, ...] = ("eval", "train")
 CHECKPOINT_FILE = "checkpoint.pt"
 RUN_FILE = "run.json"
 
@@ -67,24 +68,29 @@ class DartsConfig:
     the number of validation images used by every evaluation (None: all).
     """
 
-    epochs: int = 100
-    batch_size: int = 64
-    learning_rate: float = 0.025
-    learning_rate_min: float = 0.001
-    momentum: float = 0.9
-    weight_decay: float = 3e-4
-    grad_clip: float = 5.0
-    arch_learning_rate: float = 3e-4
-    arch_beta1: float = 0.5
-    arch_beta2: float = 0.999
-    arch_weight_decay: float = 1e-3
-    train_portion: float = 0.5
-    arch_update: str = "first-order"
-    steps_per_epoch: Optional[int] = None
-    augment: bool = True
-    eval_every: int = 1
-    eval_max_images: Optional[int] = None
-    ckpt_interval: int = 1
+    epochs: int = opt(100, "--epochs", help="supernet training epochs (DARTS-PT: 100)")
+    batch_size: int = opt(64, "--batch-size", help="training / validation minibatch (DARTS-PT: 64)")
+    learning_rate: float = opt(0.025, "--learning-rate", help="initial weight learning rate (cosine-annealed)")
+    learning_rate_min: float = plain(0.001)
+    momentum: float = plain(0.9)
+    weight_decay: float = plain(3e-4)
+    grad_clip: float = plain(5.0)
+    arch_learning_rate: float = plain(3e-4)
+    arch_beta1: float = plain(0.5)
+    arch_beta2: float = plain(0.999)
+    arch_weight_decay: float = plain(1e-3)
+    train_portion: float = opt(0.5, "--train-portion", help="share of the training images that trains the weights "
+                               "(the rest trains alpha and is the validation set)")
+    arch_update: str = opt("first-order", "--arch-update", choices=ARCH_UPDATES,
+                           help="alpha update: first-order DARTS (DARTS-PT), second-order, or fixed (DARTS-PT's "
+                                "'blank')")
+    steps_per_epoch: Optional[int] = opt(None, "--steps-per-epoch",
+                                         help="cap the steps of an epoch (default: one pass over the training half)")
+    augment: bool = plain(True)
+    eval_every: int = plain(1, identity=False)
+    eval_max_images: Optional[int] = opt(None, "--eval-max-images",
+                                         help="cap the validation images of every evaluation (default: all)")
+    ckpt_interval: int = plain(1, identity=False)
 
     def __post_init__(self) -> None:
         if self.arch_update not in ARCH_UPDATES:
@@ -167,56 +173,6 @@ class FixedBatches:
             if self.augment and self.images.crop_padding > 0:
                 x = _augment(x, self.images.crop_padding, gen)
             yield self.images.normalize(x).to(self.device), self.images.labels[idx].to(self.device)
-
-
-# ------------------------------------------------------------------------------------ evaluation
-@dataclass(frozen=True)
-class EvalResult:
-    """Top-1 accuracy (%) and mean cross-entropy over ``n`` images."""
-
-    accuracy: float
-    loss: float
-    n: int
-
-
-def _bn_buffers(model: nn.Module) -> list[tuple[nn.Module, dict[str, torch.Tensor]]]:
-    saved = []
-    for m in model.modules():
-        if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats:
-            saved.append((m, {k: getattr(m, k).clone() for k in ("running_mean", "running_var", "num_batches_tracked")
-                              if getattr(m, k, None) is not None}))
-    return saved
-
-
-def evaluate(model: nn.Module, batches: Sequence[tuple[torch.Tensor, torch.Tensor]] | FixedBatches,
-             bn_mode: str = "eval") -> EvalResult:
-    """Accuracy and loss of ``model`` on ``batches`` (no gradients).
-
-    ``bn_mode="eval"`` uses the BatchNorm running statistics; ``"train"`` normalises with batch
-    statistics, as DARTS-PT's projection evaluates perturbed supernets (``infer(..., eval=False)``).
-    The running statistics and the model's train/eval flag are left as they were.
-    """
-    if bn_mode not in BN_MODES:
-        raise UnknownNameError("BatchNorm mode", bn_mode, BN_MODES)
-    was_training = model.training
-    saved = _bn_buffers(model) if bn_mode == "train" else []
-    model.train(bn_mode == "train")
-    correct, total, loss_sum = 0, 0, 0.0
-    try:
-        with torch.no_grad():
-            for x, y in batches:
-                logits = model(x)
-                loss_sum += float(F.cross_entropy(logits, y, reduction="sum"))
-                correct += int((logits.argmax(1) == y).sum())
-                total += int(y.numel())
-    finally:
-        for m, buffers in saved:
-            for k, v in buffers.items():
-                getattr(m, k).copy_(v)
-        model.train(was_training)
-    if total == 0:
-        raise ZcptError("evaluation saw no images")
-    return EvalResult(100.0 * correct / total, loss_sum / total, total)
 
 
 # ------------------------------------------------------------------------------------ trainer
@@ -589,3 +545,54 @@ def copy_supernet(supernet: Supernet) -> Supernet:
     finally:
         supernet.alpha.requires_grad_(was)
     return twin
+
+
+# ------------------------------------------------------------------------------------ runs of a spec
+def trained_supernet_of(spec: Any, store: Any = None, progress: bool = False, force: bool = False,
+                        images: Optional[ImageSet] = None) -> tuple[DartsRun, SearchData, torch.device]:
+    """The DARTS-trained supernet of a :class:`~zcpt_analysis.runs.specs.DartsSpec` /
+    :class:`~zcpt_analysis.runs.specs.DartsPTSpec`: trained (or resumed) in the spec's run folder
+    of ``store`` (``<folder>/supernet``, shared by DARTS and DARTS-PT with the same training
+    settings); ``force`` retrains from scratch."""
+    from ..runtime import resolve_device
+    from ..spaces import get_space
+
+    space = get_space(spec.space)
+    device = resolve_device(spec.device)
+    images = images if images is not None else spec.load_images()
+    data = SearchData.from_images(images, spec.darts.train_portion)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(spec.seed)
+        supernet = space.supernet(num_classes=images.num_classes, seed=spec.seed, **spec.supernet_options)
+    out = store.root / spec.run_folder() / "supernet" if store is not None else None
+    run = train_supernet(supernet, data, spec.darts, seed=spec.seed, device=device, out_dir=out, resume=not force,
+                         progress=progress)
+    return run, data, device
+
+
+def run_darts(spec: Any, store: Any = None, progress: bool = False, force: bool = False, bench: Any = None,
+              images: Optional[ImageSet] = None) -> Any:
+    """DARTS (Table 4): train the supernet of ``spec`` and derive its argmax-alpha architecture;
+    the record goes into ``store``."""
+    from ..runs.records import DartsRecord, bench_from_json, now
+    from ..spaces import get_space
+    from ..spaces.nb201 import Arch
+
+    space = get_space(spec.space)
+    run, _, _ = trained_supernet_of(spec, store, progress, force, images)
+    arch = argmax_architecture(run.supernet)
+    record = DartsRecord(spec=spec, created=now(), environment={"device": str(spec.device)},
+                         timing={"training": round(run.seconds, 3)}, arch=space.to_json(arch),
+                         final_valid_acc=run.valid_acc[-1] if run.valid_acc else None, epochs_done=run.epochs_done)
+    if isinstance(arch, Arch):
+        record.benchmark = bench_from_json(benchmark_summary(arch, bench if bench is not None else _bench_of(spec)))
+    if store is not None:
+        store.save(record)
+    return record
+
+
+def _bench_of(spec: Any) -> Any:
+    try:
+        return spec.load_bench()
+    except ZcptError:
+        return None

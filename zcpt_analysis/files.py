@@ -1,4 +1,5 @@
-"""Result files: atomic writes (write to a temporary file in the same folder, then rename) and JSON."""
+"""Files: atomic writes (write to a temporary file in the same folder, then rename) and JSON reading
+with one clear error for a damaged file."""
 from __future__ import annotations
 
 import json
@@ -6,6 +7,8 @@ import os
 import tempfile
 from pathlib import Path
 from typing import Any, Callable
+
+from .errors import DamagedFileError
 
 
 def atomic_write(path: str | Path, write: Callable[[str], None]) -> Path:
@@ -59,8 +62,16 @@ def atomic_write_json(path: str | Path, obj: Any) -> Path:
 
 
 def read_json(path: str | Path) -> Any:
-    with open(path, encoding="utf-8") as fh:
-        return json.load(fh)
+    """The JSON content of ``path``; a file that is not valid JSON (cut short, empty, binary)
+    raises :class:`~zcpt_analysis.errors.DamagedFileError` naming it."""
+    path = Path(path)
+    if path.is_dir():
+        raise DamagedFileError(f"{path} is a folder, not a JSON file")
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return json.load(fh)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DamagedFileError(f"{path} is damaged (not valid JSON: {exc})") from exc
 
 
 def _json_default(obj: Any) -> Any:

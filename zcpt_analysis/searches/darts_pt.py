@@ -2,7 +2,7 @@
 
 Procedure (``ruocwang/darts-pt``, ``nasbench201/projection.py`` and ``sota/cnn/projection.py``):
 
-1. start from a supernet trained with DARTS (:func:`~zcpt_analysis.search.darts.train_supernet`);
+1. start from a supernet trained with DARTS (:func:`~zcpt_analysis.searches.darts.train_supernet`);
    for ``DARTS-PT (fix alpha)`` the supernet was trained with alpha frozen (DARTS-PT's ``blank``
    experiments: ``arch_update="fixed"``) and alpha stays frozen during fine-tuning too;
 2. reset the weight optimiser to SGD at ``learning_rate / 10`` (momentum and weight decay as in
@@ -34,18 +34,17 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any, Optional
 
 import numpy as np
 import torch
 
 from ..errors import UnknownNameError
-from ..results import atomic_write_json
+from ..options import opt, plain
 from ..supernet import Supernet
 from ..runtime import derive_seed
-from .darts import (BN_MODES, BilevelTrainer, DartsConfig, DartsRun, FixedBatches, SearchData, benchmark_summary,
-                    evaluate)
+from ..evaluation import BN_MODES, evaluate
+from .darts import BilevelTrainer, DartsConfig, DartsRun, FixedBatches, SearchData, benchmark_summary
 
 EDGE_DECISIONS: tuple[str, ...] = ("random", "fixed")
 PROJ_CRITS: tuple[str, ...] = ("acc", "loss")
@@ -60,13 +59,16 @@ class DartsPTConfig:
     reference); ``bn_mode`` is the BatchNorm mode of those evaluations (reference: ``train``).
     """
 
-    proj_intv: int = 5
-    edge_decision: str = "random"
-    proj_crit: str = "acc"
-    fix_alpha: bool = False
-    finetune_lr: Optional[float] = None
-    bn_mode: str = "train"
-    eval_max_images: Optional[int] = None
+    proj_intv: int = opt(5, "--proj-intv", help="fine-tuning epochs between decisions (DARTS-PT: 5)")
+    edge_decision: str = opt("random", "--edge-decision", choices=EDGE_DECISIONS, help="order of the edge decisions")
+    proj_crit: str = opt("acc", "--proj-crit", choices=PROJ_CRITS,
+                         help="keep the op whose removal lowers the validation accuracy most (acc) or raises the "
+                              "loss most (loss)")
+    fix_alpha: bool = plain(False)
+    finetune_lr: Optional[float] = plain(None)
+    bn_mode: str = opt("train", "--bn-mode", choices=BN_MODES,
+                       help="BatchNorm mode of the perturbation evaluations (DARTS-PT: train)")
+    eval_max_images: Optional[int] = plain(None)
 
     def __post_init__(self) -> None:
         if self.edge_decision not in EDGE_DECISIONS:
@@ -188,8 +190,7 @@ def _decide_topology(model: Supernet, node: str, edges: tuple[int, ...], batches
 
 def run_darts_pt(trained: DartsRun | Supernet, data: SearchData, darts_config: DartsConfig = DartsConfig(),
                  config: DartsPTConfig = DartsPTConfig(), seed: int = 0, device: str | torch.device = "cpu",
-                 bench: Any = None, space: Any = None, progress: bool = True,
-                 out_path: str | Path | None = None) -> DartsPTResult:
+                 bench: Any = None, space: Any = None, progress: bool = True) -> DartsPTResult:
     """DARTS-PT projection on a trained supernet (modified in place); returns the derived architecture.
 
     ``trained`` is a :class:`DartsRun` (its alpha optimiser state is continued) or a supernet.
@@ -266,6 +267,28 @@ def run_darts_pt(trained: DartsRun | Supernet, data: SearchData, darts_config: D
     if isinstance(arch, NB201Arch):
         result.benchmark = benchmark_summary(arch, bench)
     result.seconds = time.time() - t0
-    if out_path is not None:
-        atomic_write_json(out_path, result.to_json())
     return result
+
+
+def run_darts_pt_spec(spec: Any, store: Any = None, progress: bool = False, force: bool = False, bench: Any = None,
+                      images: Any = None) -> Any:
+    """DARTS-PT of a :class:`~zcpt_analysis.runs.specs.DartsPTSpec`: train (or resume) its supernet,
+    project with fine-tuning; the record goes into ``store``."""
+    from ..runs.records import DartsPTRecord, bench_from_json, now
+    from ..spaces import get_space
+    from .darts import _bench_of, trained_supernet_of
+
+    space = get_space(spec.space)
+    run, data, device = trained_supernet_of(spec, store, progress, force, images)
+    if bench is None and space.has_benchmark:
+        bench = _bench_of(spec)
+    result = run_darts_pt(run, data, spec.darts, spec.pt, seed=spec.seed, device=device, bench=bench, space=space,
+                          progress=progress)
+    record = DartsPTRecord(spec=spec, created=now(), environment={"device": str(device)},
+                           timing={"training": round(run.seconds, 3), "projection": round(result.seconds, 3)},
+                           arch=result.arch_json, benchmark=bench_from_json(result.benchmark),
+                           decisions=[d.to_json() for d in result.decisions],
+                           finetune_valid_acc=result.finetune_valid_acc, finetune_train_acc=result.finetune_train_acc)
+    if store is not None:
+        store.save(record)
+    return record

@@ -1,0 +1,65 @@
+"""The curated Python API (``import zcpt_analysis as zc``): one call per everyday task.
+
+* :func:`score_arch` -- a zero-cost proxy's score of one NAS-Bench-201 architecture;
+* :func:`search` -- one Zero-Cost-PT search, returning its typed record;
+* :func:`score_operations` -- the operation scores ``g(A_0, e, o)`` of the seven methods;
+* :func:`plot_figure2` -- Figure 2 (the correlation heatmap) of a score table;
+* :func:`load_benchmark`, :class:`ResultStore`, :func:`reproduce` (the paper's tables).
+"""
+from __future__ import annotations
+
+from typing import Any, Optional, Sequence
+
+from .bench import load_benchmark
+from .proxies.arch_scores import score_arch
+from .runs.records import SearchRecord
+from .runs.specs import ScoresSpec, SearchSpec
+from .runs.store import ResultStore, as_store
+
+
+def search(store: Any = None, progress: bool = True, **settings: Any) -> SearchRecord:
+    """Run (or read from ``store``) one Zero-Cost-PT search; ``settings`` are the fields of
+    :class:`~zcpt_analysis.runs.specs.SearchSpec` (``space="nb201", proxy="nwot",
+    order="random", N=10, V=100, batch_size=None, seed=0, ...``). Without a store the search runs
+    in memory; with one (a :class:`ResultStore` or its folder) it resumes and is saved there."""
+    spec = SearchSpec(**settings)
+    return spec.run(as_store(store), progress=progress)
+
+
+def score_operations(methods: Sequence[str] = ("best-acc", "avg-acc", "disc-acc", "darts-pt", "disc-zc", "zc-pt",
+                                               "darts"),
+                     store: Any = None, progress: bool = False, **settings: Any):
+    """The tidy table of iteration-0 operation scores of ``methods`` (columns ``edge, op, method,
+    score, higher_is_better, for_correlation, ...``; perturbation methods are lower-is-better).
+    ``settings`` are the fields of :class:`~zcpt_analysis.runs.specs.ScoresSpec` (``seed``,
+    ``proxy``, ``proxy_batch_size``, ``supernet_options``, ``darts``, ...); tables are read from /
+    saved into ``store`` when given."""
+    import pandas as pd
+
+    specs = [ScoresSpec(method=m, **settings) for m in methods]
+    context = specs[0].context()
+    store = as_store(store)
+    tables = [s.run(store, progress=progress, context=context).table() for s in specs]
+    return pd.concat(tables, ignore_index=True)
+
+
+def plot_figure2(score_table: Any, title: Optional[str] = "Figure 2: mean per-edge Spearman rho"):
+    """Figure 2 of a score table: the heatmap of the mean per-edge Spearman correlation between
+    every pair of methods (sign-adjusted: positive = the methods agree on which ops are strong)."""
+    from .analysis import correlation_matrix
+    from .viz import heatmap_figure
+
+    return heatmap_figure(correlation_matrix(score_table), title=title)
+
+
+def reproduce(targets: Optional[Sequence[str]] = None, preset: str = "smoke", store: Any = None, **options: Any):
+    """Plan the run specs of the paper's ``targets`` in ``preset`` and compute the missing ones
+    into ``store`` (see :mod:`zcpt_analysis.experiments.targets`)."""
+    from .experiments import plan
+
+    store = as_store(store) or ResultStore()
+    specs = plan(list(targets) if targets else None, preset)
+    return [store.run(s, **options) for s in store.missing(specs)]
+
+
+__all__ = ["score_arch", "search", "score_operations", "plot_figure2", "load_benchmark", "ResultStore", "reproduce"]

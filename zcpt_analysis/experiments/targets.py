@@ -1,0 +1,77 @@
+"""The paper's tables and figures as *targets*: each names its notebook and plans the run specs it
+needs in a preset (what ``zcpt reproduce`` computes and the notebooks read back).
+
+Trainings of searched DARTS cells (Tables 5, 6, A1) depend on the search results: they are not in
+the plan until the searches exist; the notebooks list their ``zcpt train`` commands.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Optional
+
+from .. import paper
+from ..registry import Registry
+from ..runs.specs import RunSpec
+from .common import check_preset, unique
+from .darts_tables import plan_darts_search, plan_table6
+from .nb201_tables import plan_figure3, plan_table2, plan_table3, plan_table4
+from .op_scores import plan_iterative, plan_scores
+from .presets import baseline_settings, iterative_settings, preset_default, score_settings, search_settings
+
+
+@dataclass(frozen=True)
+class Target:
+    """A table or figure of the paper: its notebook and the specs it needs in a preset."""
+
+    name: str
+    notebook: str
+    title: str
+    plan_fn: Callable[[str, dict[str, Any]], list[RunSpec]]
+
+    def plan(self, preset: str, **overrides: Any) -> list[RunSpec]:
+        """The run specs of this target in ``preset`` (``overrides``: e.g. ``data_root``)."""
+        check_preset(preset)
+        return unique(self.plan_fn(preset, overrides))
+
+
+TARGETS: Registry[Target] = Registry("target")
+
+
+def _search(preset: str, o: dict[str, Any], space: str = "nb201", **kw: Any):
+    return search_settings(preset, space, data_root=o.get("data_root"), device=o.get("device"), **kw)
+
+
+def _scores(preset: str, o: dict[str, Any]) -> list[RunSpec]:
+    return plan_scores(score_settings(preset, data_root=o.get("data_root"), device=o.get("device")))
+
+
+for _t in (
+    Target("table1", "iteration0_selection", "Table 1: the architecture each scoring method selects", _scores),
+    Target("tableA2", "operation_scores", "Table A2: raw iteration-0 operation scores", _scores),
+    Target("figure2", "operation_scores", "Figure 2: correlation of the operation scores", _scores),
+    Target("figureA1", "iterative_scores", "Figure A1: the iterative setting",
+           lambda p, o: plan_iterative(iterative_settings(p, data_root=o.get("data_root"), device=o.get("device")))),
+    Target("table2", "search_orders", "Table 2: edge discretization orderings",
+           lambda p, o: plan_table2(_search(p, o))),
+    Target("table3", "proxies", "Table 3: zero-cost proxies", lambda p, o: plan_table3(_search(p, o))),
+    Target("table4", "nb201_sota", "Table 4: NAS-Bench-201 comparison",
+           lambda p, o: plan_table4(_search(p, o), baseline_settings(p, data_root=o.get("data_root"),
+                                                                     device=o.get("device")))),
+    Target("figure3", "search_vs_validation", "Figure 3: search iterations N and validation minibatches V",
+           lambda p, o: plan_figure3(_search(p, o), preset_default(p, "nv_N_values"), preset_default(p, "nv_V_values"),
+                                     preset_default(p, "nv_orders"))),
+    Target("table5", "darts_space", "Table 5: the DARTS CNN space on CIFAR-10",
+           lambda p, o: plan_darts_search(_search(p, o, "darts"), preset_default(p, "darts_orders"))),
+    Target("table6", "darts_subspaces", "Table 6: RobustDARTS S1-S4",
+           lambda p, o: plan_table6({d: _search(p, o, "darts-s1", dataset=d, seeds=preset_default(p, "subspace_seeds"))
+                                     for d in preset_default(p, "subspace_datasets")}, paper.TABLE6_SPACES)),
+    Target("tableA1", "imagenet", "Table A1: ImageNet (cells searched on CIFAR-10)",
+           lambda p, o: plan_darts_search(_search(p, o, "darts"), ["random"])),
+):
+    TARGETS.register(_t)
+
+
+def plan(targets: Optional[list[str]] = None, preset: str = "smoke", **overrides: Any) -> list[RunSpec]:
+    """The run specs of ``targets`` (default: every target) in ``preset``, without repeats."""
+    names = targets or TARGETS.names()
+    return unique([s for name in names for s in TARGETS.get(name).plan(preset, **overrides)])

@@ -1,0 +1,106 @@
+"""Score one NAS-Bench-201 architecture with zero-cost proxies: what ``zcpt proxies score`` prints
+and ``zcpt_analysis.score_arch`` returns.
+
+The network is the standalone NAS-Bench-201 network of the architecture (C=16, N=5, weights from
+``seed``), scored on one seeded minibatch (distinct images, the paper's augmentation unless
+``augment=False``). Every proxy is signed so that higher is better.
+"""
+from __future__ import annotations
+
+import inspect
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Optional, Sequence
+
+import torch
+
+from ..errors import ZcptError
+from .registry import get_proxy, proxy_names
+
+RESERVED_OPTIONS: frozenset[str] = frozenset({"net", "inputs", "targets", "loss_fn", "device"})
+"""Proxy parameters a caller cannot set as options (the scorer fixes them)."""
+
+
+@dataclass(frozen=True)
+class ProxyScore:
+    proxy: str
+    score: float
+    seconds: float
+
+
+@dataclass
+class ArchScores:
+    """The scores of one architecture, with everything that determined them."""
+
+    arch: str
+    dataset: str
+    num_classes: int
+    data: str
+    batch_size: int
+    seed: int
+    augment: bool
+    device: str
+    options: dict[str, Any]
+    scores: list[ProxyScore] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _accepts(fn: Any, name: str) -> bool:
+    return name in inspect.signature(fn).parameters
+
+
+def score_arch_table(arch: Any, proxies: Sequence[str] = ("nwot",), dataset: str = "cifar10", batch_size: int = 64,
+                     seed: int = 0, data_source: str = "auto", data_root: Optional[str] = None, device: str = "auto",
+                     augment: bool = True, options: Optional[dict[str, Any]] = None, bench: Any = None) -> ArchScores:
+    """Every proxy in ``proxies`` (``"all"`` = every registered one) on ``arch`` (an arch string or
+    a benchmark index). ``options`` go to each selected proxy that accepts them; an option no
+    selected proxy accepts is an error."""
+    from ..data import MinibatchSampler, load_images
+    from ..runtime import resolve_device
+    from ..spaces import get_space
+
+    names = list(proxies)
+    names = proxy_names() if any(str(n).strip().lower() == "all" for n in names) else [get_proxy(n).name for n in names]
+    specs = [get_proxy(n) for n in dict.fromkeys(names)]
+    options = dict(options or {})
+    bad = sorted(k for k in options if k in RESERVED_OPTIONS)
+    if bad:
+        raise ZcptError(f"option(s) {', '.join(bad)} cannot be set as proxy options (use --device; the rest is fixed)")
+    unused = [k for k in options if not any(_accepts(s.fn, k) for s in specs)]
+    if unused:
+        raise ZcptError(f"no selected proxy accepts option(s) {', '.join(unused)} "
+                        f"(proxies: {', '.join(s.name for s in specs)})")
+    dev = resolve_device(device)
+    space = get_space("nb201")
+    text = str(arch).strip()
+    if text.isdigit():
+        from ..bench import load_benchmark
+
+        parsed = (bench if bench is not None else load_benchmark()).arch_of(int(text))
+    else:
+        parsed = space.parse(text)
+    images = load_images(dataset, data_source, data_root)
+    inputs, targets = MinibatchSampler(images, batch_size, seed=seed, augment=augment, device=dev).sample()
+    net = space.network(parsed, num_classes=images.num_classes, seed=seed).to(dev)
+    result = ArchScores(parsed.to_string(), images.name, images.num_classes, images.source, batch_size, seed, augment,
+                        str(dev), options)
+    for spec in specs:
+        start = time.perf_counter()
+        value = spec.fn(net, inputs, targets, loss_fn=None, device=dev,
+                        **{k: v for k, v in options.items() if _accepts(spec.fn, k)})
+        if dev.type == "cuda":
+            torch.cuda.synchronize(dev)
+        result.scores.append(ProxyScore(spec.name, float(value), time.perf_counter() - start))
+    return result
+
+
+def score_arch(arch: Any, proxy: str = "nwot", dataset: str = "cifar10", batch_size: int = 64, seed: int = 0,
+               data_source: str = "auto", data_root: Optional[str] = None, device: str = "auto", augment: bool = True,
+               **options: Any) -> float:
+    """The score of ``proxy`` (higher is better) for NAS-Bench-201 architecture ``arch`` (an arch
+    string or an index): its standalone network (C=16, N=5, weights from ``seed``) on one seeded
+    minibatch of ``batch_size`` images -- exactly what ``zcpt proxies score`` prints."""
+    table = score_arch_table(arch, [proxy], dataset, batch_size, seed, data_source, data_root, device, augment, options)
+    return table.scores[0].score
