@@ -162,13 +162,13 @@ def test_failing_spec_is_reported_with_its_command_and_the_others_run(tmp_path, 
     assert json.loads((root / damaged.name.replace("-s1", "-s0")).read_text())["status"] == "complete"
 
 
-def test_dask_grid_matches_serial_and_a_rerun_computes_nothing(serial_store, tmp_path, capsys):
+def test_dask_grid_matches_serial_supernets_train_once_and_a_rerun_computes_nothing(serial_store, tmp_path, capsys):
     """Workers of a local cluster (fake GPU ids: each worker gets its own CUDA_VISIBLE_DEVICES),
     then the CLI twice on the completed store."""
-    from distributed import Client
+    from distributed import Client, get_task_stream
 
     import zcpt_analysis as zc
-    from zcpt_analysis.runs.sweep import GPU_RESOURCE, local_cluster
+    from zcpt_analysis.runs.sweep import GPU_RESOURCE, local_cluster, shared_supernet
 
     root = tmp_path / "dask"
     with local_cluster(workers=2, threads_per_worker=1, gpus=["0", "1"], dashboard_address=None) as cluster, \
@@ -177,6 +177,19 @@ def test_dask_grid_matches_serial_and_a_rerun_computes_nothing(serial_store, tmp
         assert sorted(seen.values()) == [("0", 1), ("1", 1)]
         assert all(GPU_RESOURCE in w["resources"] for w in client.scheduler_info()["workers"].values())
         result = zc.reproduce(["table2"], "smoke", root, client, seeds=[0, 1], progress=False)
+        # DARTS and DARTS-PT of one seed share their supernet: trained once, one after the other
+        with get_task_stream(client) as stream:
+            darts = zc.reproduce(["table4"], "smoke", tmp_path / "darts", client, only={"kind": ["darts", "darts-pt"]},
+                                 progress=False)
+    assert darts.ok and len(darts.computed) == 3
+    spans = {}
+    for spec in darts.computed:
+        name = spec.KIND + ("-fix-alpha" if getattr(spec, "fix_alpha", False) else "")
+        (task,) = [t for t in stream.data if spec.key() in t["key"]]
+        compute = [x for x in task["startstops"] if x["action"] == "compute"]
+        spans[name] = (compute[0]["start"], compute[-1]["stop"], shared_supernet(spec))
+    assert spans["darts"][2] == spans["darts-pt"][2] != spans["darts-pt-fix-alpha"][2]
+    assert spans["darts"][1] <= spans["darts-pt"][0]
     assert result.ok and len(result.computed) == 12 and result.executor == "dask"
     assert records(root) == records(serial_store)
 

@@ -28,8 +28,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--workers", type=int, default=None, metavar="N",
                    help="local cluster: worker processes (default: one per GPU, else one per core)")
     p.add_argument("--threads-per-worker", type=int, default=None, metavar="T",
-                   help="torch threads of each spec (local cluster: threads of each worker, default cores / workers; "
-                        "serial: default as set by --threads)")
+                   help="torch threads of each spec (default: zcpt --threads if given, else for a local cluster the "
+                        "machine's cores / workers, for serial torch's default)")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="use a running Dask cluster: tcp://HOST:PORT or a scheduler file (dask scheduler "
                         "--scheduler-file FILE); workers should run `dask worker --nthreads T --resources spec=1`")
@@ -57,8 +57,11 @@ def _reproduce(args: argparse.Namespace) -> int:
     from ..runs.store import ResultStore
 
     store = ResultStore(args.results_dir) if args.results_dir else default_store(args.preset)
+    threads = args.threads_per_worker
+    if threads is None and args.scheduler is None:
+        threads = args.threads  # `zcpt --threads T reproduce`: T torch threads per spec
     out = reproduce(args.targets or None, args.preset, store, executor=args.executor, scheduler=args.scheduler,
-                    workers=args.workers, threads_per_worker=args.threads_per_worker,
+                    workers=args.workers, threads_per_worker=threads,
                     dashboard_address=args.dashboard_address, seeds=args.seeds, only=args.only,
                     data_root=args.data_root, device=args.device, dry_run=args.dry_run, progress=not args.quiet,
                     report=args.report, report_dir=args.report_dir, report_options={"progress": not args.quiet})
@@ -78,4 +81,5 @@ def _slots(args: argparse.Namespace):
         return None
     from ..runs.sweep import available_cores, cluster_size, visible_gpus
 
-    return cluster_size(available_cores(), len(visible_gpus()), args.workers, args.threads_per_worker)[0]
+    threads = args.threads_per_worker if args.threads_per_worker is not None else args.threads
+    return cluster_size(available_cores(), len(visible_gpus()), args.workers, threads)[0]

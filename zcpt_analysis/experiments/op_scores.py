@@ -175,7 +175,8 @@ def iterative_table(settings: ScoreSettings, results_dir: Any = None, bench: Any
         full = [s.replace(methods=tuple(METHOD_NAMES)) for s in specs]
         if settings.training_needs_gpu:
             full = [s.replace(device="auto") for s in full]
-        reason = NEEDS_GPU if settings.training_needs_gpu else f"{NOT_COMPUTED} (not in the {settings.preset} preset's methods)"
+        reason = (NEEDS_GPU if settings.training_needs_gpu
+                  else f"{NOT_COMPUTED} (not in the {settings.preset} preset's methods)")
         pending.append(Pending(f"iterative trajectories of {', '.join(excluded)}", commands(full, store), reason))
     table = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
     return table, pending

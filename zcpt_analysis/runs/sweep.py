@@ -16,7 +16,10 @@ partial record).
   is not ``cpu``) asks for the resource ``GPU=1`` when some worker declares it. A task whose
   worker dies is rescheduled by Dask (up to ``distributed.scheduler.allowed-failures`` times,
   default 3) and resumes from the partial record the dead worker left; its claim is stale because
-  its process is gone (a worker on another host: after the store's ``STALE_SECONDS``).
+  its process is gone (a worker on another host: after the store's ``STALE_SECONDS``). Specs that
+  share a trained supernet (:func:`shared_supernet`: DARTS and DARTS-PT of one seed, the
+  training-based operation scores of one setting) run one after the other, so that the supernet is
+  trained once and the later ones resume its finished checkpoint.
 """
 from __future__ import annotations
 
@@ -93,8 +96,9 @@ class SweepResult:
         status.update({s.record_name(): "computed" for s in self.computed})
         errors = {f.spec.record_name(): f.error for f in self.failed}
         status.update({name: "failed" for name in errors})
-        return pd.DataFrame([{"record": s.record_name(), "kind": s.KIND, "status": status.get(s.record_name(), "not run"),
-                              "error": errors.get(s.record_name(), "")} for s in self.planned])
+        return pd.DataFrame([{"record": s.record_name(), "kind": s.KIND,
+                              "status": status.get(s.record_name(), "not run"), "error": errors.get(s.record_name(), "")}
+                             for s in self.planned])
 
     def summary(self) -> str:
         """The closing report: counts, then every failure with its error and command."""
@@ -132,10 +136,12 @@ def worker_threads(worker: Any) -> int:
     return 1
 
 
-def run_task(spec: RunSpec, root: str, threads: Optional[int] = None, key: str = "") -> dict[str, Any]:
+def run_task(spec: RunSpec, root: str, threads: Optional[int] = None, key: str = "",
+             after: Any = None) -> dict[str, Any]:
     """Compute ``spec`` into the store at ``root`` with ``threads`` torch threads (None: the
     worker's, see :func:`worker_threads`). A failing spec does not raise: the result says
-    ``ok: False`` with its error (KeyboardInterrupt and worker deaths are not caught)."""
+    ``ok: False`` with its error (KeyboardInterrupt and worker deaths are not caught). ``after``:
+    the result of the task this one had to wait for (a Dask dependency; unused)."""
     import torch
 
     worker = _current_worker()
@@ -294,6 +300,21 @@ def _find(store: ResultStore, spec: RunSpec) -> Any:
         return None
 
 
+def shared_supernet(spec: RunSpec) -> Optional[str]:
+    """The store folder of the trained supernet ``spec`` shares with other specs (None: none):
+    DARTS / DARTS-PT runs share ``run_folder()``, the training-based operation scores and the
+    iterative setting of one setting share ``supernet_folder()``."""
+    from ..scoring import get_method
+
+    if spec.KIND in ("darts", "darts-pt"):
+        return spec.run_folder()  # type: ignore[attr-defined]
+    methods = {"op-scores": lambda: [spec.method],  # type: ignore[attr-defined]
+               "iterative-scores": lambda: [*spec.methods, spec.reference]}.get(spec.KIND)  # type: ignore[attr-defined]
+    if methods is not None and any(get_method(m).network == "trained" for m in methods()):
+        return spec.supernet_folder()  # type: ignore[attr-defined]
+    return None
+
+
 def wants_gpu(spec: RunSpec) -> bool:
     """Whether ``spec`` would use a GPU where there is one (its device is not ``cpu``)."""
     device = getattr(spec, "device", None)
@@ -328,13 +349,17 @@ def run_dask(specs: Sequence[RunSpec], store: ResultStore, client: Any, progress
     keyed = {f"zcpt-{spec.KIND}-{spec.key()}-{token}": spec for spec in specs}
     bar = Progress(keyed, costs, slots, progress)
     client.subscribe_topic(EVENT_TOPIC, lambda event: _on_start(bar, event))
-    futures = {}
+    futures, last_of = {}, {}
     for key, spec in keyed.items():
         resources = {SPEC_RESOURCE: 1} if exclusive else {}
         if gpus and wants_gpu(spec):
             resources[GPU_RESOURCE] = 1
-        futures[client.submit(run_task, spec, str(store.root), None, key, key=key, pure=False,
-                              resources=resources or None)] = key
+        shared = shared_supernet(spec)
+        fut = client.submit(run_task, spec, str(store.root), None, key, last_of.get(shared), key=key, pure=False,
+                            resources=resources or None)
+        if shared is not None:
+            last_of[shared] = fut
+        futures[fut] = key
     bar.say(f"{len(keyed)} task(s) submitted to {slots} slot(s)")
     pending = set(futures)
     try:
@@ -444,11 +469,10 @@ def describe_cluster(cluster: Any) -> str:
 
 
 def _has_bokeh() -> bool:
-    try:
-        import bokeh  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    """Whether the dashboard can run (distributed's dashboard needs bokeh)."""
+    import importlib.util
+
+    return importlib.util.find_spec("bokeh") is not None
 
 
 def dashboard_link(client: Any) -> Optional[str]:
@@ -480,5 +504,5 @@ def connect(scheduler: str, timeout: float = 30.0) -> Any:
 
 
 __all__ = ["EVENT_TOPIC", "Failure", "GPU_RESOURCE", "Progress", "SPEC_RESOURCE", "SweepResult", "available_cores",
-           "cluster_size", "cluster_slots", "connect", "dashboard_link", "describe_cluster", "local_cluster", "run_dask", "run_serial",
-           "run_task", "visible_gpus", "wants_gpu", "worker_threads"]
+           "cluster_size", "cluster_slots", "connect", "dashboard_link", "describe_cluster", "local_cluster", "run_dask",
+           "run_serial", "run_task", "shared_supernet", "visible_gpus", "wants_gpu", "worker_threads"]
