@@ -11,7 +11,7 @@
   supernets, 100-epoch DARTS supernets, ...), meant for a GPU.
 
 A settings object holds what a preset fixes; ``.spec(seed, **changes)`` gives the run spec of one
-run (``changes`` override any field), and ``compute_missing`` (smoke: True, paper: False) says
+run (``changes`` override any field), and ``compute_missing`` (smoke: True, cpu and paper: False) says
 whether a missing record is computed on the spot or reported as "not yet computed" (cpu, paper:
 ``zcpt reproduce --preset cpu|paper`` computes them).
 """
@@ -26,7 +26,6 @@ from ..runs.specs import (DartsPTSpec, DartsSpec, IterativeSpec, NaswotSpec, Ran
 from ..searches.darts import DartsConfig
 from ..searches.darts_pt import DartsPTConfig
 from .common import check_preset
-
 
 TINY_NB201: dict[str, int] = {"C": 4, "N": 1}
 """Smoke preset: NAS-Bench-201 supernet / standalone networks with 4 channels, 1 cell per stage."""

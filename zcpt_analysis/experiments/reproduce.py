@@ -225,6 +225,7 @@ def _run_dask(todo, stored, store, costs, progress, say, client, scheduler, work
     from ..runs import sweep
 
     with contextlib.ExitStack() as stack:
+        show = True
         if client is None and scheduler is not None:
             client = stack.enter_context(contextlib.closing(sweep.connect(scheduler)))
             say(f"connected to the Dask scheduler at {client.scheduler.address}")
@@ -232,11 +233,15 @@ def _run_dask(todo, stored, store, costs, progress, say, client, scheduler, work
             from distributed import Client
 
             address = dashboard_address or DEFAULT_DASHBOARD
+            show = address.lower() != "none"
             cluster = stack.enter_context(contextlib.closing(sweep.local_cluster(
-                workers, threads_per_worker, dashboard_address=None if address.lower() == "none" else address)))
+                workers, threads_per_worker, dashboard_address=address if show else None)))
             client = stack.enter_context(contextlib.closing(Client(cluster)))
             say(f"started a local Dask cluster: {sweep.describe_cluster(cluster)}")
-        link = sweep.dashboard_link(client)
+            if show and not sweep.has_dashboard():
+                say("no Dask dashboard: it needs bokeh (pip install bokeh)")
+                show = False
+        link = sweep.dashboard_link(client) if show else None
         if link:
             say(f"Dask dashboard: {link}")
         return sweep.run_dask(todo, store, client, progress, costs, stored)

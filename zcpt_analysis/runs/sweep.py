@@ -446,9 +446,10 @@ def local_cluster(workers: Optional[int] = None, threads_per_worker: Optional[in
                         "(or use --executor serial)") from None
     gpus = list(visible_gpus() if gpus is None else gpus)
     n, threads = cluster_size(available_cores(), len(gpus), workers, threads_per_worker)
-    scheduler = {"cls": Scheduler, "options": {"host": "127.0.0.1", "port": 0,
-                                               "dashboard": dashboard_address is not None and _has_bokeh(),
-                                               "dashboard_address": dashboard_address}}
+    dashboard = dashboard_address is not None and has_dashboard()
+    scheduler = {"cls": Scheduler, "options": {"host": "127.0.0.1", "port": 0, "dashboard": dashboard,
+                                               # without a dashboard its HTTP server (health, metrics) takes any port
+                                               "dashboard_address": dashboard_address if dashboard else "127.0.0.1:0"}}
     specs = {}
     for i in range(n):
         options: dict[str, Any] = {"nthreads": threads, "host": "127.0.0.1", "resources": {SPEC_RESOURCE: 1},
@@ -468,8 +469,8 @@ def describe_cluster(cluster: Any) -> str:
             + (f", GPUs {', '.join(gpus)}" if gpus else ", no GPU"))
 
 
-def _has_bokeh() -> bool:
-    """Whether the dashboard can run (distributed's dashboard needs bokeh)."""
+def has_dashboard() -> bool:
+    """Whether a Dask dashboard can run here (it needs bokeh)."""
     import importlib.util
 
     return importlib.util.find_spec("bokeh") is not None
@@ -504,5 +505,6 @@ def connect(scheduler: str, timeout: float = 30.0) -> Any:
 
 
 __all__ = ["EVENT_TOPIC", "Failure", "GPU_RESOURCE", "Progress", "SPEC_RESOURCE", "SweepResult", "available_cores",
-           "cluster_size", "cluster_slots", "connect", "dashboard_link", "describe_cluster", "local_cluster", "run_dask",
+           "cluster_size", "cluster_slots", "connect", "dashboard_link", "describe_cluster", "has_dashboard",
+           "local_cluster", "run_dask",
            "run_serial", "run_task", "shared_supernet", "visible_gpus", "wants_gpu", "worker_threads"]
