@@ -28,7 +28,7 @@ def test_presets():
     assert ex.search_settings("paper", N=3, seeds=[7]).N == 3
     cfg = p.spec(2, proxy="snip", order="fixed", N=100)
     assert (cfg.proxy, cfg.order, cfg.N, cfg.seed, cfg.V) == ("snip", "fixed", 100, 2, 100)
-    with pytest.raises(UnknownNameError, match="valid presets: smoke, paper"):
+    with pytest.raises(UnknownNameError, match="valid presets: smoke, cpu, paper"):
         ex.search_settings("fast")
     with pytest.raises(ZcptError, match="at least one seed"):
         ex.search_settings("smoke", seeds=[])

@@ -8,7 +8,7 @@ The curated API (``import zcpt_analysis as zc``; names load on first use)::
     zc.plot_figure2(table)                   # Figure 2 as a plotly Figure
     zc.load_benchmark()                      # NAS-Bench-201 results
     zc.ResultStore("runs")                   # the results store: find / save / table()
-    zc.reproduce(["table2"], preset="smoke") # compute what the paper's tables need
+    zc.reproduce(["table2"], preset="cpu")   # compute what the paper's tables need (client=: on Dask)
 """
 __version__ = "0.1.0"
 

@@ -4,7 +4,8 @@
 * :func:`search` -- one Zero-Cost-PT search, returning its typed record;
 * :func:`score_operations` -- the operation scores ``g(A_0, e, o)`` of the seven methods;
 * :func:`plot_figure2` -- Figure 2 (the correlation heatmap) of a score table;
-* :func:`load_benchmark`, :class:`ResultStore`, :func:`reproduce` (the paper's tables).
+* :func:`load_benchmark`, :class:`ResultStore`;
+* :func:`reproduce` -- compute what the paper's tables need (here, or on a Dask cluster).
 """
 from __future__ import annotations
 
@@ -52,14 +53,24 @@ def plot_figure2(score_table: Any, title: Optional[str] = "Figure 2: mean per-ed
     return heatmap_figure(correlation_matrix(score_table), title=title)
 
 
-def reproduce(targets: Optional[Sequence[str]] = None, preset: str = "smoke", store: Any = None, **options: Any):
-    """Plan the run specs of the paper's ``targets`` in ``preset`` and compute the missing ones
-    into ``store`` (see :mod:`zcpt_analysis.experiments.targets`)."""
-    from .experiments import plan
+def reproduce(targets: Optional[Sequence[str]] = None, preset: str = "smoke", store: Any = None, client: Any = None,
+              **options: Any):
+    """Compute what the paper's ``targets`` (``"table2"``, ...; default all) need in ``preset``
+    (``smoke``, ``cpu``, ``paper``) into ``store`` (a :class:`ResultStore` or folder; default
+    ``runs/<preset>``), skipping what is stored. With a Dask ``client`` (e.g.
+    ``Client(zcpt_analysis.runs.sweep.local_cluster(workers=2))``, or one of a dask-jobqueue
+    cluster) every spec is one task on its cluster -- the dashboard link is printed -- without one
+    the specs run here, one after the other. ``options``: ``seeds``, ``only``, ``data_root``,
+    ``device``, ``dry_run``, ``report``, ``progress``, ``executor``, ``scheduler``, ``workers``,
+    ``threads_per_worker`` (see :func:`zcpt_analysis.experiments.reproduce.reproduce`).
 
-    store = as_store(store) or ResultStore()
-    specs = plan(list(targets) if targets else None, preset)
-    return [store.run(s, **options) for s in store.missing(specs)]
+    Returns a :class:`~zcpt_analysis.runs.sweep.SweepResult` (``.ok``, ``.failed``, ``.table()``,
+    ``.summary()``), or the plan with ``dry_run=True``."""
+    from .experiments.reproduce import reproduce as _reproduce
+
+    if "executor" not in options:
+        options["executor"] = "dask" if client is not None or options.get("scheduler") else "serial"
+    return _reproduce(list(targets) if targets else None, preset, store, client, **options)
 
 
 __all__ = ["score_arch", "search", "score_operations", "plot_figure2", "load_benchmark", "ResultStore", "reproduce"]

@@ -13,7 +13,8 @@ from typing import Sequence
 
 from ..errors import ZcptError
 
-SUBCOMMAND_MODULES: tuple[str, ...] = ("bench", "search", "train", "proxies", "scores", "darts", "results", "report")
+SUBCOMMAND_MODULES: tuple[str, ...] = ("bench", "search", "train", "proxies", "scores", "darts", "results", "reproduce",
+                                       "report")
 """Modules of :mod:`zcpt_analysis.cli` that each add one subcommand (in --help order)."""
 
 

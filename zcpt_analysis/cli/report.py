@@ -15,8 +15,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "date, parameters and library versions. A failing notebook is reported with its "
                                    "cell error and does not stop the others (exit status 1 if any failed).")
     p.add_argument("--preset", default="smoke", choices=PRESETS,
-                   help="smoke: CPU, shared CIFAR-10 sample, tiny networks (minutes); paper: the paper's "
-                        "configuration, reading GPU results from results_dir (default smoke)")
+                   help="smoke: CPU, shared CIFAR-10 sample, tiny networks (minutes); cpu: the paper's network "
+                        "sizes with CPU budgets, reading results from results_dir (default runs/cpu; `zcpt reproduce "
+                        "--preset cpu` computes them); paper: the paper's configuration, reading GPU results from "
+                        "results_dir (default runs/paper) (default smoke)")
     p.add_argument("--notebooks", nargs="+", default=None, metavar="NAME",
                    help="only these notebooks (names without .ipynb; default: all, in the paper's order)")
     p.add_argument("--out", default="reports", help="output folder (default reports/)")
@@ -24,8 +26,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="extra notebook parameter (JSON values, e.g. -p results_dir=runs/paper -p 'seeds=[0,1]'); "
                         "passed to the notebooks that declare it")
     p.add_argument("--results-dir", default=None,
-                   help="shortcut for -p results_dir=DIR (the results store the notebooks read; paper default "
-                        "runs/paper)")
+                   help="shortcut for -p results_dir=DIR (the results store the notebooks read; default runs/cpu "
+                        "for the cpu preset, runs/paper for the paper preset)")
     p.add_argument("--data-root", default=None, help="shortcut for -p data_root=DIR (full dataset folder)")
     p.add_argument("--notebooks-dir", default=None,
                    help="folder of the notebooks (default: $ZCPT_NOTEBOOKS, else the source checkout's notebooks/, "

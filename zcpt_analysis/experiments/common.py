@@ -22,8 +22,11 @@ from ..runs.records import Record, error_statistics
 from ..runs.specs import RunSpec
 from ..runs.store import ResultStore
 
-PRESETS: tuple[str, ...] = ("smoke", "paper")
+PRESETS: tuple[str, ...] = ("smoke", "cpu", "paper")
+"""smoke: every code path in minutes (tiny networks); cpu: the paper's network sizes with budgets a
+2-core CPU finishes; paper: the paper's configuration (GPU). See :mod:`.presets`."""
 NOT_COMPUTED = "not yet computed"
+NEEDS_GPU = "needs a GPU (it trains a supernet, which the cpu preset leaves out)"
 NOT_TRAINED = "not trained"
 NOT_IN_PAPER = "not in the paper"
 DATASET_LABELS: dict[str, str] = {"cifar10": "C10", "cifar100": "C100", "ImageNet16-120": "ImageNet-16",
@@ -31,6 +34,9 @@ DATASET_LABELS: dict[str, str] = {"cifar10": "C10", "cifar100": "C100", "ImageNe
 PAPER_RESULTS_DIR = "runs/paper"
 """Where the paper preset reads and writes records when no ``results_dir`` is given (relative to
 the working directory); the commands it prints for missing results write there."""
+PRESET_RESULTS_DIRS: dict[str, str] = {"smoke": "runs/smoke", "cpu": "runs/cpu", "paper": PAPER_RESULTS_DIR}
+"""The results store of each preset when none is given: ``zcpt reproduce`` writes there and the
+cpu / paper notebooks read there (smoke notebooks compute in memory unless given one)."""
 
 
 # ============================================================================= basics
@@ -87,17 +93,20 @@ def data_note(preset: str, data_root: Optional[str]) -> str:
     if preset == "paper":
         return ("**Images: no `data_root` given, so the shared 400-image CIFAR-10 sample is used** (the printed "
                 "commands too); pass `-p data_root=/path/to/cifar10` for the full dataset the paper used.")
+    if preset == "cpu":
+        return ("Images: the shared real CIFAR-10 sample (400 training images; the paper drew its minibatches from "
+                "the full CIFAR-10: pass `-p data_root=/path/to/cifar10` for that).")
     return "Images: the shared real CIFAR-10 sample (400 training images)."
 
 
 def default_results_dir(preset: str, results_dir: str | Path | None = None) -> Optional[Path]:
     """The results store of a notebook: ``results_dir`` if given (relative to the working
-    directory); else none for the smoke preset (results are computed in memory) and
-    :data:`PAPER_RESULTS_DIR` for the paper preset."""
+    directory); else none for the smoke preset (results are computed in memory) and the preset's
+    :data:`PRESET_RESULTS_DIRS` entry for the others (``runs/cpu``, ``runs/paper``)."""
     check_preset(preset)
     if results_dir is not None and str(results_dir) != "":
         return resolve(results_dir)
-    return resolve(PAPER_RESULTS_DIR) if preset == "paper" else None
+    return resolve(PRESET_RESULTS_DIRS[preset]) if preset != "smoke" else None
 
 
 def store_at(results_dir: str | Path | ResultStore | None) -> Optional[ResultStore]:
@@ -384,11 +393,12 @@ class Runs:
 
 
 def runs_of(label: str, specs: Sequence[RunSpec], store: Optional[ResultStore], compute: bool, progress: bool = False,
-            **resources: Any) -> Runs:
-    """:func:`collect` for one table row, as :class:`Runs` (with its :class:`Pending`)."""
+            reason: Optional[str] = None, **resources: Any) -> Runs:
+    """:func:`collect` for one table row, as :class:`Runs` (with its :class:`Pending`, giving
+    ``reason`` -- e.g. :data:`NEEDS_GPU` -- instead of the collected one when set)."""
     found = collect(specs, store, compute, progress, **resources)
     missing_seeds = ", ".join(str(getattr(specs[i], "seed", "?")) for i in found.missing)
-    pending = pending_for(f"{label} (seed {missing_seeds})", specs, found, store)
+    pending = pending_for(f"{label} (seed {missing_seeds})", specs, found, store, reason)
     return Runs(label, list(specs), found.found(specs), pending)
 
 

@@ -16,7 +16,7 @@ from .. import paper
 from ..errors import ZcptError
 from ..runs.records import SearchRecord, error_statistics
 from ..searches.op_selection import select_candidate
-from .common import (NOT_COMPUTED, NOT_IN_PAPER, Pending, Row, Runs, TableResult, bench as _bench, comparison, error_bars,
+from .common import (NEEDS_GPU, NOT_COMPUTED, NOT_IN_PAPER, Pending, Row, Runs, TableResult, bench as _bench, comparison, error_bars,
                      error_table, fmt, runs_of, store_at)
 from .presets import BaselineSettings, SearchSettings
 
@@ -87,9 +87,11 @@ def table3(settings: SearchSettings, results_dir: Any = None, proxies: Optional[
 
 # ============================================================================= Table 4
 def plan_table4(search: SearchSettings, baselines: BaselineSettings) -> list:
+    """Table 4's specs (DARTS / DARTS-PT only when the preset trains: not in the cpu preset)."""
     specs: list = [baselines.random_spec()]
     for variant in DARTS_VARIANTS:
-        specs += baselines.darts_specs(variant)
+        if not baselines.training_needs_gpu:
+            specs += baselines.darts_specs(variant)
     for proxy in ("synflow", "nwot"):
         specs += baselines.naswot_specs(proxy)
     for proxy in ("synflow", "nwot"):
@@ -109,7 +111,8 @@ def table4(search: SearchSettings, baselines: BaselineSettings, results_dir: Any
     rows.append(Row("Random", error_statistics(random_record.picks), paper.TABLE4_METHODS["Random"],
                     {"runs": len(random_record.picks), "source": "benchmark lookup"}))
     for variant, label in DARTS_VARIANTS.items():
-        r = runs_of(label, baselines.darts_specs(variant), store, baselines.compute_missing, progress, bench=bench)
+        r = runs_of(label, baselines.darts_specs(variant), store, baselines.compute_missing, progress,
+                    NEEDS_GPU if baselines.training_needs_gpu else None, bench=bench)
         runs[label] = r
         if r.pending:
             pending.append(r.pending)

@@ -8,14 +8,15 @@ from typing import Any, Optional
 import pandas as pd
 
 from .. import paper
-from .common import NOT_COMPUTED, Pending, bench as _bench, collect, commands, pending_for, store_at
+from .common import NEEDS_GPU, NOT_COMPUTED, Pending, bench as _bench, collect, commands, pending_for, store_at
 from .presets import ScoreSettings
 
 
 # ============================================================================= iteration-0 scores
 def plan_scores(settings: ScoreSettings) -> list:
-    """Every (method, seed) score table of ``settings``."""
-    return [settings.spec(m, seed) for seed in settings.seeds for m in settings.methods]
+    """Every (method, seed) score table of ``settings`` that the preset computes (the cpu preset
+    leaves the training-based methods to a GPU)."""
+    return [settings.spec(m, seed) for seed in settings.seeds for m in settings.methods if settings.is_planned(m)]
 
 
 def operation_scores(settings: ScoreSettings, results_dir: Any = None, bench: Any = None,
@@ -37,19 +38,22 @@ def operation_scores(settings: ScoreSettings, results_dir: Any = None, bench: An
     for seed in settings.seeds:
         specs = [settings.spec(m, seed) for m in settings.methods]
         context = specs[0].context(bench=bench)
-        missing, reasons = [], []
+        missing: dict[bool, list] = {True: [], False: []}  # planned in this preset? -> specs
+        reasons = []
         for spec in specs:
             compute = settings.compute_missing or get_method(spec.method).network == "none"
             found = collect([spec], store, compute, progress, bench=bench, context=context)
             if found.missing:
-                missing.append(spec)
-                reasons += found.reasons
+                planned = settings.is_planned(spec.method)
+                missing[planned].append(spec)
+                reasons += found.reasons if planned else []
             else:
                 tables.append(found.records[0].table().assign(seed=seed))
-        if missing:
-            reason = "; ".join(dict.fromkeys(reasons))
-            pending.append(Pending(f"operation scores {', '.join(s.method for s in missing)} (seed {seed})",
-                                   _scores_command(missing, store), reason))
+        for planned, group in missing.items():
+            if group:
+                reason = "; ".join(dict.fromkeys(reasons)) if planned else NEEDS_GPU
+                pending.append(Pending(f"operation scores {', '.join(s.method for s in group)} (seed {seed})",
+                                       _scores_command(group, store), reason))
     table = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=[*TABLE_COLUMNS, "seed"])
     return table, pending
 
@@ -169,7 +173,10 @@ def iterative_table(settings: ScoreSettings, results_dir: Any = None, bench: Any
     excluded = [m for m in METHOD_NAMES if m not in settings.methods]
     if excluded:
         full = [s.replace(methods=tuple(METHOD_NAMES)) for s in specs]
-        pending.append(Pending(f"iterative trajectories of {', '.join(excluded)}", commands(full, store),
-                               f"{NOT_COMPUTED} (not in the {settings.preset} preset's methods)"))
+        if settings.training_needs_gpu:
+            full = [s.replace(device="auto") for s in full]
+        reason = (NEEDS_GPU if settings.training_needs_gpu
+                  else f"{NOT_COMPUTED} (not in the {settings.preset} preset's methods)")
+        pending.append(Pending(f"iterative trajectories of {', '.join(excluded)}", commands(full, store), reason))
     table = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
     return table, pending

@@ -3,12 +3,17 @@
 * ``smoke``: CPU, the shared real CIFAR-10 sample, tiny networks (NB201 supernet C=4, N=1; DARTS
   C=1, 3 layers), one seed, N=1, V=1, a few training steps -- it exercises every code path in
   seconds; its numbers say nothing about the paper's.
+* ``cpu``: the paper's network sizes (NB201 supernet C=16, N=5; DARTS C=16, 8 cells) with budgets
+  a 2-core CPU finishes (NB201: batch 64, N=10, V=20, seeds 0-3; NASWOT N=100; DARTS spaces: N=1,
+  V=10, seed 0); everything that trains a supernet (DARTS, DARTS-PT, disc-acc, darts-pt, darts)
+  stays pending as "needs a GPU" with its command (:data:`CPU_BUDGET` is the one source).
 * ``paper``: the paper's configuration (N=10, V=100, batch 256 / 64, seeds 0-3, C=16 / N=5
   supernets, 100-epoch DARTS supernets, ...), meant for a GPU.
 
 A settings object holds what a preset fixes; ``.spec(seed, **changes)`` gives the run spec of one
-run (``changes`` override any field), and ``compute_missing`` (smoke: True, paper: False) says
-whether a missing record is computed on the spot or reported as "not yet computed".
+run (``changes`` override any field), and ``compute_missing`` (smoke: True, cpu and paper: False) says
+whether a missing record is computed on the spot or reported as "not yet computed" (cpu, paper:
+``zcpt reproduce --preset cpu|paper`` computes them).
 """
 from __future__ import annotations
 
@@ -29,6 +34,16 @@ TINY_DARTS: dict[str, int] = {"C": 1, "layers": 3}
 has both cell types)."""
 SMOKE_DARTS = DartsConfig(epochs=2, batch_size=16, steps_per_epoch=2, eval_max_images=32)
 """Smoke preset: DARTS supernet training of 2 epochs of 2 steps on the sample, 32 validation images."""
+CPU_BUDGET: dict[str, Any] = {
+    "nb201": dict(N=10, V=20, batch_size=64, seeds=(0, 1, 2, 3)),
+    "darts": dict(N=1, V=10, batch_size=64, seeds=(0,)),
+    "naswot": dict(naswot_samples=100, naswot_seeds=(0, 1, 2, 3)),
+    "scores": dict(proxy_batch_size=64, seeds=(0,)),
+}
+"""The cpu preset's budgets (network sizes are the paper's): Zero-Cost-PT on NAS-Bench-201 and on the
+DARTS spaces, NASWOT, and the iteration-0 scores' zero-cost minibatch."""
+CPU_ITERATIVE_METHODS: tuple[str, ...] = ("best-acc", "avg-acc", "zc-pt", "disc-zc")
+"""Methods of the iterative setting in the cpu preset: those that train no supernet."""
 
 
 # ============================================================================= Zero-Cost-PT
@@ -73,6 +88,8 @@ def search_settings(preset: str, space: str = "nb201", *, N: Optional[int] = Non
 
     smoke: N=1, V=1, seed 0, tiny networks (:data:`TINY_NB201` / :data:`TINY_DARTS`), batch 8
     (NB201) / 4 (DARTS), the shared CIFAR-10 sample, CPU, computed on the spot.
+    cpu: the paper's network sizes, :data:`CPU_BUDGET` (NB201: N=10, V=20, batch 64, seeds 0-3;
+    DARTS spaces: N=1, V=10, batch 64, seed 0), CPU, read from the results store.
     paper: N=10, V=100, seeds 0-3, the paper's network sizes, batch 256 (NB201) / 64 (DARTS),
     data ``auto`` (the full dataset when ``data_root`` is given), read from the results store.
     """
@@ -85,6 +102,9 @@ def search_settings(preset: str, space: str = "nb201", *, N: Optional[int] = Non
         tiny = dict(TINY_NB201 if nb201 else TINY_DARTS)
         base = dict(N=1, V=1, batch_size=8 if nb201 else 4, seeds=(0,), data_source="sample", device="cpu",
                     supernet_options=tiny, network_options=dict(tiny), compute_missing=True)
+    elif preset == "cpu":
+        base = dict(CPU_BUDGET["nb201" if nb201 else "darts"], data_source="auto", device="cpu", supernet_options={},
+                    network_options={}, compute_missing=False)
     else:
         base = dict(N=10, V=100, batch_size=sp.default_batch_size, seeds=(0, 1, 2, 3), data_source="auto",
                     device="auto", supernet_options={}, network_options={}, compute_missing=False)
@@ -117,6 +137,8 @@ class BaselineSettings:
     data_root: Optional[str]
     device: str
     compute_missing: bool
+    training_needs_gpu: bool = False
+    """DARTS / DARTS-PT are not run in this preset (cpu): pending as "needs a GPU"."""
 
     def random_spec(self) -> RandomSpec:
         return RandomSpec(runs=self.random_runs, seed=0)
@@ -127,9 +149,11 @@ class BaselineSettings:
                 for s in self.naswot_seeds]
 
     def darts_specs(self, variant: str) -> list[Any]:
-        """``variant``: ``darts``, ``darts-pt`` or ``darts-pt-fix-alpha``; one spec per DARTS seed."""
+        """``variant``: ``darts``, ``darts-pt`` or ``darts-pt-fix-alpha``; one spec per DARTS seed
+        (device ``auto`` when the preset leaves training to a GPU, so their commands use one)."""
         common = dict(space="nb201", darts=self.darts, supernet_options=dict(self.supernet_options),
-                      data_source=self.data_source, data_root=self.data_root, device=self.device)
+                      data_source=self.data_source, data_root=self.data_root,
+                      device="auto" if self.training_needs_gpu else self.device)
         if variant == "darts":
             return [DartsSpec(seed=s, **common) for s in self.darts_seeds]
         if variant not in ("darts-pt", "darts-pt-fix-alpha"):
@@ -150,12 +174,20 @@ def baseline_settings(preset: str, *, random_runs: Optional[int] = None, naswot_
     paper: 100 random architectures, NASWOT N=1000 over 500 runs (Table 4 footnote 2, batch 128),
     DARTS / DARTS-PT with DARTS-PT's settings (100 epochs, batch 64, ``proj_intv=5``), seeds 0-3;
     read from the results store.
+    cpu: 100 random architectures, NASWOT N=100 over seeds 0-3 (:data:`CPU_BUDGET`, batch 128) on
+    the CPU, read from the results store; DARTS / DARTS-PT keep the paper's settings and need a GPU
+    (``training_needs_gpu``: pending with their commands, not planned).
     """
     check_preset(preset)
     if preset == "smoke":
         s = dict(random_runs=100, naswot_samples=5, naswot_seeds=(0, 1), naswot_batch_size=16, darts_seeds=(0,),
                  darts=SMOKE_DARTS, darts_pt=DartsPTConfig(proj_intv=0), supernet_options=dict(TINY_NB201),
                  data_source="sample", device="cpu", compute_missing=True)
+    elif preset == "cpu":
+        s = dict(random_runs=100, **CPU_BUDGET["naswot"], naswot_batch_size=128, darts_seeds=(0, 1, 2, 3),
+                 darts=DartsConfig(), darts_pt=DartsPTConfig(), supernet_options={},
+                 data_source="full" if data_root else "sample", device="cpu", compute_missing=False,
+                 training_needs_gpu=True)
     else:
         s = dict(random_runs=100, naswot_samples=1000, naswot_seeds=tuple(range(500)), naswot_batch_size=128,
                  darts_seeds=(0, 1, 2, 3), darts=DartsConfig(), darts_pt=DartsPTConfig(), supernet_options={},
@@ -190,6 +222,14 @@ class ScoreSettings:
     data_root: Optional[str]
     device: str
     compute_missing: bool
+    training_needs_gpu: bool = False
+    """The training-based methods are not run in this preset (cpu): pending as "needs a GPU"."""
+
+    def is_planned(self, method: str) -> bool:
+        """Whether ``method``'s scores are computed in this preset (not left to a GPU)."""
+        from ..scoring import get_method
+
+        return not (self.training_needs_gpu and get_method(method).network == "trained")
 
     def _common(self, seed: int) -> dict[str, Any]:
         return dict(space="nb201", seed=int(seed), supernet_options=dict(self.supernet_options), proxy=self.proxy,
@@ -198,8 +238,12 @@ class ScoreSettings:
                     device=self.device)
 
     def spec(self, method: str, seed: int) -> ScoresSpec:
-        """The :class:`ScoresSpec` of ``method``'s iteration-0 scores for ``seed``."""
-        return ScoresSpec(method=method, **self._common(seed))
+        """The :class:`ScoresSpec` of ``method``'s iteration-0 scores for ``seed`` (device ``auto``
+        for a method left to a GPU, so that its command uses one)."""
+        common = self._common(seed)
+        if not self.is_planned(method):
+            common["device"] = "auto"
+        return ScoresSpec(method=method, **common)
 
     def iterative_spec(self, seed: int, reference: str = "best-acc") -> IterativeSpec:
         """The :class:`IterativeSpec` of the iterative setting (A.1.1) for ``seed``."""
@@ -219,6 +263,9 @@ def score_settings(preset: str, *, seeds: Optional[Sequence[int]] = None, method
     settings), disc-acc fine-tuned 5 epochs, darts alpha after 60 epochs, 5 retraining epochs in the
     iterative setting, the full CIFAR-10 when ``data_root`` is given (else the shared sample); read
     from the results store.
+    cpu: the paper's supernet and training settings, zero-cost minibatches of 64 (:data:`CPU_BUDGET`),
+    seed 0, on the CPU, read from the results store; the training-based methods (disc-acc,
+    darts-pt, darts) need a GPU (``training_needs_gpu``: pending with their commands, not planned).
     """
     from ..scoring import METHOD_NAMES, get_method
 
@@ -226,6 +273,10 @@ def score_settings(preset: str, *, seeds: Optional[Sequence[int]] = None, method
     if preset == "smoke":
         s = dict(seeds=(0,), supernet_options=dict(TINY_NB201), proxy_batch_size=8, darts=SMOKE_DARTS, disc_epochs=0,
                  darts_alpha_epoch=None, retrain_epochs=0, data_source="sample", device="cpu", compute_missing=True)
+    elif preset == "cpu":
+        s = dict(**CPU_BUDGET["scores"], supernet_options={}, darts=DartsConfig(), disc_epochs=5, darts_alpha_epoch=60,
+                 retrain_epochs=5, data_source="full" if data_root else "sample", device="cpu", compute_missing=False,
+                 training_needs_gpu=True)
     else:
         s = dict(seeds=(0,), supernet_options={}, proxy_batch_size=256, darts=DartsConfig(), disc_epochs=5,
                  darts_alpha_epoch=60, retrain_epochs=5, data_source="full" if data_root else "sample", device="auto",
@@ -249,12 +300,13 @@ def iterative_settings(preset: str, *, seeds: Optional[Sequence[int]] = None,
                        methods: Optional[Sequence[str]] = None, data_root: Optional[str] = None,
                        device: Optional[str] = None, compute_missing: Optional[bool] = None) -> ScoreSettings:
     """Settings of the iterative setting (Figure A1): :func:`score_settings` with, in the smoke
-    preset, the methods :data:`ITERATIVE_SMOKE_METHODS`, and in the paper preset all seven methods
-    over seeds 0-3 (A.1.1 averages over four seeds)."""
+    preset, the methods :data:`ITERATIVE_SMOKE_METHODS`, in the cpu preset
+    :data:`CPU_ITERATIVE_METHODS` over seeds 0-3, and in the paper preset all seven methods over
+    seeds 0-3 (A.1.1 averages over four seeds)."""
     check_preset(preset)
-    if methods is None and preset == "smoke":
-        methods = ITERATIVE_SMOKE_METHODS
-    if seeds is None and preset == "paper":
+    if methods is None and preset in ("smoke", "cpu"):
+        methods = ITERATIVE_SMOKE_METHODS if preset == "smoke" else CPU_ITERATIVE_METHODS
+    if seeds is None and preset in ("cpu", "paper"):
         seeds = (0, 1, 2, 3)
     return score_settings(preset, seeds=seeds, methods=methods, data_root=data_root, device=device,
                           compute_missing=compute_missing)
@@ -265,12 +317,16 @@ PRESET_DEFAULTS: dict[str, dict[str, Any]] = {
     "smoke": {"nv_N_values": [1, 2, 4], "nv_V_values": [1, 2], "nv_orders": ["random"],
               "darts_orders": ["random"], "subspace_datasets": ["cifar10"], "subspace_seeds": [0],
               "table2_orders": None, "table3_proxies": None},
+    "cpu": {"nv_N_values": [1, 2, 5, 10], "nv_V_values": [1, 5, 20], "nv_orders": ["random"],
+            "darts_orders": ["random"], "subspace_datasets": ["cifar10"], "subspace_seeds": [0],
+            "table2_orders": None, "table3_proxies": None},
     "paper": {"nv_N_values": [10, 100, 1000], "nv_V_values": [1, 10, 100], "nv_orders": ["random", "global-edge-iter"],
               "darts_orders": ["random", "global-op-iter"], "subspace_datasets": ["cifar10", "cifar100", "svhn"],
               "subspace_seeds": list(paper.TABLE6_ZCPT_SEEDS), "table2_orders": None, "table3_proxies": None},
 }
 """Per-preset defaults of notebook parameters that are lists (None = every ordering / proxy).
-Figure 3's N values are the paper's (10, 100, 1000); its V values are not stated in the text."""
+Figure 3's N values are the paper's (10, 100, 1000); its V values are not stated in the text. The cpu
+preset's Figure 3 run (N=10, V=20, random order) is Table 2's random-order run: it costs nothing more."""
 
 
 def preset_default(preset: str, key: str, value: Any = None) -> Any:

@@ -2,7 +2,11 @@
 needs in a preset (what ``zcpt reproduce`` computes and the notebooks read back).
 
 Trainings of searched DARTS cells (Tables 5, 6, A1) depend on the search results: they are not in
-the plan until the searches exist; the notebooks list their ``zcpt train`` commands.
+the plan until the searches exist; the notebooks list their ``zcpt train`` commands. In the cpu
+preset nothing that trains a supernet is planned either (the notebooks show it as "needs a GPU").
+
+Overrides of a plan (``plan(preset, **overrides)``): ``data_root`` (the full datasets), ``device``,
+and ``seeds`` (the Zero-Cost-PT search seeds of every search target, Table 6's included).
 """
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
 from .. import paper
+from ..errors import ZcptError
 from ..registry import Registry
 from ..runs.specs import RunSpec
 from .common import check_preset, unique
@@ -29,15 +34,25 @@ class Target:
     plan_fn: Callable[[str, dict[str, Any]], list[RunSpec]]
 
     def plan(self, preset: str, **overrides: Any) -> list[RunSpec]:
-        """The run specs of this target in ``preset`` (``overrides``: e.g. ``data_root``)."""
+        """The run specs of this target in ``preset`` (``overrides``: ``data_root``, ``device``,
+        ``seeds``; see the module docstring)."""
         check_preset(preset)
-        return unique(self.plan_fn(preset, overrides))
+        unknown = sorted(set(overrides) - set(OVERRIDES))
+        if unknown:
+            raise ZcptError(f"unknown plan override(s) {', '.join(unknown)}; valid: {', '.join(OVERRIDES)}")
+        return unique(self.plan_fn(preset, {k: v for k, v in overrides.items() if v is not None}))
+
+
+OVERRIDES: tuple[str, ...] = ("data_root", "device", "seeds")
+"""What a plan's overrides may set (None leaves the preset's value)."""
 
 
 TARGETS: Registry[Target] = Registry("target")
 
 
 def _search(preset: str, o: dict[str, Any], space: str = "nb201", **kw: Any):
+    if "seeds" in o:
+        kw["seeds"] = o["seeds"]
     return search_settings(preset, space, data_root=o.get("data_root"), device=o.get("device"), **kw)
 
 

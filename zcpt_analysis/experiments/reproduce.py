@@ -1,0 +1,266 @@
+"""``zcpt reproduce`` and ``zc.reproduce``: fill the paper's tables in one call.
+
+:func:`reproduce` plans the run specs of the targets (:mod:`.targets`) in a preset, optionally
+narrowed (``seeds``: the search seeds; ``only``: identity fields, e.g. ``{"order": ["random",
+"fixed"]}``), skips those whose complete record is in the store, runs the rest with an executor of
+:mod:`zcpt_analysis.runs.sweep` (``serial``, or ``dask`` on a local cluster, a running scheduler or
+a given client) and, with ``report``, renders the targets' notebooks from the same store
+(``zcpt report``). ``dry_run`` returns the plan (:func:`plan_entries`, printed by
+:func:`format_plan`): what would run, what is stored, and each spec's estimated cost.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Optional, Sequence
+
+from ..errors import ZcptError
+from ..options import parse_key_value
+from ..paths import display, resolve
+from ..runs.costs import CostModel, Estimate, format_seconds
+from ..runs.specs import RunSpec
+from ..runs.store import ResultStore
+from .common import PRESET_RESULTS_DIRS, check_preset
+from .targets import TARGETS
+
+EXECUTORS: tuple[str, ...] = ("dask", "serial")
+DEFAULT_DASHBOARD = "127.0.0.1:8787"
+
+
+# ============================================================================= the plan
+@dataclass(frozen=True)
+class PlanEntry:
+    """One planned spec: the targets that need it, its state in the store and its estimated cost.
+
+    ``status``: ``stored`` (complete record), ``to run``, ``partial`` (to run, resumes its partial
+    record), ``claimed`` (being computed by another process: the sweep waits for it) or
+    ``conflict`` (a different record at its path: it will fail with the store's error)."""
+
+    spec: RunSpec
+    targets: tuple[str, ...]
+    status: str
+    estimate: Optional[Estimate]
+    note: str = ""
+
+    @property
+    def to_run(self) -> bool:
+        return self.status != "stored"
+
+
+def parse_only(items: Optional[Sequence[str] | Mapping[str, Any]]) -> dict[str, list[str]]:
+    """``["order=random,fixed", "seed=0"]`` (or a mapping) -> ``{"order": ["random", "fixed"], "seed": ["0"]}``."""
+    if not items:
+        return {}
+    pairs = items.items() if isinstance(items, Mapping) else [parse_key_value(i, "--only") for i in items]
+    out: dict[str, list[str]] = {}
+    for key, value in pairs:
+        values = value if isinstance(value, (list, tuple)) else str(value).split(",")
+        out.setdefault(key, []).extend(_text(v).strip() for v in values)
+    return out
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def select(specs: Sequence[RunSpec], only: Mapping[str, Sequence[str]]) -> list[RunSpec]:
+    """The specs whose identity field ``k`` is one of ``only[k]`` for every ``k`` (a spec without
+    the field is left out); an ``only`` key no planned spec has is an error naming the valid ones."""
+    if not only:
+        return list(specs)
+    fields = sorted({k for s in specs for k in s.identity()})
+    unknown = [k for k in only if k not in fields]
+    if unknown:
+        raise ZcptError(f"--only: no planned spec has the field(s) {', '.join(unknown)}; the planned specs' fields "
+                        f"are: {', '.join(fields)}")
+
+    def keep(spec: RunSpec) -> bool:
+        ident = spec.identity()
+        return all(k in ident and _text(ident[k]) in set(v) for k, v in only.items())
+
+    return [s for s in specs if keep(s)]
+
+
+def default_store(preset: str) -> ResultStore:
+    """The preset's results store when none is given (:data:`~.common.PRESET_RESULTS_DIRS`)."""
+    return ResultStore(resolve(PRESET_RESULTS_DIRS[check_preset(preset)]))
+
+
+def plan_entries(targets: Optional[Sequence[str]], preset: str, store: ResultStore, *,
+                 seeds: Optional[Sequence[int]] = None, only: Any = None, data_root: Optional[str] = None,
+                 device: Optional[str] = None, costs: Optional[CostModel] = None) -> list[PlanEntry]:
+    """The plan of ``targets`` (default: all) in ``preset``: one :class:`PlanEntry` per spec."""
+    check_preset(preset)
+    names = [TARGETS.get(t).name for t in targets] if targets else TARGETS.names()
+    overrides = dict(seeds=list(seeds) if seeds is not None else None, data_root=data_root, device=device)
+    by_name: dict[str, RunSpec] = {}
+    needed_by: dict[str, list[str]] = {}
+    for name in names:
+        for spec in TARGETS.get(name).plan(preset, **overrides):
+            by_name.setdefault(spec.record_name(), spec)
+            needed_by.setdefault(spec.record_name(), []).append(name)
+    specs = select(list(by_name.values()), parse_only(only))
+    costs = costs if costs is not None else CostModel.from_store(store)
+    return [_entry(spec, tuple(needed_by[spec.record_name()]), store, costs) for spec in specs]
+
+
+def _entry(spec: RunSpec, targets: tuple[str, ...], store: ResultStore, costs: CostModel) -> PlanEntry:
+    estimate = costs.estimate(spec)
+    try:
+        record = store.load(spec)
+    except ZcptError as exc:
+        return PlanEntry(spec, targets, "conflict", estimate, str(exc))
+    if record is not None and record.complete:
+        return PlanEntry(spec, targets, "stored", estimate)
+    claim = store.claim_info(spec)
+    if claim is not None:
+        return PlanEntry(spec, targets, "claimed", estimate,
+                         f"being computed by pid {claim.get('pid')} on {claim.get('host')} since {claim.get('since')}")
+    if record is not None:
+        return PlanEntry(spec, targets, "partial", estimate, f"resumes its partial record ({record.status})")
+    return PlanEntry(spec, targets, "to run", estimate)
+
+
+def format_plan(entries: Sequence[PlanEntry], store: ResultStore, slots: Optional[int] = None) -> str:
+    """The dry-run text: specs to run (estimate, targets, notes), specs stored, and the total."""
+    todo = [e for e in entries if e.to_run]
+    stored = [e for e in entries if not e.to_run]
+    lines = [f"plan: {len(entries)} spec(s) in {display(store.root)}: {len(todo)} to run, {len(stored)} already stored"]
+    if todo:
+        lines.append("to run (estimated worker time, from the stored records of the same kind and size; unknown: "
+                     "none stored yet):")
+        for e in todo:
+            est = format_seconds(e.estimate.seconds) if e.estimate is not None else "unknown"
+            note = f"  [{e.status}: {e.note}]" if e.status != "to run" else ""
+            lines.append(f"  {est:>8}  {e.spec.record_name()}  ({', '.join(e.targets)}){note}")
+        known = [e.estimate.seconds for e in todo if e.estimate is not None]
+        unknown = len(todo) - len(known)
+        if known:
+            total = f"estimated total {format_seconds(sum(known))} of worker time"
+            if slots:
+                total += f" (about {format_seconds(max(sum(known) / slots, max(known)))} on {slots} worker(s))"
+            lines.append(total + (f", plus {unknown} spec(s) of unknown cost" if unknown else ""))
+        else:
+            lines.append(f"estimated total: unknown ({unknown} spec(s) of unknown cost)")
+    if stored:
+        lines.append("already stored:")
+        lines += [f"  {e.spec.record_name()}  ({', '.join(e.targets)})" for e in stored]
+    return "\n".join(lines)
+
+
+# ============================================================================= running
+def _check_executor(executor: str, client: Any, scheduler: Optional[str], workers: Optional[int],
+                    threads_per_worker: Optional[int], dashboard_address: Optional[str]) -> None:
+    if executor not in EXECUTORS:
+        raise ZcptError(f"unknown executor {executor!r}; valid: {', '.join(EXECUTORS)}")
+    if client is not None and scheduler is not None:
+        raise ZcptError("give a Dask client or a scheduler address, not both")
+    if executor == "serial":
+        given = [n for n, v in (("--scheduler", scheduler), ("a Dask client", client), ("--workers", workers),
+                                ("--dashboard-address", dashboard_address)) if v is not None]
+        if given:
+            raise ZcptError(f"--executor serial runs in this process: {', '.join(given)} would be ignored")
+    elif client is not None or scheduler is not None:
+        given = [n for n, v in (("--workers", workers), ("--threads-per-worker", threads_per_worker),
+                                ("--dashboard-address", dashboard_address)) if v is not None]
+        if given:
+            raise ZcptError(f"{', '.join(given)} size a local cluster; an existing cluster's workers are sized where "
+                            "they start (dask worker --nthreads T --resources spec=1)")
+
+
+def reproduce(targets: Optional[Sequence[str]] = None, preset: str = "smoke", store: Any = None, client: Any = None, *,
+              executor: str = "dask", scheduler: Optional[str] = None, workers: Optional[int] = None,
+              threads_per_worker: Optional[int] = None, dashboard_address: Optional[str] = None,
+              seeds: Optional[Sequence[int]] = None, only: Any = None, data_root: Optional[str] = None,
+              device: Optional[str] = None, dry_run: bool = False, progress: bool = True, report: bool = False,
+              report_dir: str | Path = "reports", report_options: Optional[Mapping[str, Any]] = None) -> Any:
+    """Plan, skip what is stored, run the rest, optionally render the notebooks (module docstring).
+
+    ``store``: a :class:`ResultStore` or folder (default ``runs/<preset>``). ``executor="dask"``
+    uses ``client`` if given, else connects to ``scheduler`` (address or scheduler file), else
+    starts :func:`~zcpt_analysis.runs.sweep.local_cluster` (``workers``, ``threads_per_worker``,
+    ``dashboard_address``: default 127.0.0.1:8787, "none" for no dashboard). ``serial`` runs here
+    with ``threads_per_worker`` torch threads (default: as set). Returns the plan
+    (list of :class:`PlanEntry`) with ``dry_run``, else a :class:`~zcpt_analysis.runs.sweep.SweepResult`.
+    """
+    from ..runs import sweep
+    from ..runs.store import as_store
+
+    check_preset(preset)
+    _check_executor(executor, client, scheduler, workers, threads_per_worker, dashboard_address)
+    store = as_store(store) or default_store(preset)
+    if report and not dry_run:
+        from ..reports import list_notebooks
+
+        list_notebooks()  # the notebooks must be found before hours of work
+    costs = CostModel.from_store(store)
+    entries = plan_entries(targets, preset, store, seeds=seeds, only=only, data_root=data_root, device=device,
+                           costs=costs)
+    if dry_run:
+        return entries
+    todo = [e.spec for e in entries if e.to_run]
+    stored = [e.spec for e in entries if not e.to_run]
+    say = (lambda msg: print(f"zcpt reproduce: {msg}", file=sys.stderr, flush=True)) if progress else (lambda msg: None)
+    say(f"preset {preset}, store {display(store.root)}: {len(entries)} spec(s) planned, {len(stored)} already stored, "
+        f"{len(todo)} to run")
+    if not todo:
+        result = sweep.SweepResult(store.root, [e.spec for e in entries], stored, executor="none")
+    elif executor == "serial":
+        result = sweep.run_serial(todo, store, threads_per_worker, progress, costs, stored)
+    else:
+        result = _run_dask(todo, stored, store, costs, progress, say, client, scheduler, workers, threads_per_worker,
+                           dashboard_address)
+    if progress:
+        print(result.summary(), file=sys.stderr, flush=True)
+    if report and not result.interrupted:
+        result.reports = _report(targets, preset, store, data_root, report_dir, dict(report_options or {}))
+    return result
+
+
+def _run_dask(todo, stored, store, costs, progress, say, client, scheduler, workers, threads_per_worker,
+              dashboard_address):
+    from ..runs import sweep
+
+    with contextlib.ExitStack() as stack:
+        show = True
+        if client is None and scheduler is not None:
+            client = stack.enter_context(contextlib.closing(sweep.connect(scheduler)))
+            say(f"connected to the Dask scheduler at {client.scheduler.address}")
+        elif client is None:
+            from distributed import Client
+
+            address = dashboard_address or DEFAULT_DASHBOARD
+            show = address.lower() != "none"
+            cluster = stack.enter_context(contextlib.closing(sweep.local_cluster(
+                workers, threads_per_worker, dashboard_address=address if show else None)))
+            client = stack.enter_context(contextlib.closing(Client(cluster)))
+            say(f"started a local Dask cluster: {sweep.describe_cluster(cluster)}")
+            if show and not sweep.has_dashboard():
+                say("no Dask dashboard: it needs bokeh (pip install bokeh)")
+                show = False
+        link = sweep.dashboard_link(client) if show else None
+        if link:
+            say(f"Dask dashboard: {link}")
+        return sweep.run_dask(todo, store, client, progress, costs, stored)
+
+
+def _report(targets: Optional[Sequence[str]], preset: str, store: ResultStore, data_root: Optional[str],
+            report_dir: str | Path, options: dict[str, Any]) -> list:
+    """``zcpt report`` of the targets' notebooks (all notebooks for all targets) from ``store``."""
+    from ..reports import run_reports
+
+    names = list(dict.fromkeys(TARGETS.get(t).notebook for t in targets)) if targets else None
+    params = {"results_dir": str(store.root), **({"data_root": data_root} if data_root else {})}
+    return run_reports(names, preset=preset, out_dir=report_dir, parameters=params, **options)
+
+
+def targets_help() -> str:
+    """``name: title (notebook)`` of every target, one a line."""
+    return "\n".join(f"  {t.name}: {t.title} (notebook {t.notebook})" for t in TARGETS)
+
+
+__all__ = ["EXECUTORS", "PlanEntry", "default_store", "format_plan", "parse_only", "plan_entries", "reproduce",
+           "select", "targets_help"]
