@@ -71,11 +71,8 @@ def _blas_threads() -> None:
     n = torch.get_num_threads()
     if _BLAS["threads"] == n:
         return
-    try:
-        from threadpoolctl import ThreadpoolController
-    except ImportError:  # without threadpoolctl the BLAS keeps its own default
-        _BLAS["threads"] = n
-        return
+    from threadpoolctl import ThreadpoolController
+
     if _BLAS["controller"] is None:
         _BLAS["controller"] = ThreadpoolController()
     _BLAS["controller"].limit(limits=n, user_api="blas")
