@@ -136,7 +136,8 @@ def run_variant(args: argparse.Namespace) -> dict:
     cfg = SearchSpec(space=args.space, proxy=args.proxy, order=args.order, N=1, V=max(1, args.validation_batches),
                      batch_size=args.batch_size, seed=args.seed, device=args.device, compat=compat,
                      supernet_options=json.loads(args.supernet_options), data_source=args.data_source,
-                     engine="simple" if args.variant == "library-simple" else "auto",
+                     engine="simple" if args.variant == "library-simple" else ("auto" if args.proxy == "nwot" else
+                                                                                "batched"),
                      channels_last=None if args.variant != "library-simple" else False,
                      precision="bf16" if args.variant == "library-bf16" else "fp32")
     run = ZeroCostPT(cfg, progress=False)

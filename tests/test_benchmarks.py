@@ -45,7 +45,7 @@ def test_fused_library_scores_are_bitwise_the_plain_ones(search_speed, tmp_path)
 
 
 def test_gradient_proxies_compare_batched_with_one_call_per_perturbation(search_speed, tmp_path):
-    results = {v: search_speed.run_variant(_args(tmp_path, proxy="snip", variant=v, validation_batches=0,
+    results = {v: search_speed.run_variant(_args(tmp_path, proxy="synflow", variant=v, validation_batches=0,
                                                  supernet_options=json.dumps({"C": 4, "N": 1})))
                for v in ("library-simple", "library")}
     assert results["library"]["engine"] == "batched" and results["library-simple"]["engine"] == "simple"

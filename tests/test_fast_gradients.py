@@ -92,7 +92,7 @@ def test_search_engines_agree_exactly(cifar_sample):
         return SearchSpec(proxy="snip", N=1, V=1, batch_size=8, seed=3, engine=engine, data_source="sample",
                           supernet_options={"C": 4, "N": 1}, network_options={"C": 4, "N": 1})
 
-    batched = ZeroCostPT(spec("auto"), progress=False, images=cifar_sample)
+    batched = ZeroCostPT(spec("batched"), progress=False, images=cifar_sample)
     simple = ZeroCostPT(spec("simple"), progress=False, images=cifar_sample)
     assert batched.engine() == "batched" and not batched.channels_last  # gradient proxies run NCHW
     a, b = batched.run(), simple.run()

@@ -183,7 +183,10 @@ def test_batched_engine_matches_one_forward_per_perturbation(cifar_sample, compa
 
 def test_engine_selection():
     assert ZeroCostPT(_config(proxy="synflow")).engine() == "batched"
-    assert ZeroCostPT(_config(proxy="snip", compat="published")).engine() == "simple"
+    assert ZeroCostPT(_config(proxy="snip")).engine() == "simple"  # batched is exact but does not pay on CPU
+    assert ZeroCostPT(_config(proxy="snip", engine="batched")).engine() == "batched"
+    with pytest.raises(ZcptError, match="fast supernet semantics"):
+        ZeroCostPT(_config(proxy="snip", compat="published", engine="batched"))
     assert ZeroCostPT(_config(proxy="grasp")).engine() == "simple"
     assert ZeroCostPT(_config(proxy_options={"mode": "train"})).engine() == "simple"
     with pytest.raises(ZcptError, match="engine 'batched' is not available here: proxy 'grasp'"):
