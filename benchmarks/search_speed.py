@@ -8,16 +8,25 @@
 (b) ``library`` -- ``ZeroCostPT.search_iteration`` with the same seed, i.e. the same alpha,
     minibatches and edge order, in ``compat="published"`` (the same scores as (a)) with the
     library's optimisations (``engine="batched"``: all perturbations of an edge in one forward,
-    weight-0 ops skipped with their exact nwot contribution added, deduplicated exact kernels,
-    channels-last convolutions on CPU). ``library-fast`` is the library's default semantics
-    (``compat="fast"``), shown for its time only (its scores differ by design).
+    weight-0 ops skipped with their exact nwot contribution added, one exact kernel product per
+    distinct tensor, the fused no-grad cell forward of ``zcpt_analysis.fastpath``, channels-last
+    convolutions on CPU). ``library-fast`` is the library's default semantics (``compat="fast"``),
+    shown for its time only (its scores differ by design). ``library-plain`` is (b) with the fused
+    forward off and plain float32 kernel products: the report checks that (b) gives *bitwise* the
+    same scores (the exactness of the fast paths on a real run). ``library-simple``: one forward per
+    perturbation; ``library-bf16``: (b) with ``precision="bf16"`` (approximate).
+
+``--proxy snip`` (or another gradient proxy) compares ``library`` (batched gradients) with
+``library-simple`` (one proxy call per perturbation) instead: the reference is nwot's.
 
 Each variant runs in a fresh subprocess (clean peak memory). The report gives proxy evaluations
 per second, the wall time of one search iteration and of the validation stage (V minibatches on
 the candidate's standalone network), peak memory, the ratio (a)/(b), and whether (a) and (b)
 chose the same op on every edge.
 
+    python benchmarks/search_speed.py --quick          # batch 64, one iteration, V=0: the ratio line
     python benchmarks/search_speed.py --space nb201 --batch-sizes 64 256
+    python benchmarks/search_speed.py --proxy snip --batch-sizes 64 --validation-batches 0
     python benchmarks/search_speed.py --space darts --batch-sizes 64 --validation-batches 10
     python benchmarks/search_speed.py --space darts --supernet-options '{"C": 8, "layers": 5}'  # CPU-sized
     python benchmarks/search_speed.py --scale            # iteration time vs batch, cells, |E|
@@ -25,6 +34,7 @@ chose the same op on every edge.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import json
 import os
@@ -41,6 +51,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from zcpt_analysis import fastpath  # noqa: E402
 from zcpt_analysis.files import atomic_write_json  # noqa: E402
 from zcpt_analysis.searches.op_selection import choose_zc_pt  # noqa: E402
 from zcpt_analysis.runtime import derive_seed  # noqa: E402
@@ -112,16 +123,23 @@ def _peak_memory_mb(device: torch.device) -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
 
 
+VARIANTS = ("reference", "library", "library-fast", "library-plain", "library-simple", "library-bf16")
+
+
 def run_variant(args: argparse.Namespace) -> dict:
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    compat = "fast" if args.variant == "library-fast" else "published"
-    cfg = SearchSpec(space=args.space, proxy="nwot", order=args.order, N=1, V=max(1, args.validation_batches),
+    if args.variant == "library-plain":
+        os.environ["ZCPT_NWOT_GRAM"] = "float32"  # plain float32 kernel products
+    compat = "fast" if args.variant == "library-fast" or args.proxy != "nwot" else "published"
+    cfg = SearchSpec(space=args.space, proxy=args.proxy, order=args.order, N=1, V=max(1, args.validation_batches),
                      batch_size=args.batch_size, seed=args.seed, device=args.device, compat=compat,
                      supernet_options=json.loads(args.supernet_options), data_source=args.data_source,
-                     engine="simple" if args.variant == "library-simple" else "auto",
-                     channels_last=None if args.variant != "library-simple" else False)
+                     engine="simple" if args.variant == "library-simple" else ("auto" if args.proxy == "nwot" else
+                                                                                "batched"),
+                     channels_last=None if args.variant != "library-simple" else False,
+                     precision="bf16" if args.variant == "library-bf16" else "fp32")
     run = ZeroCostPT(cfg, progress=False)
     device = run.device
     run.pool  # load data before timing
@@ -131,37 +149,45 @@ def run_variant(args: argparse.Namespace) -> dict:
         result = reference_iteration(run)
         search_seconds = time.perf_counter() - started
         chosen = [(s["edge"], s["chosen"]) for s in result["steps"]]
+        scores = [s["scores"] for s in result["steps"]]
         evaluations, arch = result["evaluations"], result["arch"]
         validation_seconds = None
+        engine = "reference"
     else:
-        run.supernet  # build (and convert) before timing
-        _sync(device)
-        started = time.perf_counter()
-        entry = run.search_iteration(0)
-        _sync(device)
-        search_seconds = time.perf_counter() - started
-        chosen = [(s.edge, s.chosen) for s in entry.steps]
-        evaluations, arch = entry.evaluations, str(entry.arch)
-        run.record.iterations.append(entry)
-        validation_seconds = None
-        if args.validation_batches > 0:
-            started = time.perf_counter()
-            run.validate()
+        plain = fastpath.disabled() if args.variant == "library-plain" else contextlib.nullcontext()
+        with plain:
+            run.supernet  # build (and convert) before timing
             _sync(device)
-            validation_seconds = time.perf_counter() - started
-    return {"variant": args.variant, "space": args.space, "batch_size": args.batch_size, "seed": args.seed,
-            "supernet_options": json.loads(args.supernet_options), "device": str(device),
-            "threads": torch.get_num_threads(), "engine": run.engine() if args.variant != "reference" else "reference",
+            started = time.perf_counter()
+            entry = run.search_iteration(0)
+            _sync(device)
+            search_seconds = time.perf_counter() - started
+            chosen = [(s.edge, s.chosen) for s in entry.steps]
+            scores = [s.scores for s in entry.steps]
+            evaluations, arch = entry.evaluations, str(entry.arch)
+            run.record.iterations.append(entry)
+            validation_seconds = None
+            if args.validation_batches > 0:
+                started = time.perf_counter()
+                run.validate()
+                _sync(device)
+                validation_seconds = time.perf_counter() - started
+        engine = run.engine()
+    return {"variant": args.variant, "space": args.space, "proxy": args.proxy, "batch_size": args.batch_size,
+            "seed": args.seed, "supernet_options": json.loads(args.supernet_options), "device": str(device),
+            "threads": torch.get_num_threads(), "engine": engine,
             "channels_last": run.channels_last if args.variant != "reference" else False,
             "evaluations": evaluations, "search_seconds": search_seconds,
             "evaluations_per_second": evaluations / search_seconds, "validation_batches": args.validation_batches,
             "validation_seconds": validation_seconds, "peak_memory_mb": _peak_memory_mb(device),
-            "chosen": chosen, "arch": arch}
+            "chosen": chosen, "scores": scores, "arch": arch}
 
 
 def spawn(variant: str, args: argparse.Namespace, batch_size: int, supernet_options: dict) -> dict:
-    out = Path(args.work_dir) / f"{args.space}-{variant}-b{batch_size}-{abs(hash(json.dumps(supernet_options)))}.json"
-    cmd = [sys.executable, __file__, "--variant", variant, "--space", args.space, "--batch-size", str(batch_size),
+    out = Path(args.work_dir) / (f"{args.space}-{args.proxy}-{variant}-b{batch_size}-"
+                                 f"{abs(hash(json.dumps(supernet_options)))}.json")
+    cmd = [sys.executable, __file__, "--variant", variant, "--space", args.space, "--proxy", args.proxy,
+           "--batch-size", str(batch_size),
            "--seed", str(args.seed), "--device", args.device, "--order", args.order,
            "--validation-batches", str(args.validation_batches), "--supernet-options", json.dumps(supernet_options),
            "--data-source", args.data_source, "--result", str(out)] + (["--threads", str(args.threads)]
@@ -175,13 +201,21 @@ def compare(args: argparse.Namespace) -> list[dict]:
     rows = []
     for batch_size in args.batch_sizes:
         results = {v: spawn(v, args, batch_size, json.loads(args.supernet_options)) for v in args.variants}
-        ref, lib = results.get("reference"), results.get("library")
-        row = {"space": args.space, "batch_size": batch_size, "results": results}
-        if ref and lib:
-            row["ratio"] = ref["search_seconds"] / lib["search_seconds"]
-            row["same_choices"] = ref["chosen"] == lib["chosen"]
+        base = results.get("reference") or results.get("library-simple")
+        lib = results.get("library")
+        row = {"space": args.space, "proxy": args.proxy, "batch_size": batch_size, "results": results}
+        if base and lib:
+            row["ratio"] = base["search_seconds"] / lib["search_seconds"]
+            row["same_choices"] = base["chosen"] == lib["chosen"]
+            row["baseline"] = base["variant"]
+        if lib and "library-plain" in results:
+            row["fused_equals_plain"] = results["library-plain"]["scores"] == lib["scores"]
+        if lib and "library-simple" in results and args.proxy != "nwot":
+            row["batched_equals_simple"] = results["library-simple"]["scores"] == lib["scores"]
+        if lib and "library-bf16" in results:
+            row["bf16_same_choices"] = results["library-bf16"]["chosen"] == lib["chosen"]
         rows.append(row)
-        print(f"\n{args.space} batch {batch_size} ({results[args.variants[-1]]['device']}, "
+        print(f"\n{args.space} {args.proxy} batch {batch_size} ({results[args.variants[-1]]['device']}, "
               f"{results[args.variants[-1]]['threads']} threads)")
         print(f"  {'variant':<16}{'evals':>6}{'evals/s':>9}{'iteration s':>13}{'validation s':>14}{'peak MB':>9}")
         for v, r in results.items():
@@ -189,7 +223,13 @@ def compare(args: argparse.Namespace) -> list[dict]:
             print(f"  {v:<16}{r['evaluations']:>6}{r['evaluations_per_second']:>9.2f}{r['search_seconds']:>13.1f}"
                   f"{val:>14}{r['peak_memory_mb']:>9.0f}")
         if "ratio" in row:
-            print(f"  ratio (a) reference / (b) library: {row['ratio']:.2f}x; identical chosen ops: {row['same_choices']}")
+            print(f"  ratio {row['baseline']} / library: {row['ratio']:.2f}x; identical chosen ops: "
+                  f"{row['same_choices']}")
+        for key, what in (("fused_equals_plain", "library (fused, deduplicated) vs library-plain: bitwise equal scores"),
+                          ("batched_equals_simple", "batched vs one call per perturbation: bitwise equal scores"),
+                          ("bf16_same_choices", "library-bf16 vs library: same chosen ops")):
+            if key in row:
+                print(f"  {what}: {row[key]}")
     return rows
 
 
@@ -215,8 +255,12 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--space", default="nb201")
     p.add_argument("--batch-sizes", type=int, nargs="+", default=[64, 256])
-    p.add_argument("--variants", nargs="+", default=["reference", "library", "library-fast"],
-                   choices=["reference", "library", "library-fast", "library-simple"])
+    p.add_argument("--variants", nargs="+", default=None, choices=VARIANTS,
+                   help="default: reference library library-fast (nwot), library-simple library (other proxies)")
+    p.add_argument("--proxy", default="nwot", help="nwot (vs the reference) or a gradient proxy (vs one call per "
+                   "perturbation)")
+    p.add_argument("--quick", action="store_true",
+                   help="batch 64, one iteration, V=0, reference vs library: the headline ratio (< 5 min)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--order", default="random", choices=["random", "fixed"])
     p.add_argument("--device", default="auto")
@@ -231,6 +275,14 @@ def main() -> None:
     p.add_argument("--batch-size", type=int, help=argparse.SUPPRESS)
     p.add_argument("--result", help=argparse.SUPPRESS)
     args = p.parse_args()
+    if args.quick:
+        args.batch_sizes, args.validation_batches = [64], 0
+        args.variants = args.variants or ["reference", "library"]
+    if args.variants is None:
+        args.variants = ["reference", "library", "library-fast"] if args.proxy == "nwot" else ["library-simple",
+                                                                                              "library"]
+    if "reference" in args.variants and args.proxy != "nwot":
+        p.error("the reference variant is nwot's; for other proxies compare library-simple and library")
     if args.variant:  # child process
         atomic_write_json(args.result, run_variant(args))
         return
@@ -239,6 +291,11 @@ def main() -> None:
           f"{os.cpu_count()} CPUs, CUDA: {torch.cuda.is_available()}")
     started = time.perf_counter()
     report = {"scale": scale(args)} if args.scale else {"compare": compare(args)}
+    if args.quick:
+        row = report["compare"][0]
+        print(f"\nquick: reference {row['results']['reference']['search_seconds']:.1f} s / library "
+              f"{row['results']['library']['search_seconds']:.1f} s per search iteration = {row['ratio']:.2f}x "
+              f"(goal >= 10x); identical chosen ops: {row['same_choices']}")
     report["wall_seconds"] = time.perf_counter() - started
     if args.out:
         atomic_write_json(args.out, report)

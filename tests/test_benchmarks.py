@@ -20,7 +20,7 @@ def search_speed():
 
 
 def _args(tmp_path: Path, **kw) -> argparse.Namespace:
-    base = dict(space="nb201", batch_sizes=[4], variants=["reference", "library"], seed=0, order="random",
+    base = dict(space="nb201", proxy="nwot", batch_sizes=[4], variants=["reference", "library"], seed=0, order="random",
                 device="cpu", validation_batches=1, supernet_options="{}", data_source="sample", scale=False,
                 threads=1, work_dir=str(tmp_path), out=None, variant=None, batch_size=4, result=None)
     base.update(kw)
@@ -36,6 +36,20 @@ def test_reference_and_library_choose_the_same_ops(search_speed, tmp_path, space
     assert ref["evaluations"] == lib["evaluations"] > 0
     assert lib["validation_seconds"] is not None and row["ratio"] > 0
     assert (ref["arch"] == lib["arch"]) if space == "nb201" else (ref["arch"] is None and lib["arch"])
+
+
+def test_fused_library_scores_are_bitwise_the_plain_ones(search_speed, tmp_path):
+    (row,) = search_speed.compare(_args(tmp_path, variants=["library-plain", "library"], validation_batches=0,
+                                        supernet_options=json.dumps({"C": 4, "N": 1})))
+    assert row["fused_equals_plain"] is True
+
+
+def test_gradient_proxies_compare_batched_with_one_call_per_perturbation(search_speed, tmp_path):
+    results = {v: search_speed.run_variant(_args(tmp_path, proxy="synflow", variant=v, validation_batches=0,
+                                                 supernet_options=json.dumps({"C": 4, "N": 1})))
+               for v in ("library-simple", "library")}
+    assert results["library"]["engine"] == "batched" and results["library-simple"]["engine"] == "simple"
+    assert results["library"]["scores"] == results["library-simple"]["scores"]
 
 
 def test_a_search_only_variant_skips_validation(search_speed, tmp_path):

@@ -1,49 +1,195 @@
-"""Batched zc-pt with nwot equals one nwot call per perturbed supernet, in both semantics."""
+"""The exact fast paths of nwot: batched zc-pt, the fused no-grad forward, deduplicated exact kernels.
+
+Every comparison here is *bitwise* (``==`` / ``torch.equal``) against the straightforward path:
+one plain module-by-module forward (``fastpath.disabled()``) per perturbed supernet, on real CIFAR-10.
+"""
+import random
+
 import pytest
 import torch
+from torch import nn
 
-from zcpt_analysis.proxies.nwot import nwot_kernel
+from zcpt_analysis import fastpath
+from zcpt_analysis.data import MinibatchSampler
+from zcpt_analysis.proxies import code_gram
+from zcpt_analysis.proxies import nwot as nwot_module
+from zcpt_analysis.proxies.nwot import hooked_modules, nwot, nwot_kernel
 from zcpt_analysis.searches.fast_nwot import FastNwotPerturbations
 from zcpt_analysis.spaces import get_space
-from zcpt_analysis.spaces.nb201 import NB201Supernet
+from zcpt_analysis.spaces.nb201 import NB201Network, NB201Supernet
+
+ARCH = "|nor_conv_3x3~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|"
 
 
-def _one_by_one(sn, edge, x, hooks):
+@pytest.fixture(scope="module")
+def real_batch(cifar_sample):
+    return MinibatchSampler(cifar_sample, 12, seed=3).sample()[0]
+
+
+def _plain_scores(sn, edge, x, hooks):
     out = {}
-    for o in sn.remaining_ops(edge):
-        with sn.perturbed(edge, o):
-            kernel, _ = nwot_kernel(sn, x, hooks=hooks)
-        out[sn.candidates[edge][o]] = torch.linalg.slogdet(kernel)[1].item()
+    with fastpath.disabled():
+        for o in sn.remaining_ops(edge):
+            with sn.perturbed(edge, o):
+                kernel, _ = nwot_kernel(sn, x, hooks=hooks)
+            out[sn.candidates[edge][o]] = torch.linalg.slogdet(kernel)[1].item()
     return out
 
 
 @pytest.mark.parametrize("semantics, hooks", [("fast", "relu"), ("fast", "published"), ("published", "relu"),
                                               ("published", "published")])
-def test_batched_scores_equal_individual_nwot(semantics, hooks):
+def test_batched_scores_equal_individual_plain_nwot_bitwise(real_batch, semantics, hooks):
     sn = NB201Supernet(C=4, N=1, seed=1)
     sn.discretize("2<-1", "nor_conv_3x3").discretize("3<-2", "avg_pool_3x3")
     sn.mode = semantics  # the individual calls run the supernet in the matching mode
-    x = torch.randn(12, 3, 16, 16, generator=torch.Generator().manual_seed(0))
     batched = FastNwotPerturbations(sn, hooks=hooks, semantics=semantics)
     for edge in (0, 3):
-        assert batched.scores(edge, x) == pytest.approx(_one_by_one(sn, edge, x, hooks), abs=1e-9)
+        assert batched.scores(edge, real_batch) == _plain_scores(sn, edge, real_batch, hooks)
     assert sn.chosen_ops()[2] == "nor_conv_3x3" and sn.undiscretized_edges() == [0, 1, 3, 4]
 
 
-def test_channels_last_gives_the_same_choice():
+def test_channels_last_gives_the_same_choice(real_batch):
     sn = NB201Supernet(C=4, N=1, seed=2)
-    x = torch.randn(12, 3, 16, 16, generator=torch.Generator().manual_seed(1))
-    plain = FastNwotPerturbations(sn).scores(1, x)
+    plain = FastNwotPerturbations(sn).scores(1, real_batch)
     sn.to(memory_format=torch.channels_last)
-    fast = FastNwotPerturbations(sn, channels_last=True).scores(1, x.contiguous(memory_format=torch.channels_last))
+    fast = FastNwotPerturbations(sn, channels_last=True).scores(1, real_batch.contiguous(
+        memory_format=torch.channels_last))
     assert min(plain, key=plain.get) == min(fast, key=fast.get)
     assert fast == pytest.approx(plain, rel=1e-6)
 
 
-def test_works_on_the_darts_space_and_leaves_the_supernet_unchanged():
+def test_works_on_the_darts_space_and_leaves_the_supernet_unchanged(real_batch):
     sn = get_space("darts-s2").supernet(C=4, layers=3, seed=0)
     before = {k: v.clone() for k, v in sn.state_dict().items()}
-    x = torch.randn(6, 3, 16, 16, generator=torch.Generator().manual_seed(2))
-    batched = FastNwotPerturbations(sn).scores(20, x)
-    assert batched == pytest.approx(_one_by_one(sn, 20, x, "relu"), abs=1e-9)
+    batched = FastNwotPerturbations(sn).scores(20, real_batch)
+    assert batched == _plain_scores(sn, 20, real_batch, "relu")
     assert all(torch.equal(before[k], v) for k, v in sn.state_dict().items()) and sn.training
+
+
+# ------------------------------------------------------------------------------ fused forward
+def _forward_record(net, x, fwd=None):
+    """Output and, per hooked ReLU call, (module, codes) of a no-grad forward."""
+    calls = []
+    hooks = [m.register_forward_pre_hook(lambda m, a: calls.append((m, a[0] > 0)))
+             for m in hooked_modules(net, "published")]
+    try:
+        with torch.no_grad():
+            out = (fwd or net)(x)
+    finally:
+        for h in hooks:
+            h.remove()
+    return out, calls
+
+
+def _assert_fused_equals_plain(net, x, fwd=None):
+    with fastpath.disabled():
+        plain, plain_calls = _forward_record(net, x, fwd)
+    fused, fused_calls = _forward_record(net, x, fwd)
+    assert torch.equal(plain, fused)
+    # the same hooked calls with the same codes (the fused forward visits nodes in another order)
+    key = {id(m): i for i, m in enumerate(net.modules())}
+    ordered = lambda calls: sorted(calls, key=lambda c: key[id(c[0])])  # noqa: E731
+    assert len(plain_calls) == len(fused_calls)
+    for (m1, c1), (m2, c2) in zip(ordered(plain_calls), ordered(fused_calls)):
+        assert m1 is m2 and torch.equal(c1, c2)
+
+
+@pytest.mark.parametrize("fmt", [torch.contiguous_format, torch.channels_last])
+def test_fused_nb201_forwards_are_bitwise_the_plain_ones(real_batch, fmt):
+    x = real_batch.contiguous(memory_format=fmt)
+    sn = NB201Supernet(C=8, N=1, seed=0).eval().to(memory_format=fmt)
+    _assert_fused_equals_plain(sn, x)
+    sn.discretize(2, "nor_conv_3x3").discretize(5, "skip_connect").discretize(1, "none")
+    _assert_fused_equals_plain(sn, x)
+    plan = sn.perturbation_plan(0, sn.remaining_ops(0))
+    _assert_fused_equals_plain(sn, x.repeat(len(sn.remaining_ops(0)), 1, 1, 1).contiguous(memory_format=fmt),
+                               lambda z: sn.forward_with_plan(z, plan))
+    sn.mode = "published"
+    _assert_fused_equals_plain(sn, x)
+    for arch in (ARCH, "|none~0|+|nor_conv_1x1~0|none~1|+|avg_pool_3x3~0|nor_conv_3x3~1|none~2|"):
+        _assert_fused_equals_plain(NB201Network(arch, C=8, N=1).eval().to(memory_format=fmt), x)
+
+
+def test_fused_darts_forwards_are_bitwise_the_plain_ones(real_batch):
+    for name in ("darts", "darts-s3"):
+        space = get_space(name)
+        _assert_fused_equals_plain(space.supernet(C=4, layers=4, seed=0).eval(), real_batch)
+        net = space.network(space.random_arch(random.Random(0)), C=8, layers=4).eval()
+        _assert_fused_equals_plain(net, real_batch)
+
+
+def test_identity_batchnorms_fold_and_others_do_not(real_batch):
+    assert fastpath.fold_is_exact(torch.device("cpu"), torch.float32, 1e-5)
+    bn = nn.BatchNorm2d(4).eval()
+    y = torch.randn(2, 4, 3, 3)
+    assert fastpath.bn_fold_scale(bn, y) == pytest.approx(1 / (1 + 1e-5) ** 0.5)
+    bn.train()
+    assert fastpath.bn_fold_scale(bn, y) is None  # batch statistics
+    bn(y)  # running statistics move
+    bn.eval()
+    assert fastpath.bn_fold_scale(bn, y) is None
+    bn = nn.BatchNorm2d(4).eval()
+    with torch.no_grad():
+        bn.weight[1] = 2.0
+    assert fastpath.bn_fold_scale(bn, y) is None
+    # a trained-looking network still gives the plain bits (nothing folds)
+    net = NB201Network(ARCH, C=8, N=1)
+    net.train()
+    with torch.no_grad():
+        net(real_batch)  # update running statistics
+    _assert_fused_equals_plain(net.eval(), real_batch)
+
+
+def test_elided_modules_keep_their_hooks(real_batch):
+    net = NB201Network(ARCH, C=8, N=1).eval()
+    relus = [m for m in net.modules() if isinstance(m, nn.ReLU)]
+    seen = []
+    handles = [m.register_forward_pre_hook(lambda m, a: seen.append(m)) for m in relus]
+    with torch.no_grad():
+        net(real_batch)
+    for h in handles:
+        h.remove()
+    assert sorted(map(id, seen)) == sorted(map(id, relus))  # every ReLU "ran" exactly once
+    # a forward (post-)hook on an elided module makes that op run the plain way
+    outputs = []
+    relus[0].register_forward_hook(lambda m, a, out: outputs.append(out))
+    _assert_fused_equals_plain(net, real_batch)
+    assert outputs
+
+
+# ------------------------------------------------------------------------------ exact kernels
+@pytest.mark.parametrize("backend", code_gram.BACKENDS)
+def test_every_gram_backend_is_exact(backend):
+    gen = torch.Generator().manual_seed(0)
+    c = (torch.rand(2, 9, 3 * 256 + 5, generator=gen) > 0.5).to(code_gram.codes_dtype(10, backend))
+    d = (torch.rand(2, 7, 3 * 256 + 5, generator=gen) > 0.3).to(c.dtype)
+    exact = lambda a, b: torch.matmul(a.double(), b.double().transpose(-1, -2))  # noqa: E731
+    assert torch.equal(code_gram.gram(c, c, backend), exact(c, c))
+    assert torch.equal(code_gram.gram(c, d, backend), exact(c, d))
+    with torch.autocast("cpu", dtype=torch.bfloat16):  # a bf16 forward does not make products inexact
+        assert torch.equal(code_gram.gram(c, c, backend), exact(c, c))
+
+
+def test_gram_backend_override(monkeypatch):
+    monkeypatch.setenv("ZCPT_NWOT_GRAM", "float32")
+    assert code_gram.default_backend(torch.device("cpu")) == "float32"
+    monkeypatch.setenv("ZCPT_NWOT_GRAM", "fp8")
+    with pytest.raises(ValueError, match="valid: syrk, float32, bf16"):
+        code_gram.default_backend(torch.device("cpu"))
+
+
+def test_one_product_per_distinct_tensor(real_batch, monkeypatch):
+    net = NB201Network(ARCH, C=8, N=1).eval()
+    products = []
+    real = nwot_module.sign_product
+    monkeypatch.setattr(nwot_module, "sign_product", lambda *a, **k: products.append(1) or real(*a, **k))
+    value = nwot(net, real_batch)
+    calls = len(hooked_modules(net))
+    assert len(products) < calls  # node 0 feeds three conv edges, node 1 two
+    with fastpath.disabled():
+        products.clear()
+        assert nwot(net, real_batch) == value
+    # chunked kernels share repeats too and give the same integer kernel
+    full, _ = nwot_kernel(net, real_batch)
+    chunked, _ = nwot_kernel(net, real_batch, chunk_size=5)
+    assert torch.equal(full, chunked)

@@ -181,8 +181,15 @@ def test_batched_engine_matches_one_forward_per_perturbation(cifar_sample, compa
             assert sa.scores == pytest.approx(sb.scores, rel=1e-9, abs=1e-6)
 
 
-def test_batched_engine_only_for_nwot_in_eval_mode():
-    assert ZeroCostPT(_config(proxy="synflow")).engine() == "simple"
+def test_engine_selection():
+    assert ZeroCostPT(_config(proxy="synflow")).engine() == "batched"
+    assert ZeroCostPT(_config(proxy="snip")).engine() == "simple"  # batched is exact but does not pay on CPU
+    assert ZeroCostPT(_config(proxy="snip", engine="batched")).engine() == "batched"
+    with pytest.raises(ZcptError, match="fast supernet semantics"):
+        ZeroCostPT(_config(proxy="snip", compat="published", engine="batched"))
+    assert ZeroCostPT(_config(proxy="grasp")).engine() == "simple"
     assert ZeroCostPT(_config(proxy_options={"mode": "train"})).engine() == "simple"
-    with pytest.raises(ZcptError, match="engine 'batched' needs the nwot proxy"):
-        ZeroCostPT(_config(proxy="snip", engine="batched"))
+    with pytest.raises(ZcptError, match="engine 'batched' is not available here: proxy 'grasp'"):
+        ZeroCostPT(_config(proxy="grasp", engine="batched"))
+    with pytest.raises(ZcptError, match="batched nwot needs eval mode"):
+        ZeroCostPT(_config(proxy_options={"mode": "train"}, engine="batched"))

@@ -34,6 +34,8 @@ import torch
 from torch import nn
 
 from .errors import InvalidArchError, StateError
+from . import fastpath
+from .fastpath import SharedHeads, accumulate
 
 MODES = ("fast", "published")
 _KEEP = object()  # "unchanged" marker of ArchState._replace
@@ -92,18 +94,26 @@ class MixedOp(nn.Module):
         self.edge = edge
         self.stride = stride
 
-    def forward(self, x: torch.Tensor, plan: ExecutionPlan, out: Optional[torch.Tensor] = None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, plan: ExecutionPlan, out: Optional[torch.Tensor] = None,
+                shared: Optional[SharedHeads] = None) -> torch.Tensor:
         """``sum_terms weight * op(x)``, added to ``out`` when given (a node's running sum).
 
         Without autograd the sum is accumulated in place (``out`` must then be owned by the
         caller, e.g. the result of a previous call); with autograd everything is out of place.
+        ``shared`` (no autograd only): the cell's :class:`~zcpt_analysis.fastpath.SharedHeads`, so
+        that ops share first layers with the other ops reading ``x`` and fold identity BatchNorms
+        into the sum -- the same bits, fewer passes (see :mod:`zcpt_analysis.fastpath`).
         """
         inplace = not torch.is_grad_enabled()
+        fused = shared is not None and fastpath.active()
         for term in plan.terms[self.edge]:
-            y = self.ops[term.op](x.mul(0.0) if term.zero_input else x)
             w = term.weight
             if w is not None and w.dim() == 1:  # one weight per stacked copy of the batch
-                w = w.repeat_interleave(y.shape[0] // plan.groups).view(-1, *(1,) * (y.dim() - 1))
+                w = w.repeat_interleave(x.shape[0] // plan.groups).view(-1, *(1,) * (x.dim() - 1))
+            if fused and not term.zero_input:
+                out = accumulate(out, self.ops[term.op], x, w, shared)
+                continue
+            y = self.ops[term.op](x.mul(0.0) if term.zero_input else x)
             if out is None:
                 out = y if w is None else y * w
                 if inplace and out is x:  # own the running sum (an identity op returns its input)

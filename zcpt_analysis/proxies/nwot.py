@@ -10,13 +10,14 @@ and the score is ``log|det K|`` (``numpy.linalg.slogdet``'s ``logabsdet``, as th
 
 Implementation: with ``s = 2c - 1 ∈ {±1}``, ``K_layer = (n + s sᵀ) / 2``, so one matmul per layer
 suffices (the published code does two), and ``s sᵀ = 4 c cᵀ - 2 r 1ᵀ - 2·1 rᵀ + n`` (``r`` the row
-sums of ``c``), so only the 0/1 codes are materialised (one pass over the activations). ``c cᵀ`` is
-computed in float32 -- exact, because its entries are integers ``<= n < 2**24`` and 0/1 are exact
-even in TF32 -- and the products are accumulated in float64 on the device (integers exact up to
-``2**53``), so ``K`` is the exact integer kernel and no host synchronisation happens until the final
-``logdet``. Layers with ``n >= 2**24`` units use float64 codes. Consecutive hooks on the *same*
-input tensor (the ``ReLUConvBN`` wrapper and its inner ReLU, or several ops of a mixed edge reading
-the same node) reuse one product.
+sums of ``c``, the diagonal of ``c cᵀ``), so only the 0/1 codes are materialised (one pass over the
+activations). ``c cᵀ`` comes from :mod:`.code_gram` -- exact in every backend (its entries are
+integers ``<= n < 2**24``; a symmetric rank-k update on CPU, bf16 with fp32 accumulation where the
+hardware has it) -- and the products are accumulated in float64 (integers exact up to ``2**53``),
+so ``K`` is the exact integer kernel. Layers with ``n >= 2**24`` units use float64 codes. One
+product per *distinct* tensor (:class:`TensorMemo`), counted once per hooked call on it: the
+``ReLUConvBN`` wrapper and its inner ReLU, the ops of a mixed edge, the three edges an NB201 node
+feeds.
 
 Options (the search calls ``spec.fn(net, x, y, loss_fn=None, **options)``):
 
@@ -42,6 +43,7 @@ minibatch holding the same image twice -- gives ``-inf`` with a warning. NaN act
 from __future__ import annotations
 
 import math
+import weakref
 from typing import Any, Callable, Optional
 
 import torch
@@ -49,6 +51,7 @@ from torch import nn
 
 from ..errors import UnknownNameError
 from .base import DeviceLike, chunk_slices, prepare_inputs, scoring_state
+from .code_gram import codes_dtype, default_backend, gram
 from .policy import ProxyInputError, finalize
 from .registry import ProxySpec, register_proxy
 
@@ -73,8 +76,9 @@ def _first_tensor(args: tuple) -> Optional[torch.Tensor]:
     return None
 
 
-def binary_codes(x: torch.Tensor, batch: int) -> torch.Tensor:
-    """0/1 codes ``c = (x > 0)`` as ``[batch, units]`` floats (float32, or float64 for huge layers).
+def binary_codes(x: torch.Tensor, batch: int, dtype: Optional[torch.dtype] = None) -> torch.Tensor:
+    """0/1 codes ``c = (x > 0)`` as ``[batch, units]`` floats (default float32, or float64 for huge
+    layers; ``dtype`` e.g. bfloat16 for the bf16 Gram backend).
 
     The order of the units is irrelevant to ``K``, so a channels-last tensor is flattened in its
     memory order (a view) instead of being copied into NCHW order.
@@ -86,57 +90,92 @@ def binary_codes(x: torch.Tensor, batch: int) -> torch.Tensor:
         flat = x.permute(0, 2, 3, 1).reshape(batch, -1)
     else:
         flat = x.reshape(batch, -1)
-    dtype = torch.float32 if flat.shape[1] < _EXACT_FLOAT32 else torch.float64
+    if dtype is None or flat.shape[1] >= _EXACT_FLOAT32:
+        dtype = torch.float32 if flat.shape[1] < _EXACT_FLOAT32 else torch.float64
     return torch.gt(flat, 0, out=torch.empty(flat.shape, dtype=dtype, device=x.device))
 
 
-def sign_product(ca: torch.Tensor, cb: torch.Tensor) -> torch.Tensor:
+def sign_product(ca: torch.Tensor, cb: torch.Tensor, backend: Optional[str] = None) -> torch.Tensor:
     """``s_a s_bᵀ`` (float64, exact) for the ±1 codes ``s = 2c - 1`` of 0/1 codes ``ca``, ``cb``
     (leading batch dimensions allowed): ``4 c_a c_bᵀ - 2 r_a - 2 r_bᵀ + n`` with ``r`` the row sums,
-    so the ±1 codes are never materialised."""
+    so the ±1 codes are never materialised. The Gram product comes from :func:`.code_gram.gram`
+    (exact in every backend); for ``cb is ca`` the row sums are its diagonal (``c·c = Σc`` for 0/1)."""
     n = ca.shape[-1]
-    cross = torch.matmul(ca, cb.transpose(-1, -2)).to(torch.float64)
-    ra = ca.sum(-1).to(torch.float64).unsqueeze(-1)  # exact: row sums <= n < 2**24 (else float64 codes)
-    rb = (ra.squeeze(-1) if cb is ca else cb.sum(-1).to(torch.float64)).unsqueeze(-2)
-    return cross.mul_(4.0).sub_(ra, alpha=2.0).sub_(rb, alpha=2.0).add_(float(n))
+    cross = gram(ca, cb, backend)
+    if cb is ca:
+        ra = torch.diagonal(cross, dim1=-2, dim2=-1).unsqueeze(-1)
+        rb = ra.transpose(-1, -2)
+    else:  # exact: row sums <= n < 2**24 (else float64 codes)
+        ra = ca.sum(-1, dtype=torch.float64).unsqueeze(-1)
+        rb = cb.sum(-1, dtype=torch.float64).unsqueeze(-2)
+    return cross.mul(4.0).sub_(ra, alpha=2.0).sub_(rb, alpha=2.0).add_(float(n))
+
+
+class TensorMemo:
+    """Per-forward memo keyed by tensor *identity*: a value computed for a tensor (its codes'
+    product) is reused whenever the same tensor, unmodified, reaches another hooked module -- the
+    ``ReLUConvBN`` wrapper and its ReLU, several ops of an edge, an NB201 node feeding three edges.
+    Entries hold a weak reference (a dead tensor's id may be reused: its entry is then invalid)."""
+
+    def __init__(self) -> None:
+        self._entries: dict[int, tuple[weakref.ref, int, Any]] = {}
+
+    def get(self, x: torch.Tensor) -> Any:
+        entry = self._entries.get(id(x))
+        return entry[2] if entry is not None and entry[0]() is x and entry[1] == x._version else None
+
+    def put(self, x: torch.Tensor, value: Any) -> None:
+        dead = [k for k, entry in self._entries.items() if entry[0]() is None]
+        for k in dead:
+            del self._entries[k]
+        self._entries[id(x)] = (weakref.ref(x), x._version, value)
+
+    def clear(self) -> None:
+        self._entries.clear()
 
 
 class _CodeTap:
-    """Forward pre-hooks that hand each hooked call's 0/1 codes to ``consume(call, c, repeat)``.
+    """Forward pre-hooks that hand each hooked call to ``consume(call, c, first)``.
 
-    A call whose input is the very tensor (same object, same version) of the previous call is a
-    ``repeat``: the codes are reused and the consumer may reuse its product too.
+    ``c`` is the call's 0/1 codes, or ``None`` for a *repeat*: a call on the very same tensor
+    (object and version) as the earlier call ``first``, whose codes -- and product -- are the same.
     """
 
-    def __init__(self, modules: list[nn.Module], consume: Callable[[int, torch.Tensor, bool], None]):
+    def __init__(self, modules: list[nn.Module], consume: Callable[[int, Optional[torch.Tensor], Optional[int]], None],
+                 dtype: Optional[torch.dtype] = None):
         self.consume = consume
+        self.dtype = dtype
         self.batch = 0
         self.calls = 0
         self.units: list[int] = []
-        self._last: Optional[tuple[torch.Tensor, int, torch.Tensor]] = None
+        self._memo = TensorMemo()
         self._handles = [m.register_forward_pre_hook(self._hook) for m in modules]
 
     def start(self, batch: int) -> None:
-        self.batch, self.calls, self.units, self._last = batch, 0, [], None
+        self.batch, self.calls, self.units = batch, 0, []
+        self._memo.clear()
 
     def _hook(self, module: nn.Module, args: tuple) -> None:
         x = _first_tensor(args)
         if x is None:
             return
-        last = self._last
-        if last is not None and x is last[0] and x._version == last[1]:
-            s, repeat = last[2], True
+        seen = self._memo.get(x)
+        if seen is not None:
+            first, units = seen
+            self.units.append(units)
+            self.consume(self.calls, None, first)
         else:
-            s, repeat = binary_codes(x, self.batch), False
-            self._last = (x, x._version, s)
-        self.units.append(int(s.shape[1]))
-        self.consume(self.calls, s, repeat)
+            s = binary_codes(x, self.batch, self.dtype)
+            self._memo.put(x, (self.calls, int(s.shape[1])))
+            self.units.append(int(s.shape[1]))
+            self.consume(self.calls, s, None)
         self.calls += 1
 
     def remove(self) -> None:
         for h in self._handles:
             h.remove()
-        self._handles, self._last = [], None
+        self._handles = []
+        self._memo.clear()
 
 
 def nwot_kernel(net: nn.Module, inputs: torch.Tensor, *, mode: str = "eval", hooks: str = "relu",
@@ -164,14 +203,16 @@ def nwot_kernel(net: nn.Module, inputs: torch.Tensor, *, mode: str = "eval", hoo
 
 def _kernel_one_pass(net: nn.Module, x: torch.Tensor, modules: list[nn.Module],
                      acc: torch.Tensor) -> tuple[int, int]:
-    last_product: list[Optional[torch.Tensor]] = [None]
+    products: dict[int, torch.Tensor] = {}  # by the first call on each distinct tensor
+    backend = default_backend(x.device)
 
-    def consume(call: int, s: torch.Tensor, repeat: bool) -> None:
-        if not repeat:
-            last_product[0] = sign_product(s, s)
-        acc.add_(last_product[0])
+    def consume(call: int, s: Optional[torch.Tensor], first: Optional[int]) -> None:
+        if first is None:
+            products[call] = sign_product(s, s, backend)
+            first = call
+        acc.add_(products[first])
 
-    tap = _CodeTap(modules, consume)
+    tap = _CodeTap(modules, consume, dtype=codes_dtype(0, backend))
     try:
         tap.start(x.shape[0])
         net(x)
@@ -183,34 +224,41 @@ def _kernel_one_pass(net: nn.Module, x: torch.Tensor, modules: list[nn.Module],
 def _kernel_chunked(net: nn.Module, x: torch.Tensor, modules: list[nn.Module], acc: torch.Tensor,
                     slices: list[slice]) -> tuple[int, int]:
     """Block-wise ``K``: for chunk ``i`` store its codes (as bool) and fill block ``(i, i)``; then
-    re-run every later chunk ``j`` to fill blocks ``(j, i)`` and ``(i, j)``."""
+    re-run every later chunk ``j`` to fill blocks ``(j, i)`` and ``(i, j)``. Repeated tensors share
+    their codes and products (the call structure is the same in every chunk's forward)."""
     stored: list[torch.Tensor] = []
+    products: dict[int, torch.Tensor] = {}
     state: dict[str, Any] = {}
+    backend = default_backend(x.device)
 
-    def consume_store(call: int, s: torch.Tensor, repeat: bool) -> None:
+    def consume_store(call: int, s: Optional[torch.Tensor], first: Optional[int]) -> None:
         si = state["si"]
-        if repeat:
-            stored.append(stored[-1])
-            acc[si, si] += state["last"]
-            return
-        stored.append(s > 0.5)
-        state["last"] = sign_product(s, s)
-        acc[si, si] += state["last"]
+        if first is None:
+            stored.append(s > 0.5)
+            products[call] = sign_product(s, s, backend)
+            first = call
+        else:
+            stored.append(stored[first])
+        acc[si, si] += products[first]
 
-    def consume_cross(call: int, s: torch.Tensor, repeat: bool) -> None:
+    def consume_cross(call: int, s: Optional[torch.Tensor], first: Optional[int]) -> None:
         si, sj = state["si"], state["sj"]
-        if call >= len(stored) or stored[call].shape[1] != s.shape[1]:
+        if call >= len(stored) or (s is not None and stored[call].shape[1] != s.shape[1]):
             raise ProxyInputError("nwot chunking needs every chunk to run the same sequence of hooked modules")
-        if not (repeat and call > 0 and stored[call] is stored[call - 1]):
-            state["last"] = sign_product(s, stored[call].to(s.dtype))
-        acc[sj, si] += state["last"]
-        acc[si, sj] += state["last"].T
+        if first is None or stored[call] is not stored[first]:
+            if s is None:
+                raise ProxyInputError("nwot chunking needs every chunk to run the same sequence of hooked modules")
+            products[call] = sign_product(s, stored[call].to(s.dtype), backend)
+            first = call
+        acc[sj, si] += products[first]
+        acc[si, sj] += products[first].T
 
     total_calls, total_units = 0, 0
     for i, si in enumerate(slices):
         stored.clear()
+        products.clear()
         state["si"] = si
-        tap = _CodeTap(modules, consume_store)
+        tap = _CodeTap(modules, consume_store, dtype=codes_dtype(0, backend))
         try:
             tap.start(si.stop - si.start)
             net(x[si])
@@ -222,7 +270,8 @@ def _kernel_chunked(net: nn.Module, x: torch.Tensor, modules: list[nn.Module], a
             tap.remove()
         for sj in slices[i + 1:]:
             state["sj"] = sj
-            tap = _CodeTap(modules, consume_cross)
+            products.clear()
+            tap = _CodeTap(modules, consume_cross, dtype=codes_dtype(0, backend))
             try:
                 tap.start(sj.stop - sj.start)
                 net(x[sj])

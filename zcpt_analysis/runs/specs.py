@@ -42,6 +42,7 @@ from .spec_base import (SPECS, BenchField, RunSpec, _hash, _positive, _proxy_nam
 
 COMPAT_MODES: tuple[str, ...] = ("fast", "published")
 ENGINES: tuple[str, ...] = ("auto", "batched", "simple")
+PRECISIONS: tuple[str, ...] = ("fp32", "bf16")
 TOPOLOGY_METHODS: tuple[str, ...] = ("algorithm2", "iterative")
 
 
@@ -90,7 +91,10 @@ class SearchSpec(BenchField, DataFields, RunSpec):
                       help="batched: all perturbations of an edge in one forward (nwot, eval mode); simple: one "
                            "forward per perturbation (any proxy); auto: batched when it applies")
     channels_last: Optional[bool] = opt(None, "--channels-last", identity=False,
-                                        help="NHWC convolutions (default: on CPU)")
+                                        help="NHWC convolutions (default: on CPU for forward-only proxies)")
+    precision: str = opt("fp32", "--precision", choices=PRECISIONS,
+                         help="bf16: bfloat16 autocast forwards (approximate, changes results; see README's speed "
+                              "section for its measured effect)")
 
     def __post_init__(self) -> None:
         from ..searches.orderings import check_ordering
@@ -105,6 +109,8 @@ class SearchSpec(BenchField, DataFields, RunSpec):
             raise ZcptError(f"unknown engine {self.engine!r}; valid: {', '.join(ENGINES)}")
         if self.compat not in COMPAT_MODES:
             raise ZcptError(f"unknown compat mode {self.compat!r}; valid: {', '.join(COMPAT_MODES)}")
+        if self.precision not in PRECISIONS:
+            raise ZcptError(f"unknown precision {self.precision!r}; valid: {', '.join(PRECISIONS)}")
         _positive(N=self.N, V=self.V, batch_size=self.batch_size)
 
     def record_name(self) -> str:

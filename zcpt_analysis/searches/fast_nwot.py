@@ -18,11 +18,14 @@ every hooked module call contributes ``(n + s_g s_gáµ€) / 2`` with ``s_g`` the Â
   calibration forward in ``published`` mode. The result equals nwot of the supernet in
   ``published`` mode, without running any weight-0 op.
 
-Consecutive hooked calls on the same tensor (the ``ReLUConvBN`` wrapper and its ReLU; several ops
-of an edge reading the same node) reuse one batched product. Scores match :func:`..proxies.nwot.nwot`
-on the individual perturbed supernets up to the floating-point differences of batched convolutions
-(kernels are exact given the codes; a code can only differ for a pre-activation within rounding
-error of 0) -- ``benchmarks/search_speed.py`` checks that the chosen ops are identical.
+Hooked calls on the same tensor (the ``ReLUConvBN`` wrapper and its ReLU; the ops of an edge and
+the edges reading the same node) share one batched product (:class:`..proxies.nwot.TensorMemo`),
+computed by the exact Gram backends of :mod:`..proxies.code_gram`; the supernet's no-grad forward
+shares first layers and folds identity BatchNorms (:mod:`..fastpath`) with the same bits. A
+convolution's result for a sample does not depend on the other samples of its batch (checked by
+the tests), so the scores equal :func:`..proxies.nwot.nwot` on the individual perturbed supernets
+exactly (``tests/test_fast_nwot.py``; ``benchmarks/search_speed.py`` compares the chosen ops with a
+straightforward reference).
 """
 from __future__ import annotations
 
@@ -32,7 +35,8 @@ from typing import Optional
 import torch
 from torch import nn
 
-from ..proxies.nwot import binary_codes, hooked_modules, sign_product
+from ..proxies.code_gram import codes_dtype, default_backend
+from ..proxies.nwot import TensorMemo, binary_codes, hooked_modules, sign_product
 from ..proxies.policy import finalize
 from ..supernet import Supernet
 
@@ -101,7 +105,7 @@ class FastNwotPerturbations:
         return total
 
     # ---------------------------------------------------------------- scores
-    def scores(self, edge: int | str, inputs: torch.Tensor) -> dict[str, float]:
+    def scores(self, edge: int | str, inputs: torch.Tensor, targets: Optional[torch.Tensor] = None) -> dict[str, float]:
         """``{op: nwot(A_t - (edge, op))}`` over the remaining ops of ``edge`` (lower = more important)."""
         sn = self.supernet
         e = sn.edge_index(edge)
@@ -115,25 +119,27 @@ class FastNwotPerturbations:
         units = [0] * groups  # units counted per copy (host ints: no device round trips)
         excluded = [0] * groups  # units of the removed op's hooked calls, per copy
         removed_at = {o: g for g, o in enumerate(ops)}
-        last: list[Optional[tuple[torch.Tensor, int, torch.Tensor]]] = [None]
+        backend = default_backend(inputs.device)
+        memo = TensorMemo()  # one product per distinct tensor, added once per hooked call on it
+        everywhere = torch.ones(groups, 1, 1, dtype=torch.float64, device=inputs.device)
 
         def hook(module: nn.Module, args: tuple) -> None:
             t = args[0]
-            prev = last[0]
-            if prev is not None and t is prev[0] and t._version == prev[1]:
-                product = prev[2]
-            else:
-                c = binary_codes(t, groups * batch).reshape(groups, batch, -1)
-                product = sign_product(c, c)
-                last[0] = (t, t._version, product)
+            product = memo.get(t)
+            if product is None:
+                c = binary_codes(t, groups * batch, codes_dtype(0, backend)).reshape(groups, batch, -1)
+                product = sign_product(c, c, backend)
+                memo.put(t, product)
             n = t[0].numel()
             owner = self.owner.get(module)
             if owner is not None and owner[0] == e and owner[1] in removed_at:
                 g = removed_at[owner[1]]  # this call does not exist in copy g's supernet
-                others = [k for k in range(groups) if k != g]
-                acc[others] += product[others]
-                for k in others:
-                    units[k] += n
+                mask = everywhere.clone()
+                mask[g] = 0.0
+                acc.addcmul_(product, mask)
+                for k in range(groups):
+                    if k != g:
+                        units[k] += n
                 excluded[g] += n
             else:
                 acc.add_(product)
@@ -150,6 +156,7 @@ class FastNwotPerturbations:
                 h.remove()
             for m, flag in zip(sn.modules(), training):
                 m.training = flag
+        memo.clear()
         offset = torch.tensor(units, dtype=torch.float64, device=inputs.device).view(-1, 1, 1)
         kernels = acc.add_(offset).mul_(0.5)
         if self.semantics == "published":

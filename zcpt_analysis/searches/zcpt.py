@@ -18,6 +18,7 @@ minibatch) and gives exactly the result of an uninterrupted one.
 """
 from __future__ import annotations
 
+import contextlib
 import platform
 import random
 import time
@@ -38,6 +39,7 @@ from ..runtime import derive_seed, resolve_device
 from ..spaces import get_space
 from ..spaces.base import SearchSpace
 from ..supernet import Supernet
+from .fast_gradients import GradientPerturbations, not_batchable
 from .fast_nwot import FastNwotPerturbations
 from .op_selection import Scorer, edge_scores, select_candidate
 from .orderings import EdgeScores, Step, iter_discretize
@@ -74,22 +76,25 @@ def environment(device: torch.device) -> dict[str, Any]:
 
 class ZcPtEdgeEvaluator:
     """Scores edges for an ordering: one fresh minibatch per call, zc-pt scores of every remaining op
-    (through ``batched`` -- all perturbations of an edge in one forward -- when given)."""
+    (through ``batched`` -- all perturbations of an edge in stacked passes -- when given), under
+    ``precision`` (a context manager, e.g. bf16 autocast)."""
 
     def __init__(self, supernet: Supernet, scorer: Scorer, sampler: MinibatchSampler,
-                 batched: FastNwotPerturbations | None = None, channels_last: bool = False):
+                 batched: FastNwotPerturbations | GradientPerturbations | None = None, channels_last: bool = False,
+                 precision: Callable[[], Any] = contextlib.nullcontext):
         self.supernet, self.scorer, self.sampler = supernet, scorer, sampler
-        self.batched, self.channels_last = batched, channels_last
+        self.batched, self.channels_last, self.precision = batched, channels_last, precision
         self.evaluations = 0
 
     def __call__(self, edges: list[int]) -> EdgeScores:
         inputs, targets = self.sampler.sample()
         if self.channels_last:
             inputs = inputs.contiguous(memory_format=torch.channels_last)
-        if self.batched is not None:
-            out = {e: self.batched.scores(e, inputs) for e in edges}
-        else:
-            out = {e: edge_scores("zc-pt", self.supernet, e, self.scorer, inputs, targets) for e in edges}
+        with self.precision():
+            if self.batched is not None:
+                out = {e: self.batched.scores(e, inputs, targets) for e in edges}
+            else:
+                out = {e: edge_scores("zc-pt", self.supernet, e, self.scorer, inputs, targets) for e in edges}
         self.evaluations += sum(len(s) for s in out.values())
         return out
 
@@ -125,7 +130,7 @@ class ZeroCostPT:
         self.record = self._load_or_new(force)
         self.scorer, self.record.proxy = make_scorer(spec.proxy, self._proxy_options())
         self._supernet: Supernet | None = None
-        self._batched: FastNwotPerturbations | None = None
+        self._batched: FastNwotPerturbations | GradientPerturbations | None = None
         self._pool: ImageSet | None = None
         self.record.engine = {"search": self.engine(), "channels_last": self.channels_last}
 
@@ -182,28 +187,69 @@ class ZeroCostPT:
 
     @property
     def channels_last(self) -> bool:
+        """NHWC convolutions: by default on CPU for forward-only proxies (gradient proxies run NCHW,
+        where torch 2.14.1's backward is known to be reliable)."""
         cl = self.spec.channels_last
-        return self.device.type == "cpu" if cl is None else bool(cl)
+        if cl is None:
+            from ..proxies import get_proxy
+
+            return self.device.type == "cpu" and not get_proxy(self.spec.proxy).needs_gradients
+        return bool(cl)
+
+    def precision(self):
+        """The context every search and validation forward runs in: bf16 autocast for
+        ``precision="bf16"`` (approximate), else nothing."""
+        if self.spec.precision == "bf16":
+            return torch.autocast(self.device.type, dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def _batched_unavailable(self) -> str | None:
+        """Why the batched engine cannot score this search (``None``: it can)."""
+        opts = self._proxy_options()
+        if self.spec.proxy == "nwot":
+            if opts.get("mode", "eval") != "eval" or opts.get("chunk_size") or not set(opts) <= {"mode", "hooks",
+                                                                                                 "device"}:
+                return "batched nwot needs eval mode without chunking"
+            return None
+        reason = not_batchable(self.spec.proxy, opts, self.spec.compat)
+        if reason is None and self._supernet is not None and any("noise" in c for c in self._supernet.candidates):
+            reason = "the supernet has noise ops, which draw different noise for stacked copies"
+        return reason
+
+    AUTO_BATCHED: tuple[str, ...] = ("nwot", "synflow")
+    """Proxies whose batched engine pays on CPU (measured: nwot several-fold, synflow 1.1x; snip,
+    grad_norm, fisher and jacob_cov 0.9-1.1x -- nothing is shared between perturbations after the
+    first cell -- so ``auto`` keeps one call per perturbation for them; ``--engine batched`` gives
+    the same scores)."""
 
     def engine(self) -> str:
-        """The engine the search uses: ``batched`` when nwot scores in eval mode, else ``simple``."""
-        opts = self._proxy_options()
-        applicable = (self.spec.proxy == "nwot" and opts.get("mode", "eval") == "eval"
-                      and not opts.get("chunk_size") and set(opts) <= {"mode", "hooks", "device"})
-        if self.spec.engine == "batched" and not applicable:
-            raise ZcptError("engine 'batched' needs the nwot proxy in eval mode without chunking; use "
-                            "--engine simple or auto")
-        return "batched" if applicable and self.spec.engine != "simple" else "simple"
+        """The engine the search uses: ``batched`` (all perturbations of an edge in stacked passes,
+        scores equal to one call per perturbation: nwot in eval mode, snip, grad_norm, fisher,
+        jacob_cov, synflow) or ``simple`` (one call per perturbation, any proxy). ``auto``: batched
+        where it applies and pays (:attr:`AUTO_BATCHED`)."""
+        reason = self._batched_unavailable()
+        if self.spec.engine == "batched" and reason:
+            raise ZcptError(f"engine 'batched' is not available here: {reason}; use --engine simple or auto")
+        if self.spec.engine == "auto" and self.spec.proxy not in self.AUTO_BATCHED:
+            return "simple"
+        return "batched" if reason is None and self.spec.engine != "simple" else "simple"
 
     def _edge_evaluator(self, seed: int) -> ZcPtEdgeEvaluator:
         batched = None
-        if self.engine() == "batched":
+        self.supernet  # built first: the engine choice looks at its ops
+        engine = self.engine()
+        self.record.engine = {"search": engine, "channels_last": self.channels_last}
+        if engine == "batched":
             if self._batched is None:
-                self._batched = FastNwotPerturbations(self.supernet, hooks=self._proxy_options().get("hooks", "relu"),
-                                                      semantics=self.spec.compat)
+                if self.spec.proxy == "nwot":
+                    self._batched = FastNwotPerturbations(self.supernet,
+                                                          hooks=self._proxy_options().get("hooks", "relu"),
+                                                          semantics=self.spec.compat)
+                else:
+                    self._batched = GradientPerturbations(self.supernet, self.spec.proxy, self._proxy_options())
             batched = self._batched
         return ZcPtEdgeEvaluator(self.supernet, self.scorer, self._sampler(seed), batched=batched,
-                                 channels_last=self.channels_last)
+                                 channels_last=self.channels_last, precision=self.precision)
 
     def _sampler(self, seed: int, pool: ImageSet | None = None) -> MinibatchSampler:
         return MinibatchSampler(pool if pool is not None else self.pool, self.spec.batch_size, seed=seed,
@@ -295,8 +341,9 @@ class ZeroCostPT:
             for j in range(done, spec.V):
                 inputs, targets = sampler.sample()
                 inputs = inputs.contiguous(memory_format=memory_format)
-                for cand, net in zip(cands, nets):
-                    cand.scores.append(self.scorer(net, inputs, targets))
+                with self.precision():
+                    for cand, net in zip(cands, nets):
+                        cand.scores.append(self.scorer(net, inputs, targets))
                 rec.validation_batches = j + 1
                 rec.timing["validation"] = round(rec.timing.get("validation", 0.0) + time.perf_counter() - started, 3)
                 started = time.perf_counter()

@@ -40,6 +40,8 @@ import torch
 from torch import nn
 
 from ..errors import InvalidArchError, UnknownNameError
+from .. import fastpath
+from ..fastpath import SharedHeads, accumulate
 from ..supernet import ExecutionPlan, MixedOp, Supernet
 from .base import SearchSpace, register_space
 from .darts_ops import (PRIMITIVES, PRIMITIVES_NO_NONE, FactorizedReduce, Identity, ReLUConvBN, check_op, make_op,
@@ -161,11 +163,16 @@ class DartsSearchCell(nn.Module):
 
     def forward(self, s0: torch.Tensor, s1: torch.Tensor, plan: ExecutionPlan) -> torch.Tensor:
         states = [self.preprocess0(s0), self.preprocess1(s1)]
+        # without autograd, ops reading the same state share their first layer (ReLU, pooling) and
+        # identity BatchNorms fold into the node sums: same bits, fewer passes (zcpt_analysis.fastpath)
+        shared = SharedHeads() if fastpath.active() else None
         offset = 0
-        for _ in range(STEPS):
+        for step in range(STEPS):
             node = None
             for j, h in enumerate(states):  # each edge adds its terms to the node's running sum
-                node = self._ops[offset + j](h, plan, out=node)
+                node = self._ops[offset + j](h, plan, out=node, shared=shared)
+                if shared is not None and step == STEPS - 1:
+                    shared.release(h)  # the last node is the last reader of every state
             offset += len(states)
             states.append(node)
         return torch.cat(states[-MULTIPLIER:], dim=1)
@@ -314,6 +321,14 @@ class DartsCell(nn.Module):
 
     def forward(self, s0: torch.Tensor, s1: torch.Tensor, drop_prob: float = 0.0) -> torch.Tensor:
         states = [self.preprocess0(s0), self.preprocess1(s1)]
+        if fastpath.active() and not (self.training and drop_prob > 0.0):
+            shared = SharedHeads()  # same bits, fewer passes (zcpt_analysis.fastpath)
+            for i in range(self._steps):
+                node = None
+                for k in (2 * i, 2 * i + 1):
+                    node = accumulate(node, self._ops[k], states[self._indices[k]], None, shared)
+                states.append(node)
+            return torch.cat([states[i] for i in self._concat], dim=1)
         for i in range(self._steps):
             out = []
             for k in (2 * i, 2 * i + 1):

@@ -43,6 +43,10 @@ class ReLUConvBN(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.op(x)
 
+    def sequential_layers(self) -> tuple[tuple[nn.Module, ...], tuple[nn.Module, ...]]:
+        """The inner modules :meth:`forward` calls and the layers it applies (see :mod:`zcpt_analysis.fastpath`)."""
+        return (self.op,), tuple(self.op)
+
 
 class DilConv(nn.Module):
     """ReLU -> dilated depthwise conv -> pointwise conv -> BN."""
@@ -60,6 +64,10 @@ class DilConv(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.op(x)
+
+    def sequential_layers(self) -> tuple[tuple[nn.Module, ...], tuple[nn.Module, ...]]:
+        """The inner modules :meth:`forward` calls and the layers it applies (see :mod:`zcpt_analysis.fastpath`)."""
+        return (self.op,), tuple(self.op)
 
 
 class SepConv(nn.Module):
@@ -80,6 +88,10 @@ class SepConv(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.op(x)
+
+    def sequential_layers(self) -> tuple[tuple[nn.Module, ...], tuple[nn.Module, ...]]:
+        """The inner modules :meth:`forward` calls and the layers it applies (see :mod:`zcpt_analysis.fastpath`)."""
+        return (self.op,), tuple(self.op)
 
 
 class NoiseOp(nn.Module):

@@ -20,8 +20,10 @@ import torch
 from torch import nn
 
 from ..errors import InvalidArchError
+from .. import fastpath
+from ..fastpath import SharedHeads, accumulate
 from ..supernet import ExecutionPlan, MixedOp, Supernet
-from .ops import NB201_OPS, ResNetBasicblock
+from .ops import NB201_OPS, ResNetBasicblock, Zero
 
 OPS: tuple[str, ...] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 EDGE_NODES: tuple[tuple[int, int], ...] = ((1, 0), (2, 0), (2, 1), (3, 0), (3, 1), (3, 2))
@@ -190,11 +192,29 @@ class NB201Cell(nn.Module):
         self.edges = nn.ModuleList(NB201_OPS[op](C_in, C_out, 1, affine, track_running_stats) for op in arch.ops)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if fastpath.active():
+            return self._forward_fused(x)
         nodes = [x]
         for i in range(1, NUM_NODES):
             terms = [self.edges[EDGE_NODES.index((i, j))](nodes[j]) for j in range(i)]
             nodes.append(sum(terms[1:], terms[0]))
         return nodes[-1]
+
+    def _forward_fused(self, x: torch.Tensor) -> torch.Tensor:
+        """The no-grad forward with the same bits (see :mod:`zcpt_analysis.fastpath`): node by node,
+        each node's outgoing ops share their first layers and add into the later nodes' running sums
+        (in the same order as above); ``none`` terms, which add zeros, are skipped."""
+        sums: list[torch.Tensor | None] = [x] + [None] * (NUM_NODES - 1)
+        for j in range(NUM_NODES - 1):
+            node = sums[j]
+            if node is None:  # every incoming op is none
+                node = sums[j] = x.mul(0.0)
+            shared = SharedHeads()
+            for i in range(j + 1, NUM_NODES):
+                op = self.edges[EDGE_NODES.index((i, j))]
+                if not isinstance(op, Zero):
+                    sums[i] = accumulate(sums[i], op, node, None, shared)
+        return x.mul(0.0) if sums[-1] is None else sums[-1]
 
 
 class NB201SearchCell(nn.Module):
@@ -208,6 +228,8 @@ class NB201SearchCell(nn.Module):
             for e in range(len(EDGES)))
 
     def forward(self, x: torch.Tensor, plan: ExecutionPlan) -> torch.Tensor:
+        if fastpath.active():
+            return self._forward_fused(x, plan)
         nodes = [x]
         for i in range(1, NUM_NODES):
             node = None
@@ -215,6 +237,16 @@ class NB201SearchCell(nn.Module):
                 node = self.edges[EDGE_NODES.index((i, j))](nodes[j], plan, out=node)
             nodes.append(node)
         return nodes[-1]
+
+    def _forward_fused(self, x: torch.Tensor, plan: ExecutionPlan) -> torch.Tensor:
+        """The no-grad forward with the same bits: node by node (so only one node's shared first
+        layers are held), each node's edges add into the later nodes' running sums in the order above."""
+        sums: list[torch.Tensor | None] = [x] + [None] * (NUM_NODES - 1)
+        for j in range(NUM_NODES - 1):
+            shared = SharedHeads()
+            for i in range(j + 1, NUM_NODES):
+                sums[i] = self.edges[EDGE_NODES.index((i, j))](sums[j], plan, out=sums[i], shared=shared)
+        return sums[-1]
 
 
 class NB201Network(_Trunk):

@@ -48,6 +48,10 @@ class Identity(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x
 
+    def sequential_layers(self) -> tuple[tuple[nn.Module, ...], tuple[nn.Module, ...]]:
+        """No layers: the op returns its input (see :mod:`zcpt_analysis.fastpath`)."""
+        return (), ()
+
 
 class FactorizedReduce(nn.Module):
     """Skip connection that changes channels and/or halves the resolution (two offset 1x1 convs)."""
@@ -93,6 +97,12 @@ class Pooling(nn.Module):
         if self.preprocess is not None:
             x = self.preprocess(x)
         return self.pool(x)
+
+    def sequential_layers(self) -> tuple[tuple[nn.Module, ...], tuple[nn.Module, ...]]:
+        """The inner modules :meth:`forward` calls and the layers it applies (see :mod:`zcpt_analysis.fastpath`)."""
+        if self.preprocess is None:
+            return (), (self.pool,)
+        return (self.preprocess,), (*self.preprocess, self.pool)
 
 
 class ResNetBasicblock(nn.Module):
