@@ -170,6 +170,8 @@ CASES = [
     ("naswot-too-many", ["baseline", "naswot", "--n-samples", "20000", "--seed", "0"], ["n_samples", "15,625",
                                                                                        "20,000"]),
     ("random-no-benchmark", ["baseline", "random", "--space", "darts"], ["'darts'", "benchmark", "nb201"]),
+    ("search-dataset-of-space", [*SEARCH, "--dataset", "svhn", "--data-source", "synthetic"],
+     ["'svhn'", "valid datasets for nb201: cifar10, cifar100, imagenet16-120"]),
     ("seeds-twice", [*SEARCH, "--seeds", "0", "0"], ["--seeds", "seed(s) 0", "once"]),
     ("train-batch-1", [*TRAIN, "--batch-size", "1"], ["batch_size", "at least 2", "got 1"]),
     ("train-both-outputs", [*TRAIN, "--out", "{tmp}/s", "--run-dir", "{tmp}/r"], ["--out", "--run-dir", "not both"]),

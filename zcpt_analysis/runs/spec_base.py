@@ -198,6 +198,16 @@ def _check_options(space: str, proxy: Optional[str] = None, proxy_options: Optio
                         fixed=("arch", "num_classes", "seed"))
 
 
+def _check_dataset(space: str, dataset: str) -> None:
+    """``dataset`` is one the space's networks are built for (``SearchSpace.datasets``)."""
+    from ..spaces import get_space
+
+    sp = get_space(space)
+    if dataset not in sp.datasets:
+        raise ZcptError(f"the {sp.name} space has no networks for dataset {dataset!r}; valid datasets for {sp.name}: "
+                        f"{', '.join(sp.datasets)}")
+
+
 def _check_benchmark_space(space: str, what: str) -> None:
     """``space`` has benchmark results (``what`` -- a baseline -- looks its architectures up there)."""
     from ..spaces import get_space, space_names

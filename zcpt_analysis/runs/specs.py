@@ -38,7 +38,7 @@ from ..options import identity_fields, nested, opt, plain
 from ..searches.darts import DartsConfig
 from ..searches.darts_pt import DartsPTConfig
 from ..train import TrainConfig
-from .spec_base import (SPECS, BenchField, RunSpec, _check_benchmark_space, _check_options, _hash,
+from .spec_base import (SPECS, BenchField, RunSpec, _check_benchmark_space, _check_dataset, _check_options, _hash,
                         _positive, _proxy_name, _register, _set, _space_name, spec_class, spec_from_json)
 
 COMPAT_MODES: tuple[str, ...] = ("fast", "published")
@@ -110,6 +110,7 @@ class SearchSpec(BenchField, DataFields, RunSpec):
         if self.train_portion is not None:
             check_range("train_portion", self.train_portion, Range(0, 1, low_open=True))
         check_device(self.device)
+        _check_dataset(self.space, self.dataset)
         _check_options(self.space, self.proxy, self.proxy_options, self.batch_size, "batch_size",
                        self.supernet_options, self.network_options)
 
@@ -171,6 +172,7 @@ class NaswotSpec(BenchField, DataFields, RunSpec):
             raise ZcptError(f"n_samples must be at most {NUM_ARCHS:,} (the architectures of {self.space}), got "
                             f"{self.n_samples:,}")
         check_device(self.device)
+        _check_dataset(self.space, self.dataset)
         _check_options(self.space, self.proxy, self.proxy_options, self.batch_size, "batch_size",
                        network_options=self.network_options)
 
@@ -252,6 +254,7 @@ class _SupernetTraining(BenchField, DataFields, RunSpec):
         _set(self, space=_space_name(self.space))
         self._normalize_data()
         check_device(self.device)
+        _check_dataset(self.space, self.dataset)
         _check_options(self.space, supernet_options=self.supernet_options)
 
     def supernet_identity(self) -> dict[str, Any]:
@@ -365,6 +368,7 @@ class _ScoringFields(BenchField, DataFields, RunSpec):
         if self.darts_alpha_epoch is not None:
             check_range("darts_alpha_epoch", self.darts_alpha_epoch, Range(0, self.darts.epochs), integer=True)
         check_device(self.device)
+        _check_dataset(self.space, self.dataset)
         _check_options(self.space, self.proxy, self.proxy_options, self.proxy_batch_size, "proxy_batch_size",
                        self.supernet_options)
 
