@@ -3,6 +3,7 @@ atomic writes (write to a temporary file in the same folder, then rename), and r
 and checkpoints with one clear error for a damaged file."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -21,11 +22,13 @@ def _describe(exc: OSError) -> str:
     return exc.strerror or type(exc).__name__
 
 
-def ensure_dir(path: str | Path, what: str = "output folder", probe: bool = True) -> Path:
+def ensure_dir(path: str | Path, what: str = "output folder", probe: bool = True, keep: bool = True) -> Path:
     """Create folder ``path`` (and its parents) if needed and (``probe``) check that files can be
     created in it, before any work is done; an :class:`OutputLocationError` says why not (``what``
-    names it in the message, e.g. ``"results store (--out)"``)."""
+    names it in the message, e.g. ``"results store (--out)"``). ``keep=False`` removes the folders
+    it created once the check is done (a check that leaves nothing behind)."""
     path = Path(path)
+    missing = []
     for parent in (path, *path.parents):
         if parent.exists() or parent.is_symlink():
             if not parent.is_dir():
@@ -33,6 +36,7 @@ def ensure_dir(path: str | Path, what: str = "output folder", probe: bool = True
                 raise OutputLocationError(f"cannot use {path} as the {what}: it {where} a file, not a folder; "
                                           "give a folder path")
             break
+        missing.append(parent)
     try:
         path.mkdir(parents=True, exist_ok=True)
         if probe:
@@ -41,6 +45,11 @@ def ensure_dir(path: str | Path, what: str = "output folder", probe: bool = True
     except OSError as exc:
         raise OutputLocationError(f"cannot write into {path} (the {what}): {_describe(exc)}; give a folder you "
                                   "can write to") from None
+    finally:
+        if not keep:
+            for folder in missing:  # deepest first
+                with contextlib.suppress(OSError):
+                    folder.rmdir()
     return path
 
 
@@ -52,7 +61,7 @@ def check_file_target(path: str | Path, what: str = "output file", suffixes: tup
         raise OutputLocationError(f"the {what} {path} must end in {' or '.join(suffixes)}")
     if path.is_dir():
         raise OutputLocationError(f"cannot write the {what} {path}: it is an existing folder; give a file path")
-    ensure_dir(path.parent, f"folder of the {what}")
+    ensure_dir(path.parent, f"folder of the {what}", keep=False)
     return path
 
 

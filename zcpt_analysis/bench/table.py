@@ -40,8 +40,10 @@ def canonical_dataset(name: str) -> str:
     if key in _ALIASES:
         return _ALIASES[key]
     if key == "cifar10-valid":
-        raise UnknownNameError("benchmark dataset (cifar10-valid is a different NAS-Bench-201 split, trained on "
-                               "train only; the paper reports 'cifar10')", name, DATASETS)
+        error = UnknownNameError("benchmark dataset", name, DATASETS)
+        error.args = (f"{error.args[0]} (cifar10-valid is a different NAS-Bench-201 split, trained on train only; "
+                      "the paper reports 'cifar10')",)
+        raise error
     raise UnknownNameError("benchmark dataset", name, DATASETS)
 
 

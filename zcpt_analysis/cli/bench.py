@@ -78,7 +78,7 @@ def _top(args: argparse.Namespace) -> int:
 def _convert(args: argparse.Namespace) -> int:
     from ..files import ensure_dir
 
-    ensure_dir(args.out, "output folder (--out)")  # before reading the source (minutes for a .pth)
+    ensure_dir(args.out, "output folder (--out)", keep=False)  # before reading the source (minutes for a .pth)
     print(f"reading {args.source} (200-epoch test accuracy; cifar10: ori-test, cifar100 / ImageNet16-120: x-test)",
           file=sys.stderr)
     tables = read_tables(args.source)
