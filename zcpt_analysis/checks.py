@@ -15,11 +15,12 @@ import functools
 import inspect
 import math
 import numbers
+import re
 import typing
 from dataclasses import dataclass
 from typing import Annotated, Any, Callable, Iterable, Mapping, Optional, TypeVar
 
-from .errors import ZcptError
+from .errors import UnknownNameError, ZcptError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -60,10 +61,7 @@ class Choices:
 
 
 PositiveInt = Annotated[int, Range(1)]
-NonNegativeInt = Annotated[int, Range(0)]
 NonNegativeFloat = Annotated[float, Range(0)]
-PositiveFloat = Annotated[float, Range(0, low_open=True)]
-Probability = Annotated[float, Range(0, 1)]
 
 
 def _num(value: Optional[float]) -> str:
@@ -74,7 +72,8 @@ def _num(value: Optional[float]) -> str:
 def check_range(name: str, value: Any, valid: Range, integer: bool = False) -> Any:
     """``value`` if it is a number (an integer if ``integer``) within ``valid``, else a clear error."""
     kind = "an integer" if integer else "a number"
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or (integer and not isinstance(value, numbers.Integral)):
+    number = numbers.Integral if integer else numbers.Real
+    if isinstance(value, bool) or not isinstance(value, number):
         raise ZcptError(f"{name} must be {kind} {valid}, got {value!r}")
     if not math.isfinite(value) or not valid.contains(value):
         raise ZcptError(f"{name} must be {valid}, got {value!r}")
@@ -126,10 +125,6 @@ def check_value(name: str, value: Any, annotation: Any) -> None:
 def check_device(device: Any) -> None:
     """``auto``, ``cpu``, ``cuda`` or ``cuda:N`` (whether CUDA is there is checked when work starts:
     a spec may be planned on one machine and run on another)."""
-    import re
-
-    from .errors import UnknownNameError
-
     if not isinstance(device, str) or not re.fullmatch(r"auto|cpu|cuda(:\d+)?", device.strip().lower()):
         raise UnknownNameError("device", device, ("auto", "cpu", "cuda", "cuda:N"))
 

@@ -145,8 +145,8 @@ def load_checkpoint(path: str | Path, hint: str, **kwargs: Any) -> Any:
     try:
         return torch.load(path, **kwargs)
     except Exception as exc:  # noqa: BLE001 - torch raises RuntimeError/EOFError/UnpicklingError/... on damage
-        raise DamagedFileError(f"checkpoint {path} is damaged ({type(exc).__name__}: {(str(exc).splitlines() or [''])[0].split('. ')[0]}); "
-                               f"{hint}") from exc
+        first = (str(exc).splitlines() or [""])[0].split(". ")[0]  # torch's messages run on for lines
+        raise DamagedFileError(f"checkpoint {path} is damaged ({type(exc).__name__}: {first}); {hint}") from exc
 
 
 def _json_default(obj: Any) -> Any:

@@ -437,8 +437,8 @@ def train_supernet(supernet: Supernet, data: SearchData, config: DartsConfig = D
     key = config_key(signature)
     ckpt = Path(out_dir) / CHECKPOINT_FILE if out_dir is not None else None
     if ckpt is not None and resume and ckpt.exists():
-        state = load_checkpoint(ckpt, "move it aside (or rerun with --force) to train again", map_location=trainer.device,
-                                weights_only=True)
+        state = load_checkpoint(ckpt, "move it aside (or rerun with --force) to train again",
+                                map_location=trainer.device, weights_only=True)
         if state.get("key") != key:
             raise StateError(f"checkpoint {ckpt} belongs to another configuration (key {state.get('key')} != {key}); "
                              "use another output folder or resume=False to start over")
