@@ -50,8 +50,8 @@ def test_random_baseline_writes_records_into_the_out_folder(capsys, tmp_path, sh
 def test_writing_a_result_over_a_folder_is_a_clear_error(tmp_path):
     import pytest
 
-    from zcpt_analysis.files import atomic_write_json
+    from zcpt_analysis.files import OutputLocationError, atomic_write_json
 
-    with pytest.raises(IsADirectoryError, match="existing folder"):
+    with pytest.raises(OutputLocationError, match="existing folder"):
         atomic_write_json(tmp_path, {"a": 1})
     assert list(tmp_path.iterdir()) == []

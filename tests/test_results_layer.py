@@ -34,7 +34,7 @@ BEST = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_con
 ROUND_TRIP = [
     SearchSpec(space="nb201", proxy="synflow", order="global-op-once", N=3, V=7, batch_size=32, seed=5,
                dataset="cifar10", data_source="png", train_portion=0.75, device="cpu", compat="published",
-               proxy_options={"mode": "train", "chunk_size": 8, "name": "1"}, supernet_options=TINY,
+               proxy_options={"mode": "train", "chunk_size": 8, "log": True}, supernet_options=TINY,
                network_options={"C": 8}, published_once_order=True, engine="simple", channels_last=False,
                bench="/some/nb201"),
     SearchSpec(space="darts-s3", topology="iterative", channels_last=True, data_root="/data/c10", seed=2),
@@ -273,6 +273,7 @@ def test_paths_are_relative_to_the_working_directory(tmp_path, monkeypatch):
     assert default_results_dir() == tmp_path / "runs" and ResultStore().root == tmp_path / "runs"
     assert ResultStore("rel").root == tmp_path / "rel"
     assert ex.default_results_dir("paper") == tmp_path / "runs" / "paper"
+    (tmp_path / "home").mkdir()  # $ZCPT_HOME must exist (tests/test_hardening.py: else an error naming it)
     monkeypatch.setenv("ZCPT_HOME", str(tmp_path / "home"))
     assert ResultStore().root == tmp_path / "home" / "runs"
 

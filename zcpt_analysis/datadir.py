@@ -1,4 +1,5 @@
-"""Where the reference data lives: ``$ZCPT_DATA``, else ``../shared/data`` beside the project.
+"""Where the reference data lives: ``$ZCPT_DATA`` (which must then exist), else ``../shared/data``
+beside the project.
 
 The shared data folder holds the NAS-Bench-201 tables (``nb201/``), CIFAR image samples
 (``images/``) and the DARTS subspace op lists (``darts/``); see ``../shared/data/README.md``.
@@ -15,17 +16,21 @@ _PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
 def candidate_data_dirs() -> list[Path]:
-    """Places searched for the data folder, in order."""
-    dirs = []
+    """Places searched for the data folder, in order: only ``$ZCPT_DATA`` when it is set."""
     if os.environ.get(ENV_VAR):
-        dirs.append(Path(os.environ[ENV_VAR]).expanduser())
-    dirs += [Path.cwd() / ".." / "shared" / "data", _PROJECT_ROOT / ".." / "shared" / "data",
-             Path.cwd() / "shared" / "data"]
-    return dirs
+        return [Path(os.environ[ENV_VAR]).expanduser()]
+    return [Path.cwd() / ".." / "shared" / "data", _PROJECT_ROOT / ".." / "shared" / "data",
+            Path.cwd() / "shared" / "data"]
 
 
 def data_dir(required: bool = True) -> Path | None:
-    """The data folder; raises :class:`MissingFileError` (saying where it was looked for) if absent."""
+    """The data folder; raises :class:`MissingFileError` (saying where it was looked for) if absent.
+    A ``$ZCPT_DATA`` that is not a folder is always an error (never a silent fallback)."""
+    value = os.environ.get(ENV_VAR)
+    if value and not Path(value).expanduser().is_dir():
+        state = "is a file" if Path(value).expanduser().exists() else "does not exist"
+        raise MissingFileError(f"{ENV_VAR}={value} {state}; set it to the folder holding nb201/, images/ and "
+                               "darts/ (in this project: ../shared/data), or unset it")
     for d in candidate_data_dirs():
         if d.is_dir():
             return d.resolve()

@@ -231,7 +231,8 @@ def from_args(cls: type, args: argparse.Namespace, **overrides: Any) -> Any:
 
 
 def build(cls: type, values: dict[tuple[str, ...], Any], overrides: Optional[dict[str, Any]] = None) -> Any:
-    """``cls(**...)`` from leaf values by path (nested dataclasses built from theirs)."""
+    """``cls(**...)`` from leaf values by path (nested dataclasses built from theirs); a plain
+    ``ValueError`` of a settings class's own validation becomes a :class:`ZcptError` (user input)."""
     kwargs: dict[str, Any] = {}
     hints = typing.get_type_hints(cls)
     for f in fields(cls):
@@ -244,7 +245,12 @@ def build(cls: type, values: dict[tuple[str, ...], Any], overrides: Optional[dic
         elif (f.name,) in values:
             kwargs[f.name] = values[(f.name,)]
     kwargs.update(overrides or {})
-    return cls(**kwargs)
+    try:
+        return cls(**kwargs)
+    except ValueError as exc:  # a settings class rejecting a value given on the command line
+        if isinstance(exc, ZcptError):
+            raise
+        raise ZcptError(str(exc)) from exc
 
 
 def _implied(spec: Any, info: FieldInfo, default: Any) -> bool:

@@ -16,9 +16,19 @@ RESULTS_DIR_NAME = "runs"
 
 
 def home() -> Path:
-    """``$ZCPT_HOME`` if set, else the current working directory."""
+    """``$ZCPT_HOME`` if set, else the current working directory. A ``$ZCPT_HOME`` that is not an
+    existing folder is an error (an explicit setting is never silently replaced by another place)."""
     value = os.environ.get(HOME_ENV_VAR)
-    return Path(value).expanduser() if value else Path.cwd()
+    if not value:
+        return Path.cwd()
+    path = Path(value).expanduser()
+    if not path.is_dir():
+        from .errors import MissingFileError
+
+        state = "is a file" if path.exists() else "does not exist"
+        raise MissingFileError(f"{HOME_ENV_VAR}={value} {state}; set it to an existing folder (the results go "
+                               f"into its runs/), or unset it to use the working directory")
+    return path
 
 
 def default_results_dir() -> Path:

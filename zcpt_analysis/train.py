@@ -39,9 +39,10 @@ import numpy as np
 import torch
 from torch import nn
 
+from .checks import Range, at_least, check_device, check_range
 from .data import DataFields, ImageSet, augment, load_images
-from .errors import InvalidArchError, MissingFileError, StateError, UnknownNameError, ZcptError
-from .files import atomic_torch_save, atomic_write_json, read_json
+from .errors import DamagedFileError, InvalidArchError, MissingFileError, StateError, UnknownNameError, ZcptError
+from .files import atomic_torch_save, atomic_write_json, ensure_dir, load_checkpoint, read_json
 from .evaluation import evaluate
 from .options import identity_fields, opt, plain, to_jsonable
 from .runtime import resolve_device, seed_everything
@@ -112,14 +113,23 @@ class TrainConfig(DataFields):
             raise UnknownNameError("training dataset", self.dataset, TRAIN_DATASETS)
         if self.setting not in TRAIN_SETTINGS:
             raise UnknownNameError("training setting", self.setting, TRAIN_SETTINGS)
-        if self.stop_after_epochs is not None and self.stop_after_epochs < 1:
-            raise TrainConfigError(f"stop_after_epochs must be at least 1, got {self.stop_after_epochs}")
-        for name in ("epochs", "batch_size", "checkpoint_every"):
-            if int(getattr(self, name)) < 1:
-                raise TrainConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
-        if self.cutout < 0 or not 0 <= self.drop_path_prob < 1:
-            raise TrainConfigError(f"cutout must be >= 0 and drop_path_prob in [0, 1), got {self.cutout} and "
-                                   f"{self.drop_path_prob}")
+        check_device(self.device)
+        try:
+            at_least(1, epochs=self.epochs, checkpoint_every=self.checkpoint_every, C=self.C,
+                     stop_after_epochs=self.stop_after_epochs, train_limit=self.train_limit, test_limit=self.test_limit)
+            at_least(0, cutout=self.cutout)
+            # BatchNorm cannot train on one image, so a training minibatch needs two
+            check_range("batch_size", self.batch_size, Range(2), integer=True)
+            if self.layers is not None:  # the two reduction cells and a normal one (the auxiliary head needs them)
+                check_range("layers", self.layers, Range(3), integer=True)
+            check_range("learning_rate", self.learning_rate, Range(0, low_open=True))
+            check_range("learning_rate_min", self.learning_rate_min, Range(0, self.learning_rate))
+            check_range("drop_path_prob", self.drop_path_prob, Range(0, 1, high_open=True))
+            for name in ("momentum", "weight_decay", "auxiliary_weight"):
+                check_range(name, getattr(self, name), Range(0))
+            check_range("grad_clip", self.grad_clip, Range(0, low_open=True))
+        except ZcptError as exc:
+            raise TrainConfigError(str(exc)) from None
         return self
 
     def resume_key(self) -> dict[str, Any]:
@@ -151,15 +161,52 @@ def resolve_genotype(spec: Any) -> Genotype:
 def _genotype_from_file(path: Path) -> Genotype:
     if not path.is_file():
         raise MissingFileError(f"genotype file {path} does not exist")
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise InvalidArchError(f"genotype file {path} is not a text file; give a genotype JSON file, a search "
+                               "record, a Genotype(...) string or a known name such as DARTS_V2") from None
     try:
         obj = json.loads(text)
-    except json.JSONDecodeError:
-        return parse_genotype(text)
+    except json.JSONDecodeError as exc:
+        if text.strip().startswith("Genotype"):
+            return parse_genotype(text)
+        raise InvalidArchError(f"genotype file {path} is neither valid JSON ({exc}) nor a Genotype(...) string")
     return _genotype_from_record(obj, str(path))
 
 
+def _genotype_from_typed_record(obj: dict, where: str) -> Genotype:
+    """The genotype of a results-layer record: a complete DARTS-space search (its selection) or a
+    training (its genotype); anything else is a clear error."""
+    from .runs.records import SearchRecord, TrainRecord, record_from_json
+    from .spaces import get_space
+
+    record = record_from_json(obj, where=where)
+    if isinstance(record, TrainRecord):
+        return parse_genotype(record.genotype)
+    space = getattr(record.spec, "space", None)
+    if space is not None and get_space(space).parse is not parse_genotype:
+        raise InvalidArchError(f"{where} is a {record.KIND} record in the {space} space, not a DARTS genotype; "
+                               "zcpt train trains DARTS-space architectures (search one with `zcpt search --space "
+                               "darts`)")
+    if isinstance(record, SearchRecord) and (not record.complete or record.selected is None):
+        raise InvalidArchError(f"{where} is an unfinished search (status {record.status!r}: "
+                               f"{len(record.iterations)}/{record.spec.N} iterations, no selected genotype yet); "
+                               f"finish it first with `{record.spec.command()}`")
+    selected = getattr(record, "selected", None)
+    arch = selected.arch if selected is not None else getattr(record, "arch", None)  # DARTS / DARTS-PT: .arch
+    if arch is None:
+        raise InvalidArchError(f"{where} is a {record.KIND} record without a selected genotype")
+    return parse_genotype(arch)
+
+
 def _genotype_from_record(obj: Any, where: str) -> Genotype:
+    if isinstance(obj, dict) and ("schema" in obj or "kind" in obj):
+        try:
+            return _genotype_from_typed_record(obj, where)
+        except DamagedFileError:
+            if "schema" in obj:
+                raise  # a current record that does not load; otherwise: not one of ours, read it as below
     if isinstance(obj, dict):
         for key in ("genotype", "selected"):
             if key in obj and not all(k in obj for k in ("normal", "reduce")):
@@ -279,8 +326,12 @@ def _append_csv(path: Path, rows: list[dict[str, Any]]) -> None:
 def _csv_last_epoch(path: Path) -> int:
     if not path.exists():
         return 0
-    with open(path, newline="", encoding="utf-8") as fh:
-        epochs = [int(r["epoch"]) for r in csv.DictReader(fh) if r.get("epoch")]
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            epochs = [int(r["epoch"]) for r in csv.DictReader(fh) if r.get("epoch")]
+    except (UnicodeDecodeError, ValueError, csv.Error) as exc:
+        raise DamagedFileError(f"{path} is damaged ({exc}); move it aside (the checkpoint holds the history, "
+                               "the log restarts from it)") from None
     return max(epochs, default=0)
 
 
@@ -316,14 +367,18 @@ def train(genotype: GenotypeLike, config: Optional[TrainConfig] = None, out: str
     cfg = (config or TrainConfig()).validate()
     geno = resolve_genotype(genotype)
     spec = TrainSpec(genotype=genotype if isinstance(genotype, str) else json.dumps(geno.to_json()), config=cfg)
-    out = Path(out)
+    out = ensure_dir(out, "run folder")
     ckpt_path, csv_path, json_path = out / CHECKPOINT, out / LOG_CSV, out / RESULT_JSON
     checkpoint = None
     if ckpt_path.exists():
         if not resume:
             raise StateError(f"{ckpt_path} exists; pass resume=True (--resume) to continue that run, or choose "
                              "another output folder")
-        checkpoint = torch.load(ckpt_path, map_location="cpu", weights_only=False)
+        checkpoint = load_checkpoint(ckpt_path, f"it cannot be resumed: move the run folder {out} aside to start "
+                                                "over", weights_only=False)
+        if not isinstance(checkpoint, dict) or not {"config", "genotype", "epoch"} <= set(checkpoint):
+            raise DamagedFileError(f"{ckpt_path} is not a training checkpoint of zcpt train; move the run folder "
+                                   f"{out} aside to start over")
         saved, wanted = _saved_config(checkpoint["config"]).resume_key(), cfg.resume_key()
         diff = {k: (saved.get(k), v) for k, v in wanted.items() if saved.get(k) != v}
         if diff:

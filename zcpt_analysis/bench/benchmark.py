@@ -13,6 +13,7 @@ Conventions (state them wherever a number is shown):
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -94,8 +95,18 @@ class NB201Benchmark:
     def arch_of(self, index: int) -> Arch:
         """The architecture with official index ``index``."""
         if int(index) not in self._arch_by_index:
-            raise InvalidArchError(f"index {index} is not in the benchmark (0..{self.num_archs - 1})")
+            raise InvalidArchError(f"architecture index {index} is out of range: the benchmark's indices are "
+                                   f"0..{self.num_archs - 1}")
         return Arch.from_string(self._arch_by_index[int(index)])
+
+    def resolve(self, arch: ArchLike | int) -> Arch:
+        """``arch`` as an :class:`Arch`: an official arch string, an index (``int`` or a text such as
+        ``"42"``; a negative one is out of range, not a malformed string), or op names / indices."""
+        if isinstance(arch, int) and not isinstance(arch, bool):
+            return self.arch_of(arch)
+        if isinstance(arch, str) and is_index(arch):
+            return self.arch_of(int(arch))
+        return parse_arch(arch)
 
     def _dataset(self, dataset: str) -> str:
         name = canonical_dataset(dataset)
@@ -163,14 +174,27 @@ class NB201Benchmark:
 
     def top(self, dataset: str = "cifar10", k: int = 5) -> pd.DataFrame:
         """The ``k`` best architectures by seed-mean accuracy (ties broken by index)."""
+        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+            raise ZcptError(f"k must be a positive number of architectures, got {k!r}")
         return self.mean_table(dataset).sort_values(["mean", "index"], ascending=[False, True]).head(k).reset_index(
             drop=True)
 
 
+def is_index(text: str) -> bool:
+    """Whether ``text`` is an integer (an architecture index, possibly out of range such as ``-1``)."""
+    return re.fullmatch(r"\s*[+-]?\d+\s*", str(text)) is not None
+
+
 def default_bench_path() -> Path:
-    """``$ZCPT_BENCH`` if set, else ``<data folder>/nb201``."""
-    if os.environ.get(BENCH_ENV_VAR):
-        return Path(os.environ[BENCH_ENV_VAR]).expanduser()
+    """``$ZCPT_BENCH`` if set (it must exist), else ``<data folder>/nb201``."""
+    value = os.environ.get(BENCH_ENV_VAR)
+    if value:
+        path = Path(value).expanduser()
+        if not path.exists():
+            raise MissingFileError(f"{BENCH_ENV_VAR}={value} does not exist; set it to a NAS-Bench-201 tables "
+                                   "folder, official .pth or NATS-Bench file, or unset it to use the shared data's "
+                                   "nb201/")
+        return path
     folder = data_dir(required=False)
     if folder is None:
         raise MissingFileError(f"no NAS-Bench-201 benchmark configured. {DOWNLOAD_HINT}")

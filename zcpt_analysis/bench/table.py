@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..errors import MissingFileError, UnknownNameError
+from ..errors import DamagedFileError, MissingFileError, UnknownNameError
 from ..files import atomic_write_text
 
 DATASETS: tuple[str, ...] = ("cifar10", "cifar100", "ImageNet16-120")
@@ -40,8 +40,10 @@ def canonical_dataset(name: str) -> str:
     if key in _ALIASES:
         return _ALIASES[key]
     if key == "cifar10-valid":
-        raise UnknownNameError("benchmark dataset (cifar10-valid is a different NAS-Bench-201 split, trained on "
-                               "train only; the paper reports 'cifar10')", name, DATASETS)
+        error = UnknownNameError("benchmark dataset", name, DATASETS)
+        error.args = (f"{error.args[0]} (cifar10-valid is a different NAS-Bench-201 split, trained on train only; "
+                      "the paper reports 'cifar10')",)
+        raise error
     raise UnknownNameError("benchmark dataset", name, DATASETS)
 
 
@@ -82,13 +84,11 @@ def read_tidy_folder(folder: str | Path) -> TidyTables:
     for dataset in DATASETS:
         path = folder / trials_file(dataset)
         if path.exists():
-            df = pd.read_csv(path)
-            _check_columns(df, TRIAL_COLUMNS, path)
-            tables.trials[dataset] = df
+            tables.trials[dataset] = _read_table(path, TRIAL_COLUMNS, numeric=["index", "trial", "test_accuracy"])
     mean_path = folder / MEAN_FILE
     if mean_path.exists():
-        df = pd.read_csv(mean_path)
-        _check_columns(df, ["index", "arch_str"], mean_path)
+        df = _read_table(mean_path, ["index", "arch_str"], numeric=["index"])
+        _check_numeric(df, [d for d in DATASETS if d in df.columns], mean_path, allow_missing=True)
         tables.means = df
     if not tables.trials and tables.means is None:
         raise MissingFileError(f"no NAS-Bench-201 tables ({MEAN_FILE} or <dataset>_test_trials.csv) in {folder}. "
@@ -96,8 +96,29 @@ def read_tidy_folder(folder: str | Path) -> TidyTables:
     return tables
 
 
-def _check_columns(df: pd.DataFrame, required: list[str], path: Path) -> None:
+_REBUILD = "Re-create the folder with `zcpt bench convert SOURCE --out DIR`."
+
+
+def _read_table(path: Path, required: list[str], numeric: list[str]) -> pd.DataFrame:
+    """One tidy CSV table; a file that is not one (binary, cut short, wrong columns or values)
+    raises :class:`DamagedFileError` naming it."""
+    if path.is_dir():
+        raise DamagedFileError(f"{path} is a folder, not a CSV table. {_REBUILD}")
+    try:
+        df = pd.read_csv(path)
+    except (UnicodeDecodeError, ValueError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise DamagedFileError(f"{path} is damaged (not a readable CSV table: {type(exc).__name__}: "
+                               f"{(str(exc).splitlines() or [''])[0]}). {_REBUILD}") from None
     missing = [c for c in required if c not in df.columns]
     if missing:
-        raise MissingFileError(f"{path} is not a tidy NAS-Bench-201 table: missing columns {missing} "
-                               f"(has {list(df.columns)}). {DOWNLOAD_HINT}")
+        raise DamagedFileError(f"{path} is not a tidy NAS-Bench-201 table: missing columns {missing} "
+                               f"(has {list(df.columns)[:8]}). {_REBUILD}")
+    _check_numeric(df, numeric, path)
+    return df
+
+
+def _check_numeric(df: pd.DataFrame, columns: list[str], path: Path, allow_missing: bool = False) -> None:
+    bad = [c for c in columns if not pd.api.types.is_numeric_dtype(df[c]) or (not allow_missing and df[c].isna().any())]
+    if bad or df.empty:
+        raise DamagedFileError(f"{path} is damaged: " + (f"column(s) {bad} hold missing or non-numeric values"
+                                                         if bad else "it has no rows") + f". {_REBUILD}")

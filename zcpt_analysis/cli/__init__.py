@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from typing import Sequence
 
@@ -20,11 +21,12 @@ SUBCOMMAND_MODULES: tuple[str, ...] = ("bench", "search", "train", "proxies", "s
 
 def build_parser() -> argparse.ArgumentParser:
     from .. import __version__
+    from .options import positive_int
 
     parser = argparse.ArgumentParser(prog="zcpt", description="Zero-Cost-PT analysis toolkit: operation scores, "
                                      "zero-cost proxies, Zero-Cost-PT search and NAS-Bench-201 lookups.")
     parser.add_argument("--version", action="version", version=f"zcpt-analysis {__version__}")
-    parser.add_argument("--threads", type=int, default=None, metavar="N",
+    parser.add_argument("--threads", type=positive_int, default=None, metavar="N",
                         help="torch intra-op CPU threads (default: torch's; use 1 when several jobs share the CPUs)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
@@ -50,12 +52,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.threads is not None:
         import torch
 
-        torch.set_num_threads(max(1, args.threads))
+        torch.set_num_threads(args.threads)
     try:
         return int(args.func(args) or 0)
     except ZcptError as exc:
         print(f"zcpt: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # whoever read our output stopped (`zcpt bench top -k 100 | head`): end quietly, as Unix tools do;
+        # stdout goes to /dev/null so that the interpreter's final flush does not fail again
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except KeyboardInterrupt:
         print("zcpt: interrupted (completed work is checkpointed where the command supports it)", file=sys.stderr)
         return 130

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ..bench import canonical_dataset, load_benchmark, read_tables
 from ..bench.table import DATASETS
+from .options import positive_int
 
 
 def add_bench_option(parser: argparse.ArgumentParser) -> None:
@@ -30,7 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     t = cmds.add_parser("top", help="the k best architectures by seed-mean test accuracy")
     t.add_argument("--dataset", default="cifar10")
-    t.add_argument("-k", type=int, default=5)
+    t.add_argument("-k", type=positive_int, default=5, help="how many architectures (default 5)")
     add_bench_option(t)
     t.set_defaults(func=_top)
 
@@ -41,9 +42,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _query(args: argparse.Namespace) -> int:
+    from ..bench.benchmark import is_index
+    from ..spaces.nb201 import parse_arch
+
+    wanted = None if args.dataset == "all" else (canonical_dataset(args.dataset),)
+    if not is_index(args.arch):
+        parse_arch(args.arch)  # a malformed arch string fails before the benchmark is read
     bench = load_benchmark(args.bench)
-    arch = bench.arch_of(int(args.arch)) if args.arch.strip().isdigit() else args.arch
-    datasets = bench.datasets if args.dataset == "all" else (canonical_dataset(args.dataset),)
+    arch = bench.resolve(args.arch)
+    datasets = wanted or bench.datasets
     results = [bench.query(arch, d) for d in datasets]
     if args.json:
         print(json.dumps([{"arch": str(r.arch), "index": r.index, "dataset": r.dataset, "trials": list(r.trials),
@@ -60,14 +67,18 @@ def _query(args: argparse.Namespace) -> int:
 
 
 def _top(args: argparse.Namespace) -> int:
+    dataset = canonical_dataset(args.dataset)
     bench = load_benchmark(args.bench)
-    table = bench.top(args.dataset, args.k)
+    table = bench.top(dataset, args.k)
     for row in table.itertuples():
         print(f"{row.rank:>6}  {row.mean:6.2f}%  index {row.index:>5}  {row.arch_str}")
     return 0
 
 
 def _convert(args: argparse.Namespace) -> int:
+    from ..files import ensure_dir
+
+    ensure_dir(args.out, "output folder (--out)", keep=False)  # before reading the source (minutes for a .pth)
     print(f"reading {args.source} (200-epoch test accuracy; cifar10: ori-test, cifar100 / ImageNet16-120: x-test)",
           file=sys.stderr)
     tables = read_tables(args.source)

@@ -30,8 +30,9 @@ def _print_bench(benchmark: dict) -> None:
 
 
 def _run(args: argparse.Namespace, label) -> int:
-    store = store_of(args)
-    for spec in args.specs(args):
+    specs = args.specs(args)
+    store = store_of(args, specs)
+    for spec in specs:
         record = store.run(spec, progress=not args.quiet, force=args.force)
         print(f"{label(spec)} on {spec.space}, seed {spec.seed}: {record.arch}")
         _print_bench(record.benchmark)

@@ -33,17 +33,38 @@ def spec_command(p: argparse.ArgumentParser, spec_cls: type, func: Callable[[arg
             seed_list = list(default_seeds)
         if not seed_list:
             return [from_args(spec_cls, args, **overrides)]
-        if hasattr(args, "seed"):
-            from ..errors import ZcptError
+        from ..errors import ZcptError
 
+        if hasattr(args, "seed"):
             raise ZcptError("give either --seed or --seeds, not both")
+        twice = sorted({s for s in seed_list if seed_list.count(s) > 1})
+        if twice:
+            raise ZcptError(f"--seeds lists seed(s) {', '.join(map(str, twice))} more than once; give each seed once")
         return [from_args(spec_cls, args, seed=s, **overrides) for s in seed_list]
 
     p.set_defaults(func=func, specs=specs)
 
 
-def store_of(args: argparse.Namespace):
-    """The results store named by ``--out`` (default store otherwise)."""
+def store_of(args: argparse.Namespace, specs: Sequence[Any] = (), force: Optional[bool] = None):
+    """The results store named by ``--out`` (default store otherwise), checked before any work:
+    it must be writable wherever one of ``specs`` still has to be computed -- all of them with
+    ``force`` (default ``--force``) -- and a damaged record of one of them is reported now, too."""
     from ..runs.store import ResultStore
 
-    return ResultStore(args.out)
+    store = ResultStore(args.out)
+    force = bool(getattr(args, "force", False)) if force is None else force
+    todo = list(specs) if force else store.missing(specs)
+    for spec in todo:
+        store.ensure_writable(spec)
+    return store
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1 (the error names the value and what is valid)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer (at least 1), got {value}")
+    return value

@@ -24,11 +24,16 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _table(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from ..files import atomic_write_text
+    from ..files import atomic_write_text, check_file_target
+    from ..runs.spec_base import SPECS
     from ..runs.store import ResultStore
 
+    for kind in args.kind or []:
+        SPECS.get(kind)  # an unknown kind is an error naming the valid ones, not an empty table
+    if args.csv:
+        check_file_target(args.csv, "table file (--csv)")
     store = ResultStore(args.out)
-    table = store.table(kinds=args.kind)
+    table = store.table(kinds=[SPECS.get(k).KIND for k in args.kind] if args.kind else None)
     if args.csv:
         atomic_write_text(args.csv, table.to_csv(index=False))
         print(f"wrote {len(table)} row(s) to {args.csv}")
@@ -46,6 +51,7 @@ def _migrate(args: argparse.Namespace) -> int:
     from ..runs.store import ResultStore
 
     store = ResultStore(args.out)
+    store.ensure_writable()
     report = migrate(args.source, store)
     for src, dst in report.converted:
         print(f"converted {src} -> {dst}")

@@ -29,7 +29,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="results store (default: $ZCPT_HOME/runs, else ./runs)")
     p.add_argument("--no-store", action="store_true", help="compute without reading or writing the store")
     p.add_argument("--force", action="store_true", help="recompute and overwrite stored tables")
-    p.add_argument("--export", default=None, metavar="FILE", help="also write the tidy table to this .csv or .json")
+    p.add_argument("--export", default=None, metavar="FILE",
+                   help="also write the tidy table to this file (.csv or .json)")
     p.add_argument("--table1", action="store_true", help="print Table 1 (architecture selected per method, nb201)")
     p.add_argument("--correlations", action="store_true", help="print the Figure 2 Spearman matrix")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -38,6 +39,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _specs(args: argparse.Namespace) -> list:
     if args.iterative:
+        for flag in ("table1", "correlations"):
+            if getattr(args, flag, False):
+                raise ZcptError(f"--{flag} applies to the iteration-0 scores only; drop --iterative or --{flag}")
         return [from_args(IterativeSpec, args, methods=tuple(args.methods))]
     for flag, dest in (("--reference", "reference"), ("--retrain-epochs", "retrain_epochs")):
         if hasattr(args, dest):
@@ -49,10 +53,26 @@ def _scores(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from ..analysis import correlation_matrix, table1
+    from ..files import check_file_target
     from ..runs.store import ResultStore
 
     specs = _specs(args)
-    store = None if args.no_store else ResultStore(args.out)
+    if args.table1:
+        from ..spaces import get_space
+
+        if not get_space(specs[0].space).has_benchmark:
+            raise ZcptError(f"Table 1 needs NAS-Bench-201; space {specs[0].space} has no benchmark (drop --table1)")
+    if args.export:
+        check_file_target(args.export, "export file (--export)", suffixes=(".csv", ".json"))
+    if args.no_store:
+        for flag, given in (("--force", args.force), ("--out", args.out is not None)):
+            if given:
+                raise ZcptError(f"{flag} has no effect with --no-store (nothing is read or written); drop one")
+        store = None
+    else:
+        store = ResultStore(args.out)
+        for spec in (specs if args.force else store.missing(specs)):
+            store.ensure_writable(spec)
     context = specs[0].context()
     if args.iterative:
         return _iterative(args, specs[0], store, context)
@@ -75,10 +95,6 @@ def _scores(args: argparse.Namespace) -> int:
             print("\nmean per-edge Spearman rho (sign-adjusted, Figure 2):")
             print(correlation_matrix(table).round(2).to_string())
         if args.table1:
-            from ..spaces import get_space
-
-            if not get_space(first.space).has_benchmark:
-                raise ZcptError(f"Table 1 needs NAS-Bench-201; space {first.space} has no benchmark")
             t1 = table1(table, context.get_bench())
             print("\nTable 1 (architecture selected per method; measured vs paper):")
             print(t1.to_string(index=False, float_format=lambda v: "" if math.isnan(v) else f"{v:.2f}"))

@@ -35,9 +35,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 # ---------------------------------------------------------------------------- commands
 def _search(args: argparse.Namespace) -> int:
-    store = store_of(args)
+    specs = args.specs(args)
+    store = store_of(args, specs)
     records = []
-    for spec in args.specs(args):
+    for spec in specs:
         record = store.run(spec, progress=not args.quiet, force=args.force)
         records.append(record)
         print_run(record, store.path_for(spec))
@@ -83,8 +84,8 @@ def print_statistics(label: str, selections: Sequence[Any], proxy: Optional[str]
 def _random(args: argparse.Namespace) -> int:
     from ..paper import TABLE4_METHODS
 
-    store = store_of(args)
     (spec,) = args.specs(args)
+    store = store_of(args, [spec], force=True)
     record = store.run(spec, force=True)  # a benchmark lookup: cheap, always recomputed
     for seed, pick in zip(record.seeds, record.picks):
         b = pick.benchmark["cifar10"]
@@ -97,8 +98,8 @@ def _random(args: argparse.Namespace) -> int:
 def _naswot(args: argparse.Namespace) -> int:
     from ..paper import TABLE4_METHODS
 
-    store = store_of(args)
     specs = args.specs(args)
+    store = store_of(args, specs)
     records = []
     bench = specs[0].load_bench()
     for spec in specs:
@@ -112,10 +113,8 @@ def _naswot(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from ..runs.store import ResultStore
-
-    store = ResultStore(args.out)
     (spec,) = args.specs(args)
+    store = store_of(args, [spec], force=True)
     print("zcpt demo: Zero-Cost-PT on NAS-Bench-201 (nwot, random order, N=2, V=4, batch 64) on the shared real "
           "CIFAR-10 sample.\nThe paper's setting is N=10, V=100, batch 256: `zcpt search` (see README).")
     record = store.run(spec, progress=True, force=True)

@@ -23,16 +23,22 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from ..errors import ZcptError
+    from ..files import ensure_dir
     from ..runs.store import ResultStore
     from ..train import train
 
     (spec,) = args.specs(args)
-    print(f"genotype {spec.resolved_genotype()}")
+    if args.run_dir and args.out:
+        raise ZcptError("give --out (train into the results store) or --run-dir (train into that folder), not both")
     if args.run_dir:
-        folder = args.run_dir
+        folder = ensure_dir(args.run_dir, "run folder (--run-dir)")
+        print(f"genotype {spec.resolved_genotype()}")
         record = train(spec.genotype, spec.config, folder, resume=args.resume, progress=not args.no_progress)
     else:
         store = ResultStore(args.out)
+        store.ensure_writable(spec)
+        print(f"genotype {spec.resolved_genotype()}")
         folder = store.artifacts_for(spec)
         with store.claim(spec, wait=False):  # another process training the same run: a clear error
             record = train(spec.genotype, spec.config, folder, resume=args.resume, progress=not args.no_progress)

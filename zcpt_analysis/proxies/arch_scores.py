@@ -14,8 +14,10 @@ from typing import Any, Optional, Sequence
 
 import torch
 
+from ..bench.benchmark import is_index
+from ..checks import Range, check_range
 from ..errors import ZcptError
-from .registry import get_proxy, proxy_names
+from .registry import CALLER_SET, check_batch_size, check_options, get_proxy, option_names, proxy_names
 
 RESERVED_OPTIONS: frozenset[str] = frozenset({"net", "inputs", "targets", "loss_fn", "device"})
 """Proxy parameters a caller cannot set as options (the scorer fixes them)."""
@@ -70,17 +72,22 @@ def score_arch_table(arch: Any, proxies: Sequence[str] = ("nwot",), dataset: str
         raise ZcptError(f"option(s) {', '.join(bad)} cannot be set as proxy options (use --device; the rest is fixed)")
     unused = [k for k in options if not any(_accepts(s.fn, k) for s in specs)]
     if unused:
-        raise ZcptError(f"no selected proxy accepts option(s) {', '.join(unused)} "
-                        f"(proxies: {', '.join(s.name for s in specs)})")
+        valid = sorted({k for s in specs for k in option_names(s.name, CALLER_SET + ("device",))})
+        raise ZcptError(f"no selected proxy accepts option(s) {', '.join(unused)} (proxies: "
+                        f"{', '.join(s.name for s in specs)}; valid options: {', '.join(valid) or 'none'})")
+    for spec in specs:  # types and ranges of the options each proxy takes
+        check_options(spec.name, {k: v for k, v in options.items() if _accepts(spec.fn, k)})
+    check_range("batch_size", batch_size, Range(1), integer=True)
+    for spec in specs:
+        check_batch_size(spec.name, batch_size)
     dev = resolve_device(device)
     space = get_space("nb201")
-    text = str(arch).strip()
-    if text.isdigit():
+    if isinstance(arch, int) or is_index(str(arch)):
         from ..bench import load_benchmark
 
-        parsed = (bench if bench is not None else load_benchmark()).arch_of(int(text))
+        parsed = (bench if bench is not None else load_benchmark()).resolve(arch)
     else:
-        parsed = space.parse(text)
+        parsed = space.parse(str(arch).strip())
     images = load_images(dataset, data_source, data_root)
     inputs, targets = MinibatchSampler(images, batch_size, seed=seed, augment=augment, device=dev).sample()
     net = space.network(parsed, num_classes=images.num_classes, seed=seed).to(dev)

@@ -63,3 +63,54 @@ def compute_proxy(name: str, net: nn.Module, inputs: torch.Tensor, targets: Opti
     spec = get_proxy(name)
     loss_fn = options.pop("loss_fn", None)
     return spec.fn(net, inputs, targets, loss_fn=loss_fn, **options)
+
+
+# ----------------------------------------------------------------------------- option validation
+CALLER_SET: tuple[str, ...] = ("net", "inputs", "targets", "loss_fn")
+"""Proxy parameters the scorer always sets itself (never ``--proxy-option`` keys)."""
+
+MIN_BATCH: dict[str, tuple[int, str]] = {
+    "nwot": (2, "it compares the activation codes of the images of a minibatch; with one image its score is "
+                "log(number of ReLU units), the same for any input"),
+    "jacob_cov": (2, "it correlates the input gradients of the images of a minibatch"),
+}
+"""Proxies whose score is undefined below a minibatch size: (smallest size, why)."""
+
+
+def _option_rules(name: str) -> dict[str, Any]:
+    from ..checks import Choices, Range
+    from .base import LOSS_REDUCTIONS, MODES
+    from .nwot import HOOK_CHOICES
+
+    rules: dict[str, Any] = {"mode": Choices(MODES), "loss_reduction": Choices(LOSS_REDUCTIONS), "chunk_size": Range(1)}
+    if name == "nwot":
+        rules["hooks"] = Choices(HOOK_CHOICES)
+    return rules
+
+
+def option_names(name: str, fixed: tuple[str, ...] = CALLER_SET) -> list[str]:
+    """The options proxy ``name`` accepts (``mode``, ``chunk_size``, ...; not those in ``fixed``)."""
+    from ..checks import option_names as names
+
+    return names(get_proxy(name).fn, fixed)
+
+
+def check_options(name: str, options: dict[str, Any], fixed: tuple[str, ...] = CALLER_SET,
+                  what: str = "proxy option") -> None:
+    """Check ``options`` of proxy ``name`` before any scoring: known keys, values of the right
+    type and range (a clear :class:`~zcpt_analysis.errors.ZcptError` naming the valid keys otherwise)."""
+    from ..checks import check_arguments
+
+    spec = get_proxy(name)
+    check_arguments(f"{spec.name} {what}", spec.fn, options, fixed=fixed, rules=_option_rules(spec.name))
+
+
+def check_batch_size(name: str, batch_size: int, flag: str = "batch_size") -> None:
+    """Proxy ``name`` can score minibatches of ``batch_size`` images (see :data:`MIN_BATCH`)."""
+    from ..errors import ZcptError
+
+    spec = get_proxy(name)
+    minimum, why = MIN_BATCH.get(spec.name, (1, ""))
+    if batch_size < minimum:
+        raise ZcptError(f"{flag} {batch_size} is too small for {spec.name}: it needs at least {minimum} images "
+                        f"({why})" if why else f"{flag} must be at least {minimum}, got {batch_size}")

@@ -136,6 +136,25 @@ class BenchField:
 
         return load_benchmark(self.bench)
 
+    def bench_for_run(self, space: str):
+        """The benchmark a run in ``space`` looks its result up in, loaded before the run starts: a
+        ``bench`` (or ``$ZCPT_BENCH``, ``$ZCPT_DATA``) that cannot be read, or a damaged benchmark, is
+        an error now, not after the work; only the default benchmark being absent is not (None: the
+        record then says why it has no benchmark results)."""
+        import os
+
+        from ..bench.benchmark import BENCH_ENV_VAR
+        from ..datadir import data_dir
+        from ..spaces import get_space
+
+        if not get_space(space).has_benchmark:
+            return None
+        if self.bench is None and not os.environ.get(BENCH_ENV_VAR):
+            folder = data_dir(required=False)  # a $ZCPT_DATA that points nowhere raises here
+            if folder is None or not (folder / "nb201").exists():
+                return None
+        return self.load_bench()
+
 
 def _space_name(space: str) -> str:
     from ..spaces import get_space
@@ -150,9 +169,53 @@ def _proxy_name(proxy: str) -> str:
 
 
 def _positive(**values: Any) -> None:
-    for name, value in values.items():
-        if value is not None and int(value) < 1:
-            raise ZcptError(f"{name} must be at least 1, got {value}")
+    """Each value (by field name) is None or an integer >= 1."""
+    from ..checks import at_least
+
+    at_least(1, **values)
+
+
+def _check_options(space: str, proxy: Optional[str] = None, proxy_options: Optional[dict] = None,
+                   batch_size: Optional[int] = None, batch_flag: str = "batch_size",
+                   supernet_options: Optional[dict] = None, network_options: Optional[dict] = None) -> None:
+    """The pass-through options of a spec, checked before any work: ``proxy_options`` against the
+    proxy's parameters, the minibatch size against what the proxy needs, ``supernet_options`` /
+    ``network_options`` against the space's builders (names, types, ranges)."""
+    from ..checks import check_arguments
+    from ..spaces import get_space
+
+    if proxy is not None:
+        from ..proxies.registry import check_batch_size, check_options
+
+        check_options(proxy, dict(proxy_options or {}))
+        if batch_size is not None:
+            check_batch_size(proxy, batch_size, batch_flag)
+    sp = get_space(space)
+    if supernet_options is not None:
+        check_arguments(f"{sp.name} supernet option", sp.supernet, supernet_options, fixed=("num_classes", "seed"))
+    if network_options is not None:
+        check_arguments(f"{sp.name} network option", sp.network, network_options,
+                        fixed=("arch", "num_classes", "seed"))
+
+
+def _check_dataset(space: str, dataset: str) -> None:
+    """``dataset`` is one the space's networks are built for (``SearchSpace.datasets``)."""
+    from ..spaces import get_space
+
+    sp = get_space(space)
+    if dataset not in sp.datasets:
+        raise ZcptError(f"the {sp.name} space has no networks for dataset {dataset!r}; valid datasets for {sp.name}: "
+                        f"{', '.join(sp.datasets)}")
+
+
+def _check_benchmark_space(space: str, what: str) -> None:
+    """``space`` has benchmark results (``what`` -- a baseline -- looks its architectures up there)."""
+    from ..spaces import get_space, space_names
+
+    if not get_space(space).has_benchmark:
+        with_bench = [n for n in space_names() if get_space(n).has_benchmark]
+        raise ZcptError(f"{what} needs benchmark results and space {space!r} has none; valid spaces: "
+                        f"{', '.join(with_bench)}")
 
 
 def spec_from_json(obj: dict[str, Any], strict: bool = True) -> RunSpec:

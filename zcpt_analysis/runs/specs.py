@@ -31,14 +31,15 @@ from dataclasses import MISSING, dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Optional
 
+from ..checks import Range, at_least, check_device, check_range
 from ..data import DataFields
 from ..errors import ZcptError
 from ..options import identity_fields, nested, opt, plain
 from ..searches.darts import DartsConfig
 from ..searches.darts_pt import DartsPTConfig
 from ..train import TrainConfig
-from .spec_base import (SPECS, BenchField, RunSpec, _hash, _positive, _proxy_name, _register, _set, _space_name,
-                        spec_class, spec_from_json)
+from .spec_base import (SPECS, BenchField, RunSpec, _check_benchmark_space, _check_dataset, _check_options, _hash,
+                        _positive, _proxy_name, _register, _set, _space_name, spec_class, spec_from_json)
 
 COMPAT_MODES: tuple[str, ...] = ("fast", "published")
 ENGINES: tuple[str, ...] = ("auto", "batched", "simple")
@@ -112,6 +113,12 @@ class SearchSpec(BenchField, DataFields, RunSpec):
         if self.precision not in PRECISIONS:
             raise ZcptError(f"unknown precision {self.precision!r}; valid: {', '.join(PRECISIONS)}")
         _positive(N=self.N, V=self.V, batch_size=self.batch_size)
+        if self.train_portion is not None:
+            check_range("train_portion", self.train_portion, Range(0, 1, low_open=True))
+        check_device(self.device)
+        _check_dataset(self.space, self.dataset)
+        _check_options(self.space, self.proxy, self.proxy_options, self.batch_size, "batch_size",
+                       self.supernet_options, self.network_options)
 
     def record_name(self) -> str:
         compat = "" if self.compat == "fast" else f"-{self.compat}"
@@ -128,6 +135,8 @@ class SearchSpec(BenchField, DataFields, RunSpec):
     def execute(self, store=None, progress=False, force=False, **resources):
         from ..searches.zcpt import ZeroCostPT
 
+        if resources.get("bench") is None:
+            resources["bench"] = self.bench_for_run(self.space)  # a bad benchmark fails before the search
         return ZeroCostPT(self, store=store, progress=progress, force=force, **resources).run()
 
 
@@ -162,6 +171,16 @@ class NaswotSpec(BenchField, DataFields, RunSpec):
             _set(self, proxy_options={"mode": "train"} if self.proxy == "nwot" else {})
         self._normalize_data()
         _positive(n_samples=self.n_samples, batch_size=self.batch_size)
+        _check_benchmark_space(self.space, "NASWOT")
+        from ..spaces.nb201 import NUM_ARCHS
+
+        if self.n_samples > NUM_ARCHS:
+            raise ZcptError(f"n_samples must be at most {NUM_ARCHS:,} (the architectures of {self.space}), got "
+                            f"{self.n_samples:,}")
+        check_device(self.device)
+        _check_dataset(self.space, self.dataset)
+        _check_options(self.space, self.proxy, self.proxy_options, self.batch_size, "batch_size",
+                       network_options=self.network_options)
 
     def _default(self) -> "NaswotSpec":
         return NaswotSpec(proxy=self.proxy)
@@ -214,6 +233,7 @@ class RandomSpec(BenchField, RunSpec):
     def __post_init__(self) -> None:
         _set(self, space=_space_name(self.space))
         _positive(runs=self.runs)
+        _check_benchmark_space(self.space, "the random baseline")
 
     def record_name(self) -> str:
         return f"random-n{self.runs}{self.name_suffix()}-s{self.seed}.json"
@@ -239,6 +259,9 @@ class _SupernetTraining(BenchField, DataFields, RunSpec):
     def __post_init__(self) -> None:
         _set(self, space=_space_name(self.space))
         self._normalize_data()
+        check_device(self.device)
+        _check_dataset(self.space, self.dataset)
+        _check_options(self.space, supernet_options=self.supernet_options)
 
     def supernet_identity(self) -> dict[str, Any]:
         """What the trained supernet depends on."""
@@ -274,6 +297,8 @@ class DartsSpec(_SupernetTraining):
     def execute(self, store=None, progress=False, force=False, **resources):
         from ..searches.darts import run_darts
 
+        if resources.get("bench") is None:
+            resources["bench"] = self.bench_for_run(self.space)  # a bad benchmark fails before the training
         return run_darts(self, store=store, progress=progress, force=force, **resources)
 
 
@@ -309,6 +334,8 @@ class DartsPTSpec(_SupernetTraining):
     def execute(self, store=None, progress=False, force=False, **resources):
         from ..searches.darts_pt import run_darts_pt_spec
 
+        if resources.get("bench") is None:
+            resources["bench"] = self.bench_for_run(self.space)  # a bad benchmark fails before the training
         return run_darts_pt_spec(self, store=store, progress=progress, force=force, **resources)
 
 
@@ -343,8 +370,13 @@ class _ScoringFields(BenchField, DataFields, RunSpec):
              proxy_batch_size=space.default_batch_size if self.proxy_batch_size is None else int(self.proxy_batch_size))
         self._normalize_data()
         _positive(proxy_batch_size=self.proxy_batch_size)
-        if self.disc_epochs < 0:
-            raise ZcptError(f"disc_epochs must be >= 0, got {self.disc_epochs}")
+        at_least(0, disc_epochs=self.disc_epochs)
+        if self.darts_alpha_epoch is not None:
+            check_range("darts_alpha_epoch", self.darts_alpha_epoch, Range(0, self.darts.epochs), integer=True)
+        check_device(self.device)
+        _check_dataset(self.space, self.dataset)
+        _check_options(self.space, self.proxy, self.proxy_options, self.proxy_batch_size, "proxy_batch_size",
+                       self.supernet_options)
 
     def _default(self) -> "_ScoringFields":
         return type(self)(space=self.space)
@@ -451,8 +483,7 @@ class IterativeSpec(_ScoringFields):
 
         super().__post_init__()
         _set(self, methods=tuple(get_method(m).name for m in self.methods), reference=get_method(self.reference).name)
-        if self.retrain_epochs < 0:
-            raise ZcptError(f"retrain_epochs must be >= 0, got {self.retrain_epochs}")
+        at_least(0, retrain_epochs=self.retrain_epochs)
 
     def to_argv(self) -> list[str]:
         argv = super().to_argv()
@@ -488,6 +519,7 @@ class TrainSpec(RunSpec):
     config: TrainConfig = nested(TrainConfig)
 
     def __post_init__(self) -> None:
+        self.config.validate()
         self.resolved_genotype()  # a bad genotype is an error before any work
 
     def resolved_genotype(self):

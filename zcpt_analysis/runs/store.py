@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Optional, Sequence
 
 from ..errors import DamagedFileError, ZcptError
-from ..files import atomic_write_json, read_json
+from ..files import OutputLocationError, atomic_write_json, ensure_dir, read_json
 from ..paths import default_results_dir, resolve
 from .records import Record, record_from_json
 from .specs import RunSpec
@@ -111,6 +111,8 @@ class ResultStore:
         path = self.path_for(spec)
         if not path.exists():
             return None
+        if path.is_dir():
+            raise DamagedFileError(f"the record {path} is a folder, not a file; move it aside to compute the run")
         try:
             record = self.read(path)
         except DamagedFileError as exc:
@@ -178,6 +180,19 @@ class ResultStore:
         return pd.DataFrame(rows)
 
     # ------------------------------------------------------------------ writing
+    def ensure_writable(self, spec: Optional[RunSpec] = None) -> Path:
+        """Check, before any work, that this store (and ``spec``'s record) can be written: the
+        folders are created if missing; one that is a file, sits below a file or cannot be written,
+        and a record path that is a folder, are an :class:`~zcpt_analysis.files.OutputLocationError`."""
+        ensure_dir(self.root, "results store")
+        if spec is not None:
+            path = self.path_for(spec)
+            if path.is_dir():
+                raise OutputLocationError(f"the record {path} is a folder, not a file; move it aside to compute "
+                                          "the run")
+            ensure_dir(path.parent, "folder of the record")
+        return self.root
+
     def save(self, record: Record) -> Path:
         """Write ``record`` atomically to its spec's path."""
         return atomic_write_json(self.path_for(record.spec), record.to_json())
@@ -227,6 +242,7 @@ class ResultStore:
         """Hold the claim on ``spec`` for the ``with`` block. If another live process holds it:
         with ``wait``, wait until it is released (yields None if the record is then complete),
         else raise :class:`ClaimedError`."""
+        self.ensure_writable(spec)
         said = False
         while True:
             claim = self._try_claim(spec)

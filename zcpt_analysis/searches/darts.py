@@ -48,7 +48,7 @@ from torch import nn
 from ..data import ImageSet, MinibatchSampler, augment as _augment, search_split
 from ..errors import StateError, UnknownNameError, ZcptError
 from ..evaluation import evaluate
-from ..files import atomic_torch_save, atomic_write_json
+from ..files import atomic_torch_save, atomic_write_json, load_checkpoint
 from ..options import opt, plain
 from ..runtime import derive_seed
 from ..supernet import Supernet
@@ -437,7 +437,8 @@ def train_supernet(supernet: Supernet, data: SearchData, config: DartsConfig = D
     key = config_key(signature)
     ckpt = Path(out_dir) / CHECKPOINT_FILE if out_dir is not None else None
     if ckpt is not None and resume and ckpt.exists():
-        state = torch.load(ckpt, map_location=trainer.device, weights_only=True)
+        state = load_checkpoint(ckpt, "move it aside (or rerun with --force) to train again",
+                                map_location=trainer.device, weights_only=True)
         if state.get("key") != key:
             raise StateError(f"checkpoint {ckpt} belongs to another configuration (key {state.get('key')} != {key}); "
                              "use another output folder or resume=False to start over")

@@ -34,11 +34,12 @@ from __future__ import annotations
 import json
 import random as _random
 from importlib import resources
-from typing import Any, Mapping, Optional, Sequence, Union
+from typing import Annotated, Any, Mapping, Optional, Sequence, Union
 
 import torch
 from torch import nn
 
+from ..checks import NonNegativeFloat, PositiveInt, Range, checked
 from ..errors import InvalidArchError, UnknownNameError
 from .. import fastpath
 from ..fastpath import SharedHeads, accumulate
@@ -548,17 +549,25 @@ def random_genotype(rng: _random.Random, candidates: CandidatesLike = "darts") -
     return Genotype(tuple(genes["normal"]), concat, tuple(genes["reduce"]), concat)
 
 
+Layers = Annotated[int, Range(3)]
+"""Cells of a DARTS network: at least 3, so that it has its two reduction cells and a normal one."""
+
+
 def _supernet_factory(space: str):
-    def build(num_classes: int = 10, seed: int = 0, C: int = 16, layers: int = 8, **kwargs: Any) -> DartsSupernet:
+    @checked("supernet option")
+    def build(num_classes: PositiveInt = 10, seed: int = 0, C: PositiveInt = 16, layers: Layers = 8,
+              stem_multiplier: PositiveInt = 3, alpha_std: NonNegativeFloat = 1e-3) -> DartsSupernet:
         """The untrained DARTS supernet A_0 (weights and alpha from ``seed``; global RNG untouched)."""
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            return DartsSupernet(C=C, layers=layers, num_classes=num_classes, candidates=space, seed=seed, **kwargs)
+            return DartsSupernet(C=C, layers=layers, num_classes=num_classes, candidates=space, seed=seed,
+                                 stem_multiplier=stem_multiplier, alpha_std=alpha_std)
     return build
 
 
-def seeded_network(arch: GenotypeLike, num_classes: int = 10, seed: int = 0, C: int = 16, layers: int = 8,
-                   auxiliary: bool = False) -> DartsNetwork:
+@checked("network option")
+def seeded_network(arch: GenotypeLike, num_classes: PositiveInt = 10, seed: int = 0, C: PositiveInt = 16,
+                   layers: Layers = 8, auxiliary: bool = False) -> DartsNetwork:
     """A standalone CIFAR network for the validation stage: by default C=16, 8 layers, no auxiliary
     head (as the published validation stage builds it), weights from ``seed``."""
     with torch.random.fork_rng(devices=[]):

@@ -19,6 +19,7 @@ from typing import Callable, Iterator, Sequence, Union
 import torch
 from torch import nn
 
+from ..checks import NonNegativeFloat, PositiveInt, checked
 from ..errors import InvalidArchError
 from .. import fastpath
 from ..fastpath import SharedHeads, accumulate
@@ -323,15 +324,23 @@ def network_from_supernet(supernet: NB201Supernet) -> NB201Network:
     return net.to(next(supernet.parameters()).device)
 
 
-def _seeded_network(arch: ArchLike, num_classes: int = 10, seed: int = 0, C: int = 16, N: int = 5) -> NB201Network:
-    """A standalone network with weights initialised from ``seed`` (global RNG left untouched)."""
+@checked("network option")
+def _seeded_network(arch: ArchLike, num_classes: PositiveInt = 10, seed: int = 0, C: PositiveInt = 16,
+                    N: PositiveInt = 5) -> NB201Network:
+    """A standalone network with weights initialised from ``seed`` (global RNG left untouched); ``C``
+    channels in the first stage, ``N`` cells per stage (NAS-Bench-201: C=16, N=5)."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         return NB201Network(arch, C=C, N=N, num_classes=num_classes)
 
 
-def _seeded_supernet(num_classes: int = 10, seed: int = 0, C: int = 16, N: int = 5, **kwargs) -> NB201Supernet:
-    """The untrained supernet A_0 with weights and alpha drawn from ``seed``."""
+@checked("supernet option")
+def _seeded_supernet(num_classes: PositiveInt = 10, seed: int = 0, C: PositiveInt = 16, N: PositiveInt = 5,
+                     candidates: Sequence[str] = OPS, affine: bool = False, track_running_stats: bool = True,
+                     alpha_std: NonNegativeFloat = 1e-3) -> NB201Supernet:
+    """The untrained supernet A_0 with weights and alpha drawn from ``seed`` (options: see
+    :class:`NB201Supernet`; an ``N=0`` supernet would have no searchable cell, hence ``N >= 1``)."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        return NB201Supernet(C=C, N=N, num_classes=num_classes, seed=seed, **kwargs)
+        return NB201Supernet(C=C, N=N, num_classes=num_classes, candidates=candidates, affine=affine,
+                             track_running_stats=track_running_stats, alpha_std=alpha_std, seed=seed)
