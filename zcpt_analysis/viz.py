@@ -16,8 +16,8 @@ DataFrames that tests assert on), drawing second (``*_figure`` / ``*_svg`` funct
 * Figure A1 lines: :func:`lines_figure`; Figure 3: :func:`score_accuracy_figure`,
   :func:`distribution_figure`.
 
-:func:`setup_notebook` and :func:`show` make figures render both in JupyterLab (plotly mime type)
-and in nbconvert's HTML without network access (plotly.js inlined once, no MathJax CDN).
+:func:`show` makes figures render both in JupyterLab (plotly mime type) and in the HTML reports
+without network access (:func:`figure_bundle`; the report pages load plotly.js from their folder).
 """
 from __future__ import annotations
 
@@ -170,21 +170,10 @@ def cell_figure(genotype: GenotypeLike, cell: str = "normal"):
 
 
 # ============================================================================= notebook rendering
-def setup_notebook() -> None:
-    """Load plotly.js once, inlined, into the calling cell's output, so that the HTML of every figure
-    shown later with :func:`show` works in nbconvert's HTML export without network access (plotly's
-    own HTML renderers reference MathJax on a CDN). Call it once, near the top of a notebook."""
-    from IPython.display import display
-    from plotly.offline import get_plotlyjs
-
-    script = ("<script type=\"text/javascript\">window.PlotlyConfig = {MathJaxConfig: 'local'};</script>\n"
-              f"<script type=\"text/javascript\">{get_plotlyjs()}</script>")
-    display({"text/html": script}, raw=True)
-
-
 def figure_bundle(fig: Any, height: int | None = None) -> dict[str, Any]:
     """The MIME bundle of a figure: plotly's JSON (rendered by JupyterLab's plotly extension) and
-    HTML without plotly.js or MathJax (rendered by nbconvert's HTML, after :func:`setup_notebook`)."""
+    HTML without plotly.js or MathJax (rendered in the HTML reports, whose pages load plotly.js once
+    from their folder: :func:`zcpt_analysis.reports.render_html`)."""
     import json
 
     from plotly.io import to_html, to_json
@@ -208,8 +197,19 @@ def show(fig: Any, height: int | None = None) -> None:
 
 
 # ============================================================================= supernet cells
-_STATE_COLORS = {"discretized": "#2ca02c", "current": "#d62728", "open": "#9e9e9e", "pruned": "#e0e0e0"}
-"""Edge colours of :func:`supernet_cell_figure` by edge state."""
+NB201_OP_COLORS: dict[str, str] = {"nor_conv_1x1": "#9467bd", "nor_conv_3x3": "#d62728"}
+"""Colours of the NAS-Bench-201 ops not in :data:`OP_COLORS`."""
+OPEN_COLOR, PRUNED_COLOR, CURRENT_HALO = "#a0a0a0", "#cfcfcf", "rgba(214, 39, 40, 0.35)"
+"""Undecided edges (dotted), edges removed by topology selection (faint, dotted), and the halo
+drawn under the edge just decided."""
+LABEL_ALL_EDGES_UP_TO = 6
+"""Cells with at most this many edges (NAS-Bench-201) label every edge with its op; larger ones
+(DARTS, 14 edges per cell) label only the edge just decided and name the ops in the legend."""
+
+
+def op_color(op: str) -> str:
+    """The colour of an op (DARTS and NAS-Bench-201 ops; dark grey for others)."""
+    return OP_COLORS.get(op) or NB201_OP_COLORS.get(op) or "#333333"
 
 
 def _parse_edge_name(name: str) -> tuple[str, int, int]:
@@ -221,6 +221,29 @@ def _parse_edge_name(name: str) -> tuple[str, int, int]:
     return cell, int(target), int(source)
 
 
+CELL_HEIGHT = 2.6
+"""Vertical distance between two stacked cells of :func:`supernet_cell_info` (abstract units)."""
+
+
+def _node_position(k: int, ids: list[int], darts_like: bool, y0: float) -> tuple[float, float]:
+    """Node positions where no straight edge passes over (or next to) a node it does not join.
+
+    NAS-Bench-201 (4 nodes): ``in`` and ``out`` at the ends of a base line, node 1 above its middle
+    and node 2 between them, so every edge is drawn without a crossing and the edge ``in -> out``
+    runs far below node 2. DARTS: an arch from the two inputs (left) over the intermediate nodes to
+    the last one (right): nodes in convex position, so no edge passes over another node."""
+    if not darts_like:
+        first, last = ids[0], ids[-1]
+        if k in (first, last):
+            return float(k - first) * 3.0 / max(last - first, 1), y0 - 0.7
+        inner = [i for i in ids if i not in (first, last)]
+        j = inner.index(k)
+        return 1.5, y0 - 0.7 + 1.6 * (len(inner) - j) / len(inner)
+    span = max(ids[-1], 1) / 2
+    u = (k - span) / span
+    return float(k), y0 - 0.8 + 1.6 * (1 - u * u)
+
+
 def supernet_cell_info(edge_names: Any, chosen: Any, current: int | None = None,
                        pruned: Any = None, num_candidates: Any = None) -> dict[str, Any]:
     """Nodes and edges of a (partially discretized) supernet cell, for a diagram.
@@ -228,13 +251,14 @@ def supernet_cell_info(edge_names: Any, chosen: Any, current: int | None = None,
     ``edge_names``: the supernet's edge names (NAS-Bench-201 ``"i<-j"``; DARTS ``"normal:i<-j"``);
     ``chosen``: the chosen op per edge (None = not discretized); ``current``: index of the edge being
     (or just) decided, highlighted whether or not it is discretized yet; ``pruned``: per edge
-    whether topology selection removed it;
-    ``num_candidates``: remaining ops per undiscretized edge (for the label).
+    whether topology selection removed it; ``num_candidates``: remaining ops per undiscretized edge
+    (for the label).
 
     Returns ``{"cells": [..], "nodes": [{"id", "cell", "node", "label", "x", "y"}], "edges":
     [{"index", "name", "cell", "source", "target", "state", "op", "label", "color"}]}``; ``state`` is
-    ``discretized``, ``current``, ``open`` or ``pruned``. Node ids are ``"<cell>:<node>"``; cells are
-    stacked vertically (normal above reduce).
+    ``discretized``, ``current``, ``open`` or ``pruned``; ``color`` is the op's colour for decided
+    edges (:func:`op_color`). Node ids are ``"<cell>:<node>"``; node labels are plotly text (DARTS
+    inputs ``c<sub>k-2</sub>``, ``c<sub>k-1</sub>``); cells are stacked vertically (normal above reduce).
     """
     names = list(edge_names)
     chosen = list(chosen)
@@ -248,76 +272,133 @@ def supernet_cell_info(edge_names: Any, chosen: Any, current: int | None = None,
     for ci, cell in enumerate(cells):
         ids = sorted({t for c, t, _ in parsed if c == cell} | {s for c, _, s in parsed if c == cell})
         darts_like = bool(cell)  # DARTS cells have two input nodes (0, 1)
-        y0 = -3.2 * ci
         for k in ids:
             if darts_like:
-                label = {0: "c_{k-2}", 1: "c_{k-1}"}.get(k, str(k))
-                x, y = (0.0, y0 + (0.8 if k == 0 else -0.8)) if k < 2 else (float(k - 1), y0 + (0.6 if k % 2 else -0.6))
+                label = {0: "c<sub>k-2</sub>", 1: "c<sub>k-1</sub>"}.get(k, str(k))
             else:
                 label = {0: "in", ids[-1]: "out"}.get(k, str(k))
-                x, y = float(k), y0 + (0.0 if k in (0, ids[-1]) else (0.7 if k % 2 else -0.7))
+            x, y = _node_position(k, ids, darts_like, -CELL_HEIGHT * ci)
             nodes.append({"id": f"{cell}:{k}", "cell": cell, "node": k, "label": label, "x": x, "y": y})
     for i, ((cell, target, source), name) in enumerate(zip(parsed, names)):
-        if pruned[i]:
-            state = "pruned"
-        elif current is not None and i == current:
-            state = "current"
-        elif chosen[i] is not None:
-            state = "discretized"
-        else:
-            state = "open"
         op = chosen[i]
-        if state == "pruned":
-            label = "pruned"
-        elif op is not None:
-            label = op
+        if pruned[i]:
+            state, label, color = "pruned", "pruned", PRUNED_COLOR
         else:
-            label = "mixed" if counts[i] is None else f"mixed ({counts[i]} ops)"
+            state = "current" if current is not None and i == current else "discretized" if op is not None else "open"
+            if op is not None:
+                label, color = op, op_color(op)
+            else:
+                label, color = ("mixed" if counts[i] is None else f"mixed ({counts[i]} ops)"), OPEN_COLOR
         edges.append({"index": i, "name": name, "cell": cell, "source": f"{cell}:{source}", "target": f"{cell}:{target}",
-                      "state": state, "op": op, "label": label, "color": _STATE_COLORS[state]})
+                      "state": state, "op": op, "label": label, "color": color})
     return {"cells": cells, "nodes": nodes, "edges": edges}
 
 
+def _boxes_overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def _box_hits_circle(box: tuple[float, float, float, float], cx: float, cy: float, r: float) -> bool:
+    nx, ny = min(max(cx, box[0]), box[2]), min(max(cy, box[1]), box[3])
+    return (nx - cx) ** 2 + (ny - cy) ** 2 < r * r
+
+
+def place_edge_labels(segments: list[tuple[tuple[float, float], tuple[float, float], str]],
+                      circles: list[tuple[float, float, float]], font_size: float = 11.0) -> list[tuple[float, float]]:
+    """Where to write each label along its straight edge (pixel coordinates, y down) so that no
+    label covers a node or an earlier label: the first free spot of t = 0.5, 0.4, 0.6, 0.3, 0.7 ...
+    along the segment (the midpoint if none is free). ``segments``: ``((x0, y0), (x1, y1), text)``;
+    ``circles``: nodes as ``(x, y, radius)``."""
+    placed: list[tuple[float, float, float, float]] = []
+    out = []
+    for (x0, y0), (x1, y1), text in segments:
+        w, h = 0.62 * font_size * len(text) + 6, font_size + 5
+        best = None
+        for t in (0.5, 0.4, 0.6, 0.32, 0.68, 0.25, 0.75):
+            px, py = x0 + (x1 - x0) * t, y0 + (y1 - y0) * t
+            box = (px - w / 2, py - h / 2, px + w / 2, py + h / 2)
+            if not any(_box_hits_circle(box, *c) for c in circles) and not any(_boxes_overlap(box, b) for b in placed):
+                best = (px, py, box)
+                break
+        if best is None:
+            px, py = (x0 + x1) / 2, (y0 + y1) / 2
+            best = (px, py, (px - w / 2, py - h / 2, px + w / 2, py + h / 2))
+        placed.append(best[2])
+        out.append((best[0], best[1]))
+    return out
+
+
 def supernet_cell_figure(info: dict[str, Any], title: str | None = None):
-    """Plotly diagram of :func:`supernet_cell_info`: discretized edges green and labelled with their
-    op, the edge being decided red, undecided edges grey ("mixed"), pruned edges faint and dotted."""
+    """Plotly diagram of :func:`supernet_cell_info` (straight edges between nodes in convex
+    position): decided edges solid in their op's colour, the edge just decided thick with a red
+    halo, undecided edges grey and dotted ("mixed"), edges removed by topology selection faint and
+    dotted. Small cells (NAS-Bench-201) write every edge's op on it; DARTS cells write only the
+    edge just decided and name the ops in the legend (hover shows every edge)."""
     import plotly.graph_objects as go
 
     pos = {n["id"]: (n["x"], n["y"]) for n in info["nodes"]}
+    darts_like = any(info["cells"])
+    per_cell = max((sum(e["cell"] == c for e in info["edges"]) for c in info["cells"]), default=0)
+    label_all = per_cell <= LABEL_ALL_EDGES_UP_TO
+    # fixed pixel geometry, so that labels can be placed without overlaps
+    xs, ys = [p[0] for p in pos.values()], [p[1] for p in pos.values()]
+    x_range = (min(xs) - 0.45, max(xs) + 0.45)
+    y_range = (min(ys) - 0.45, max(ys) + (0.7 if darts_like else 0.35))
+    margin = dict(l=10, r=10, t=60 if title else 20, b=10)
+    width = 760 if darts_like else 640
+    height = int((y_range[1] - y_range[0]) * (120 if darts_like else 125)) + margin["t"] + margin["b"] + 40
+    sx = (width - margin["l"] - margin["r"]) / (x_range[1] - x_range[0])
+    sy = (height - margin["t"] - margin["b"] - 40) / (y_range[1] - y_range[0])
+
+    def to_px(x: float, y: float) -> tuple[float, float]:
+        return (x - x_range[0]) * sx, (y_range[1] - y) * sy
+
+    radius = 20 if darts_like else 16
     fig = go.Figure()
     shown: set[str] = set()
-    for k, e in enumerate(info["edges"]):
+    order = sorted(info["edges"], key=lambda e: {"pruned": 0, "open": 1, "discretized": 2, "current": 3}[e["state"]])
+    for e in order:
         (x0, y0), (x1, y1) = pos[e["source"]], pos[e["target"]]
-        span = abs(x1 - x0)
-        bend = 0.0 if span <= 1.0 else (0.25 * span + 0.1) * (1 if k % 2 == 0 else -1)
-        cx, cy = _bezier_control(x0, y0, x1, y1, bend)
-        ts = [i / 24 for i in range(25)]
-        bx = [(1 - t) ** 2 * x0 + 2 * (1 - t) * t * cx + t ** 2 * x1 for t in ts]
-        by = [(1 - t) ** 2 * y0 + 2 * (1 - t) * t * cy + t ** 2 * y1 for t in ts]
-        width = {"current": 5, "discretized": 3.5, "open": 2, "pruned": 1.5}[e["state"]]
-        dash = "dot" if e["state"] in ("open", "pruned") else "solid"
-        fig.add_trace(go.Scatter(x=bx, y=by, mode="lines", line=dict(color=e["color"], width=width, dash=dash),
-                                 name=e["state"], legendgroup=e["state"], showlegend=e["state"] not in shown,
-                                 hovertext=f'{e["name"]}: {e["label"]}', hoverinfo="text"))
-        shown.add(e["state"])
-        fig.add_annotation(x=bx[12], y=by[12], text=e["label"], showarrow=False,
-                           font=dict(color=e["color"] if e["state"] != "pruned" else "#9e9e9e", size=11),
-                           bgcolor="rgba(255,255,255,0.85)")
-        # arrow head at the target
-        fig.add_annotation(x=x1, y=y1, ax=bx[-4], ay=by[-4], xref="x", yref="y", axref="x", ayref="y",
-                           showarrow=True, arrowhead=3, arrowsize=1.2, arrowwidth=1.5, arrowcolor=e["color"],
-                           standoff=14, text="")
+        if e["state"] == "current":
+            fig.add_trace(go.Scatter(x=[x0, x1], y=[y0, y1], mode="lines", line=dict(color=CURRENT_HALO, width=14),
+                                     name="just decided", legendgroup="current", showlegend=True, hoverinfo="skip"))
+        group = e["op"] if e["state"] in ("discretized", "current") else e["state"]
+        legend = {"open": "undecided (mixed ops)", "pruned": "pruned (topology selection)"}.get(group, group)
+        width_px = {"current": 5, "discretized": 3.5, "open": 2, "pruned": 1.5}[e["state"]]
+        fig.add_trace(go.Scatter(x=[x0, x1], y=[y0, y1], mode="lines",
+                                 line=dict(color=e["color"], width=width_px,
+                                           dash="dot" if e["state"] in ("open", "pruned") else "solid"),
+                                 name=legend, legendgroup=group, showlegend=group not in shown,
+                                 meta=e["state"], hovertext=f'edge {e["name"]}: {e["label"]}', hoverinfo="text"))
+        shown.add(group)
+        if e["state"] != "pruned":  # arrow head at the target, stopping at its circle
+            fig.add_annotation(x=x1, y=y1, ax=x0 + 0.8 * (x1 - x0), ay=y0 + 0.8 * (y1 - y0), xref="x", yref="y",
+                               axref="x", ayref="y", showarrow=True, arrowhead=3, arrowsize=1.1, arrowwidth=1.5,
+                               arrowcolor=e["color"], standoff=radius, text="")
+    labelled = [e for e in order if label_all or e["state"] == "current"]
+    spots = place_edge_labels([(to_px(*pos[e["source"]]), to_px(*pos[e["target"]]), e["label"]) for e in labelled],
+                              [(*to_px(n["x"], n["y"]), radius + 2) for n in info["nodes"]])
+    for e, (px, py) in zip(labelled, spots):
+        text = f"<b>{html.escape(e['label'])}</b>" if e["state"] == "current" else html.escape(e["label"])
+        fig.add_annotation(x=x_range[0] + px / sx, y=y_range[1] - py / sy, text=text, showarrow=False,
+                           font=dict(color=e["color"] if e["state"] != "open" else "#707070", size=11),
+                           bgcolor="rgba(255,255,255,0.9)")
     fig.add_trace(go.Scatter(x=[n["x"] for n in info["nodes"]], y=[n["y"] for n in info["nodes"]],
                              mode="markers+text", text=[n["label"] for n in info["nodes"]], showlegend=False,
-                             marker=dict(size=30, color="#bbdefb", line=dict(color="#555", width=1)),
-                             hovertext=[n["id"] for n in info["nodes"]], hoverinfo="text"))
+                             textfont=dict(size=12), marker=dict(size=2 * radius, color="#e3f2fd",
+                                                                 line=dict(color="#555", width=1)),
+                             hovertext=[f"node {n['node']}" + (f" ({n['label']})" if n["label"] != str(n["node"]) else "")
+                                        for n in info["nodes"]], hoverinfo="text"))
     for ci, cell in enumerate(info["cells"]):
         if cell:
-            fig.add_annotation(x=-0.4, y=-3.2 * ci + 1.3, text=f"<b>{cell} cell</b>", showarrow=False, xanchor="left")
-    height = 300 if len(info["cells"]) <= 1 else 260 * len(info["cells"])
-    fig.update_layout(title=title, xaxis=dict(visible=False), yaxis=dict(visible=False, scaleanchor="x"),
-                      plot_bgcolor="white", margin=dict(l=10, r=10, t=40 if title else 10, b=10), height=height,
-                      legend=dict(orientation="h", y=-0.05))
+            fig.add_annotation(x=x_range[0] + 0.05, y=-CELL_HEIGHT * ci + 1.2, xanchor="left", showarrow=False,
+                               text=f"<b>{cell} cell</b>   edge i&lt;-j joins node j to node i; node 0 = c<sub>k-2</sub>, "
+                                    f"node 1 = c<sub>k-1</sub>", font=dict(size=12))
+    fig.update_layout(title=title, width=width, height=height, plot_bgcolor="white", margin=margin,
+                      xaxis=dict(visible=False, range=list(x_range), fixedrange=True),
+                      yaxis=dict(visible=False, range=list(y_range), fixedrange=True),
+                      legend=dict(orientation="h", y=-0.02, yanchor="top", x=0, font=dict(size=11)),
+                      hovermode="closest")
     return fig
 
 
@@ -346,31 +427,60 @@ def edge_scores_info(scores: dict[str, dict[str, float]], directions: dict[str, 
     return pd.DataFrame(rows, columns=["method", "op", "score", "higher_is_better", "best", "chosen"])
 
 
+def bar_baseline(values: Any) -> float:
+    """Where bars of ``values`` start: 0 when the values are far from it (or straddle it), else a
+    round number just below the smallest value (accuracies of 93-95 % would otherwise all look
+    alike). The figures state it on the axis."""
+    finite = [float(v) for v in values if v is not None and not math.isnan(float(v)) and not math.isinf(float(v))]
+    if not finite:
+        return 0.0
+    lo, hi = min(finite), max(finite)
+    if lo <= 0 <= hi or (lo > 0 and lo < 0.5 * hi) or (hi < 0 and hi > 0.5 * lo):
+        return 0.0
+    spread = (hi - lo) or abs(hi) * 0.01 or 1.0
+    step = 10 ** math.floor(math.log10(spread))
+    return math.floor((lo - 0.3 * spread) / step) * step
+
+
+def _value_labels(values: Any) -> list[str]:
+    """Bar labels with enough decimals to tell close scores apart (2 to 4; NaN as "n/a")."""
+    finite = [float(v) for v in values if v == v and not math.isinf(float(v))]
+    spread = (max(finite) - min(finite)) if len(finite) > 1 else 0.0
+    decimals = 2 if spread <= 0 else min(4, max(2, 1 - math.floor(math.log10(spread))))
+    return ["n/a" if v != v else f"{v:.{decimals}f}" if abs(v) < 1e6 else f"{v:.3e}" for v in values]
+
+
 def edge_scores_figure(info: "Any", title: str | None = None):
     """One bar chart per method (side by side) of :func:`edge_scores_info`; each method's preferred
-    op is drawn dark, the op the search chose is outlined in red."""
+    op is drawn dark, the op the search chose is outlined in red. Bars start at a baseline stated in
+    each panel's title (:func:`bar_baseline`: 0, or just below the smallest score when the scores
+    are close together, e.g. accuracies)."""
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
     methods = list(dict.fromkeys(info["method"]))
-    titles = [f"{m} ({'higher' if info[info['method'] == m]['higher_is_better'].iloc[0] else 'lower'} = stronger)"
-              for m in methods]
-    fig = make_subplots(rows=1, cols=max(len(methods), 1), subplot_titles=titles, horizontal_spacing=0.08)
+    bases = {m: bar_baseline(info[info["method"] == m]["score"].to_numpy(dtype=float)) for m in methods}
+    titles = [f"<b>{m}</b> ({'higher' if info[info['method'] == m]['higher_is_better'].iloc[0] else 'lower'} = stronger)"
+              f"<br><span style='font-size:11px'>bars start at {bases[m]:g}</span>" for m in methods]
+    fig = make_subplots(rows=1, cols=max(len(methods), 1), subplot_titles=titles, horizontal_spacing=0.07)
     for k, m in enumerate(methods):
         sub = info[info["method"] == m]
         colors = ["#1f77b4" if b else "#aec7e8" for b in sub["best"]]
         lines = ["#d62728" if c else "rgba(0,0,0,0)" for c in sub["chosen"]]
         values = sub["score"].to_numpy(dtype=float)
+        base = bases[m]
         finite = values[~(values != values)]
-        lo, hi = (float(finite.min()), float(finite.max())) if len(finite) else (0.0, 1.0)
-        pad = (hi - lo) * 0.15 or max(abs(hi) * 0.01, 1e-6)
-        fig.add_trace(go.Bar(x=list(sub["op"]), y=values, marker=dict(color=colors, line=dict(color=lines, width=3)),
-                             text=[f"{v:.4g}" for v in values], textposition="outside", showlegend=False,
-                             hovertemplate="%{x}: %{y:.6g}<extra>" + m + "</extra>"), row=1, col=k + 1)
-        fig.update_yaxes(range=[lo - pad, hi + pad], row=1, col=k + 1)
-    fig.update_layout(title=title, height=360, margin=dict(l=10, r=10, t=70 if title else 40, b=10),
-                      plot_bgcolor="white")
-    fig.update_xaxes(tickangle=-30)
+        hi = float(finite.max()) if len(finite) else base + 1.0
+        fig.add_trace(go.Bar(x=list(sub["op"]), y=values - base, base=base, customdata=values,
+                             marker=dict(color=colors, line=dict(color=lines, width=3)),
+                             text=_value_labels(values), textposition="outside", textangle=0,
+                             textfont=dict(size=10), cliponaxis=False, showlegend=False,
+                             hovertemplate="%{x}: %{customdata:.6g}<extra>" + m + "</extra>"), row=1, col=k + 1)
+        top = hi + (hi - base) * 0.18 if hi > base else base + 1.0
+        fig.update_yaxes(range=[base, top], row=1, col=k + 1)
+    fig.update_layout(title=dict(text=title, y=0.98, yanchor="top"), height=420,
+                      margin=dict(l=10, r=10, t=115 if title else 70, b=10), plot_bgcolor="white")
+    fig.update_xaxes(tickangle=-35, tickfont=dict(size=10))
     return fig
 
 
