@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import pandas as pd
 import pytest
@@ -144,5 +145,10 @@ def test_genotype_cell_diagrams_still_work():
     g = GENOTYPES["DARTS_V2"]
     info = viz.cell_diagram_info(g, "normal")
     assert len(info["edges"]) == 8 and info["nodes"][-1]["id"] == "out"
-    assert viz.cell_svg(g).startswith("<svg") and viz.genotype_svg(g).count("cell</text>") == 2
+    svg = viz.cell_svg(g)
+    assert svg.startswith("<svg") and viz.genotype_svg(g).count("cell</text>") == 2
+    assert 'c<tspan baseline-shift="sub" font-size="9">k-2</tspan>' in svg and "c_{k-2}" not in svg
+    # edge labels sit at distinct places (they overlapped on edges sharing a node)
+    spots = re.findall(r'<text x="([\d.]+)" y="([\d.]+)" text-anchor="middle" font-size="11"', svg)
+    assert len(spots) == 8 and len(set(spots)) == 8
     assert viz.cell_figure(g, "reduce").layout.title.text == "reduce cell"

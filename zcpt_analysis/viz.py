@@ -77,8 +77,17 @@ def _bends(info: dict[str, Any]) -> list[float]:
     return out
 
 
+def _svg_label(label: str) -> str:
+    """A node label as SVG text: ``c_{k-2}`` with a real subscript."""
+    base, sep, sub = label.partition("_")
+    if not sep:
+        return html.escape(label)
+    return (f'{html.escape(base)}<tspan baseline-shift="sub" font-size="9">{html.escape(sub.strip("{}"))}</tspan>')
+
+
 def cell_svg(genotype: GenotypeLike, cell: str = "normal", scale: float = 110.0, title: bool = True) -> str:
-    """A standalone SVG document of one cell (no graphviz needed)."""
+    """A standalone SVG document of one cell (no graphviz needed); edge labels are placed where
+    they cover no node and no other label (:func:`place_labels`)."""
     info = cell_diagram_info(genotype, cell)
     pos = {n["id"]: (n["x"], n["y"]) for n in info["nodes"]}
     xs = [p[0] for p in pos.values()]
@@ -95,11 +104,12 @@ def cell_svg(genotype: GenotypeLike, cell: str = "normal", scale: float = 110.0,
              'orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" fill="#555"/></marker></defs>']
     if title:
         parts.append(f'<text x="8" y="16" font-weight="bold">{html.escape(cell)} cell</text>')
-    r = 0.17 * scale
+    r = 0.19 * scale
     for c in info["concat"]:
         (x0, y0), (x1, y1) = px(*pos[c["source"]]), px(*pos[c["target"]])
         parts.append(f'<line x1="{x0:.1f}" y1="{y0:.1f}" x2="{x1:.1f}" y2="{y1:.1f}" stroke="#bbbbbb" '
                      f'stroke-dasharray="4 3"/>')
+    curves = []
     for e, bend in zip(info["edges"], _bends(info)):
         (x0, y0), (x1, y1) = px(*pos[e["source"]]), px(*pos[e["target"]])
         cx, cy = _bezier_control(x0, y0, x1, y1, bend * scale)
@@ -109,14 +119,18 @@ def cell_svg(genotype: GenotypeLike, cell: str = "normal", scale: float = 110.0,
         ex, ey = x1 - tx / t * r, y1 - ty / t * r
         parts.append(f'<path d="M {x0:.1f} {y0:.1f} Q {cx:.1f} {cy:.1f} {ex:.1f} {ey:.1f}" fill="none" '
                      f'stroke="{e["color"]}" stroke-width="2" marker-end="url(#arrow)"/>')
-        lx, ly = 0.25 * x0 + 0.5 * cx + 0.25 * ex, 0.25 * y0 + 0.5 * cy + 0.25 * ey
-        parts.append(f'<text x="{lx:.1f}" y="{ly - 3:.1f}" text-anchor="middle" fill="{e["color"]}" '
+        curves.append([((1 - u) ** 2 * x0 + 2 * (1 - u) * u * cx + u ** 2 * ex,
+                        (1 - u) ** 2 * y0 + 2 * (1 - u) * u * cy + u ** 2 * ey) for u in LABEL_SPOTS])
+    spots = place_labels([(pts, e["op"]) for pts, e in zip(curves, info["edges"])],
+                         [(*px(n["x"], n["y"]), r + 1) for n in info["nodes"]], font_size=11)
+    for e, (lx, ly) in zip(info["edges"], spots):
+        parts.append(f'<text x="{lx:.1f}" y="{ly + 4:.1f}" text-anchor="middle" font-size="11" fill="{e["color"]}" '
                      f'stroke="white" stroke-width="3" paint-order="stroke">{html.escape(e["op"])}</text>')
     fills = {"input": "#c8e6c9", "intermediate": "#bbdefb", "output": "#ffe0b2"}
     for n in info["nodes"]:
         x, y = px(n["x"], n["y"])
         parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{r:.1f}" fill="{fills[n["kind"]]}" stroke="#555"/>')
-        parts.append(f'<text x="{x:.1f}" y="{y + 4:.1f}" text-anchor="middle">{html.escape(n["label"])}</text>')
+        parts.append(f'<text x="{x:.1f}" y="{y + 4:.1f}" text-anchor="middle">{_svg_label(n["label"])}</text>')
     parts.append("</svg>")
     return "\n".join(parts)
 
@@ -303,29 +317,35 @@ def _box_hits_circle(box: tuple[float, float, float, float], cx: float, cy: floa
     return (nx - cx) ** 2 + (ny - cy) ** 2 < r * r
 
 
-def place_edge_labels(segments: list[tuple[tuple[float, float], tuple[float, float], str]],
-                      circles: list[tuple[float, float, float]], font_size: float = 11.0) -> list[tuple[float, float]]:
-    """Where to write each label along its straight edge (pixel coordinates, y down) so that no
-    label covers a node or an earlier label: the first free spot of t = 0.5, 0.4, 0.6, 0.3, 0.7 ...
-    along the segment (the midpoint if none is free). ``segments``: ``((x0, y0), (x1, y1), text)``;
-    ``circles``: nodes as ``(x, y, radius)``."""
+LABEL_SPOTS: tuple[float, ...] = (0.5, 0.4, 0.6, 0.32, 0.68, 0.25, 0.75)
+"""Where along an edge (0 = source, 1 = target) a label may go, in order of preference."""
+
+
+def place_labels(candidates: list[tuple[list[tuple[float, float]], str]], circles: list[tuple[float, float, float]],
+                 font_size: float = 11.0) -> list[tuple[float, float]]:
+    """Where to write each label (pixel coordinates) so that no label covers a node or an earlier
+    label: the first free one of its candidate points (e.g. :data:`LABEL_SPOTS` along its edge), the
+    first candidate if none is free. ``candidates``: ``(points, text)`` per label; ``circles``:
+    nodes as ``(x, y, radius)``."""
     placed: list[tuple[float, float, float, float]] = []
     out = []
-    for (x0, y0), (x1, y1), text in segments:
+    for points, text in candidates:
         w, h = 0.62 * font_size * len(text) + 6, font_size + 5
-        best = None
-        for t in (0.5, 0.4, 0.6, 0.32, 0.68, 0.25, 0.75):
-            px, py = x0 + (x1 - x0) * t, y0 + (y1 - y0) * t
-            box = (px - w / 2, py - h / 2, px + w / 2, py + h / 2)
-            if not any(_box_hits_circle(box, *c) for c in circles) and not any(_boxes_overlap(box, b) for b in placed):
-                best = (px, py, box)
-                break
-        if best is None:
-            px, py = (x0 + x1) / 2, (y0 + y1) / 2
-            best = (px, py, (px - w / 2, py - h / 2, px + w / 2, py + h / 2))
-        placed.append(best[2])
-        out.append((best[0], best[1]))
+        boxes = [(x - w / 2, y - h / 2, x + w / 2, y + h / 2) for x, y in points]
+        free = [k for k, box in enumerate(boxes)
+                if not any(_box_hits_circle(box, *c) for c in circles) and not any(_boxes_overlap(box, b) for b in placed)]
+        k = free[0] if free else 0
+        placed.append(boxes[k])
+        out.append(points[k])
     return out
+
+
+def place_edge_labels(segments: list[tuple[tuple[float, float], tuple[float, float], str]],
+                      circles: list[tuple[float, float, float]], font_size: float = 11.0) -> list[tuple[float, float]]:
+    """:func:`place_labels` for labels of straight edges ``((x0, y0), (x1, y1), text)``: at
+    :data:`LABEL_SPOTS` along each edge."""
+    return place_labels([([(x0 + (x1 - x0) * t, y0 + (y1 - y0) * t) for t in LABEL_SPOTS], text)
+                         for (x0, y0), (x1, y1), text in segments], circles, font_size)
 
 
 def supernet_cell_figure(info: dict[str, Any], title: str | None = None):
