@@ -102,6 +102,10 @@ def test_error_bars_info_and_figure():
     fig = viz.error_bars_figure(info, title="t")
     measured = next(t for t in fig.data if t.name == "measured")
     assert list(measured.text) == ["6.10", "not yet computed"]
+    # values are written above the whiskers by text traces grouped with their bars (no overlaps)
+    labels = [t for t in fig.data if t.type == "scatter" and t.mode == "text"]
+    assert [list(t.y) for t in labels] == [[6.3, 0.0], [5.97 + 0.17]]
+    assert fig.layout.scattermode == "group" and fig.layout.yaxis.range[0] == 0
     with pytest.raises(ValueError, match="measured' or 'paper"):
         viz.error_bars_info([{"label": "x", "group": "g", "source": "guess", "mean": 1, "std": None}])
 

@@ -177,33 +177,48 @@ def error_bars_info(rows: Any) -> "Any":
 
 def error_bars_figure(info: "Any", title: str | None = None, yaxis_title: str = "test error [%]",
                       log_y: bool = False):
-    """Grouped bars (measured vs paper) with ±std error bars, one panel per ``group`` (dataset)."""
+    """Grouped bars (measured vs paper) with ±std error bars from 0, one full-width panel per
+    ``group`` (dataset), stacked; each value is written above its error bar (missing ones "not yet
+    computed" at the base), so labels neither overlap each other nor the whiskers."""
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
     groups = list(dict.fromkeys(info["group"]))
-    fig = make_subplots(rows=1, cols=max(len(groups), 1), subplot_titles=[str(g) for g in groups],
-                        horizontal_spacing=0.06)
+    rows = max(len(groups), 1)
+    fig = make_subplots(rows=rows, cols=1, subplot_titles=[str(g) for g in groups], vertical_spacing=0.5 / rows)
     colors = {"measured": "#1f77b4", "paper": "#ff7f0e"}
+    highest: dict[int, float] = {}
     for k, g in enumerate(groups):
         sub = info[info["group"] == g]
         for source in ("measured", "paper"):
             part = sub[sub["source"] == source]
             if part.empty:
                 continue
-            std = part["std"].fillna(0.0).to_numpy(dtype=float)
-            text = ["not yet computed" if v != v else f"{v:.2f}" for v in part["mean"].to_numpy(dtype=float)]
-            fig.add_trace(go.Bar(x=list(part["label"]), y=part["mean"].fillna(0.0), name=source,
+            means = part["mean"].to_numpy(dtype=float)
+            std = part["std"].fillna(0.0).to_numpy(dtype=float) * (means == means)  # no whisker without a mean
+            text = ["not yet computed" if v != v else f"{v:.2f}" for v in means]
+            fig.add_trace(go.Bar(x=list(part["label"]), y=part["mean"].fillna(0.0), name=source, offsetgroup=source,
                                  legendgroup=source, showlegend=k == 0, marker_color=colors[source],
-                                 error_y=dict(type="data", array=std, visible=True), text=text,
-                                 textposition="outside", hovertemplate="%{x}: %{text}<extra>" + source + "</extra>"),
-                          row=1, col=k + 1)
-    fig.update_layout(title=title, barmode="group", height=430, margin=dict(l=10, r=10, t=70 if title else 40, b=10),
-                      plot_bgcolor="white")
-    fig.update_yaxes(title_text=yaxis_title, row=1, col=1)
+                                 error_y=dict(type="data", array=std, visible=True, color="#444", thickness=1.2),
+                                 text=text, textposition="none",
+                                 hovertemplate="%{x}: %{text}<extra>" + source + "</extra>"), row=k + 1, col=1)
+            floor = 1.0 if log_y else 0.0
+            tops = [floor if v != v else v + e for v, e in zip(means, std)]
+            highest[k] = max([highest.get(k, floor), *tops])
+            fig.add_trace(go.Scatter(x=list(part["label"]), y=tops, mode="text", text=text, textposition="top center",
+                                     textfont=dict(size=10, color=colors[source]), offsetgroup=source,
+                                     legendgroup=source, showlegend=False, hoverinfo="skip", cliponaxis=False),
+                          row=k + 1, col=1)
+        if log_y:
+            fig.update_yaxes(title_text=yaxis_title, row=k + 1, col=1)
+        else:  # bars from 0; a whisker below 0 is cut there, room above for the labels
+            fig.update_yaxes(title_text=yaxis_title, range=[0, max(highest.get(k, 1.0), 1e-9) * 1.15], row=k + 1, col=1)
+    fig.update_layout(title=title, barmode="group", scattermode="group", height=80 + 330 * rows,
+                      margin=dict(l=10, r=10, t=70 if title else 40, b=10), plot_bgcolor="white",
+                      legend=dict(orientation="h", y=1.0, yanchor="bottom", x=1, xanchor="right"))
     if log_y:
         fig.update_yaxes(type="log")
-    fig.update_xaxes(tickangle=-30)
+    fig.update_xaxes(tickangle=-20)
     return fig
 
 
