@@ -196,7 +196,8 @@ def error_bars_figure(info: "Any", title: str | None = None, yaxis_title: str = 
                 continue
             means = part["mean"].to_numpy(dtype=float)
             std = part["std"].fillna(0.0).to_numpy(dtype=float) * (means == means)  # no whisker without a mean
-            text = ["not yet computed" if v != v else f"{v:.2f}" for v in means]
+            whole = all(v == int(v) for v in means if v == v)  # ranks, counts
+            text = ["not yet computed" if v != v else f"{v:,.0f}" if whole else f"{v:.2f}" for v in means]
             fig.add_trace(go.Bar(x=list(part["label"]), y=part["mean"].fillna(0.0), name=source, offsetgroup=source,
                                  legendgroup=source, showlegend=k == 0, marker_color=colors[source],
                                  error_y=dict(type="data", array=std, visible=True, color="#444", thickness=1.2),

@@ -31,7 +31,8 @@ def _formatter(decimals: int):
         if value is None or (isinstance(value, float) and math.isnan(value)):
             return MISSING
         if isinstance(value, float):
-            return f"{value:.{decimals}f}"
+            text = f"{value:.{decimals}f}"
+            return text[1:] if text.startswith("-") and float(text) == 0 else text  # no "-0.00"
         return str(value)
     return fmt
 
@@ -50,6 +51,11 @@ class TableView:
     def _formatters(self) -> dict[Any, Any]:
         return {c: _formatter(_column_decimals(self.df[c])) for c in self.df.columns}
 
+    def _numeric_columns(self) -> list[Any]:
+        """Columns whose values are all numbers (or missing): right-aligned; text left-aligned."""
+        return [c for c in self.df.columns
+                if all(v is None or isinstance(v, (int, float)) and not isinstance(v, bool) for v in self.df[c])]
+
     def _plain_index(self) -> bool:
         return isinstance(self.df.index, pd.RangeIndex) and self.df.index.start == 0 and self.df.index.step == 1
 
@@ -65,10 +71,13 @@ class TableView:
             styler = styler.hide(axis="index")
         styler = styler.set_table_styles([
             {"selector": "", "props": "border-collapse: separate; border-spacing: 0; font-size: 12.5px;"},
-            {"selector": "th, td", "props": "white-space: nowrap; padding: 0.2em 0.55em; text-align: right;"},
+            {"selector": "th, td", "props": "white-space: nowrap; padding: 0.2em 0.55em; text-align: left;"},
             {"selector": "thead th", "props": "background: #f5f5f5; border-bottom: 1px solid #bbb;"},
             {"selector": "tbody tr:nth-child(even) td", "props": "background: #fafafa;"},
         ])
+        numeric = self._numeric_columns()
+        if numeric:
+            styler = styler.set_properties(subset=numeric, **{"text-align": "right"})
         styler = styler.set_sticky(axis="columns")
         caption = f"<div style='margin: 0.2em 0; color: #444;'>{html.escape(self.caption)}</div>" if self.caption else ""
         return (f"{caption}<div style='max-height: {self.max_height}; overflow: auto; max-width: 100%;'>"
