@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: setup browser demo test report clean
+.PHONY: setup notebook-filter browser demo test report clean
 
 setup: $(STAMP)
 
@@ -15,6 +15,15 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q torch==2.14.1 torchvision==0.29.1
 	$(PY) -m pip install -q -e '.[all]'
 	rm -f $(VENV)/.installed-* && touch $(STAMP)
+	@$(MAKE) --no-print-directory notebook-filter
+
+# Keep executed outputs out of the tracked notebooks: git stores notebooks/*.ipynb through
+# nbstripout (.gitattributes), so running them in JupyterLab never puts outputs into a commit.
+notebook-filter:
+	@git rev-parse --git-dir >/dev/null 2>&1 && \
+	  git config filter.nbstripout.clean "'$(abspath $(PY))' -m nbstripout --keep-id" && \
+	  git config filter.nbstripout.smudge cat && \
+	  git config diff.ipynb.textconv "'$(abspath $(PY))' -m nbstripout --keep-id -t" || true
 
 demo: setup
 	$(VENV)/bin/zcpt demo

@@ -51,3 +51,25 @@ def tiny_supernet():
 def tiny_batch():
     gen = torch.Generator().manual_seed(0)
     return torch.randn(8, 3, 16, 16, generator=gen), torch.randint(0, 10, (8,), generator=gen)
+
+
+@pytest.fixture(scope="session")
+def smoke_report(tmp_path_factory):
+    """``zcpt report`` itself (smoke preset, every notebook, one shared results store), run once per
+    session in a subprocess: ``(folder, console output, run.json)``. The notebook tests read the
+    executed notebooks from it, the browser tests open its HTML."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = tmp_path_factory.mktemp("smoke_report")
+    out = root / "reports"
+    repo = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(repo), os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.run([sys.executable, "-m", "zcpt_analysis", "--threads", "1", "report", "--out", str(out),
+                           "--results-dir", str(root / "results"), "--quiet"], cwd=root, env=env,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=2400)
+    summary = json.loads((out / "run.json").read_text()) if (out / "run.json").exists() else {}
+    return out, proc.stdout, summary

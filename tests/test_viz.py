@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import pandas as pd
 import pytest
@@ -33,21 +34,43 @@ def test_supernet_cell_info_nb201_states_and_layout():
     assert states == ["discretized", "open", "open", "current", "open", "open"]
     assert info["edges"][0]["label"] == "nor_conv_3x3" and info["edges"][1]["label"] == "mixed (5 ops)"
     assert info["edges"][3]["label"] == "skip_connect"  # the edge just decided shows its op
+    assert info["edges"][0]["color"] == viz.op_color("nor_conv_3x3") != viz.OPEN_COLOR == info["edges"][1]["color"]
     assert info["edges"][2]["source"] == ":1" and info["edges"][2]["target"] == ":2"
+    # the straight edge in -> out keeps clear of node 2 (it seemed to end there when it passed next to it)
+    pos = {n["node"]: (n["x"], n["y"]) for n in info["nodes"]}
+    assert pos[0][1] == pos[3][1] and pos[2][1] - pos[0][1] >= 0.5 and pos[1][1] > pos[2][1]
     fig = viz.supernet_cell_figure(info, title="cell")
-    assert {t.name for t in fig.data if t.mode == "lines"} == {"discretized", "open", "current"}
+    lines = [t for t in fig.data if t.mode == "lines"]
+    assert {t.meta for t in lines if t.meta} == {"discretized", "open", "current"}
+    assert any(t.name == "just decided" for t in lines)  # the halo under the decided edge
+    labels = [a.text for a in fig.layout.annotations if a.text]
+    assert len(labels) == 6 and "<b>skip_connect</b>" in labels  # every NB201 edge labelled
+
+
+def test_edge_labels_avoid_nodes_and_each_other():
+    # two crossing edges and a node at their crossing: the labels move along their edges
+    segments = [((0, 0), (200, 200), "first label"), ((0, 200), (200, 0), "second label")]
+    spots = viz.place_edge_labels(segments, [(100, 100, 15)])
+    assert spots[0] != (100, 100) and spots[1] != (100, 100) and spots[0] != spots[1]
+    for (x, y) in spots:
+        assert (x - 100) ** 2 + (y - 100) ** 2 > 15 ** 2
 
 
 def test_supernet_cell_info_darts_two_cells_and_pruned_edges():
     names = [f"{cell}:{i}<-{j}" for cell in ("normal", "reduce") for i in range(2, 6) for j in range(i)]
     chosen = ["sep_conv_3x3"] * len(names)
     pruned = [k % 3 == 0 for k in range(len(names))]
-    info = viz.supernet_cell_info(names, chosen, pruned=pruned)
+    info = viz.supernet_cell_info(names, chosen, pruned=pruned, current=1)
     assert info["cells"] == ["normal", "reduce"]
     assert len(info["nodes"]) == 12 and len(info["edges"]) == 28
-    assert {n["label"] for n in info["nodes"] if n["node"] < 2} == {"c_{k-2}", "c_{k-1}"}
+    assert {n["label"] for n in info["nodes"] if n["node"] < 2} == {"c<sub>k-2</sub>", "c<sub>k-1</sub>"}
     assert [e["state"] == "pruned" for e in info["edges"]] == pruned
-    assert viz.supernet_cell_figure(info).layout.height == 520
+    fig = viz.supernet_cell_figure(info)
+    # 14 edges a cell: only the edge just decided is written on; the ops are in the legend
+    edge_labels = [a.text for a in fig.layout.annotations if a.text and "cell</b>" not in a.text]
+    assert edge_labels == ["<b>sep_conv_3x3</b>"]
+    assert {t.name for t in fig.data if t.showlegend} >= {"sep_conv_3x3", "pruned (topology selection)", "just decided"}
+    assert fig.layout.height > 500 and fig.layout.width == 760
 
 
 def test_supernet_cell_info_errors():
@@ -79,6 +102,10 @@ def test_error_bars_info_and_figure():
     fig = viz.error_bars_figure(info, title="t")
     measured = next(t for t in fig.data if t.name == "measured")
     assert list(measured.text) == ["6.10", "not yet computed"]
+    # values are written above the whiskers by text traces grouped with their bars (no overlaps)
+    labels = [t for t in fig.data if t.type == "scatter" and t.mode == "text"]
+    assert [list(t.y) for t in labels] == [[6.3, 0.0], [5.97 + 0.17]]
+    assert fig.layout.scattermode == "group" and fig.layout.yaxis.range[0] == 0
     with pytest.raises(ValueError, match="measured' or 'paper"):
         viz.error_bars_info([{"label": "x", "group": "g", "source": "guess", "mean": 1, "std": None}])
 
@@ -98,25 +125,34 @@ def test_lines_scatter_and_distribution_figures():
     assert [t.type for t in fig.data] == ["box", "box"]
 
 
-def test_notebook_rendering_needs_no_network(monkeypatch):
-    shown = []
-    monkeypatch.setattr("IPython.display.display", lambda obj, raw=False: shown.append((obj, raw)))
-    viz.setup_notebook()
-    script = shown[0][0]["text/html"]
-    assert "Plotly" in script and len(script) > 1_000_000 and 'src="http' not in script
+def test_figure_bundle_needs_no_network():
     fig = viz.heatmap_figure(pd.DataFrame([[1.0]], index=["a"], columns=["a"]))
     bundle = viz.figure_bundle(fig)
     assert set(bundle) == {"application/vnd.plotly.v1+json", "text/html"}
     html = bundle["text/html"]
     assert "Plotly.newPlot" in html and "cdn" not in html.lower() and "mathjax" not in html.lower()
+    assert len(html) < 100_000  # plotly.js itself is not in it (the report folder ships it once)
     assert bundle["application/vnd.plotly.v1+json"]["data"][0]["type"] == "heatmap"
-    viz.show(fig)
-    assert shown[-1][1] is True and "text/html" in shown[-1][0]
+
+
+def test_edge_scores_bars_start_at_a_stated_baseline():
+    assert viz.bar_baseline([94.15, 94.18, 94.44, 94.68, 93.86]) == pytest.approx(93.6)
+    assert viz.bar_baseline([3.0, 40.0]) == 0.0 and viz.bar_baseline([-1.0, 2.0]) == 0.0
+    info = viz.edge_scores_info({"best-acc": {"a": 94.15, "b": 94.68}}, {"best-acc": True}, chosen="a")
+    fig = viz.edge_scores_figure(info)
+    bar = fig.data[0]
+    assert bar.base == pytest.approx(93.9) and list(bar.text) == ["94.15", "94.68"]
+    assert "bars start at 93.9" in fig.layout.annotations[0].text and fig.layout.yaxis.range[0] == pytest.approx(93.9)
 
 
 def test_genotype_cell_diagrams_still_work():
     g = GENOTYPES["DARTS_V2"]
     info = viz.cell_diagram_info(g, "normal")
     assert len(info["edges"]) == 8 and info["nodes"][-1]["id"] == "out"
-    assert viz.cell_svg(g).startswith("<svg") and viz.genotype_svg(g).count("cell</text>") == 2
+    svg = viz.cell_svg(g)
+    assert svg.startswith("<svg") and viz.genotype_svg(g).count("cell</text>") == 2
+    assert 'c<tspan baseline-shift="sub" font-size="9">k-2</tspan>' in svg and "c_{k-2}" not in svg
+    # edge labels sit at distinct places (they overlapped on edges sharing a node)
+    spots = re.findall(r'<text x="([\d.]+)" y="([\d.]+)" text-anchor="middle" font-size="11"', svg)
+    assert len(spots) == 8 and len(set(spots)) == 8
     assert viz.cell_figure(g, "reduce").layout.title.text == "reduce cell"

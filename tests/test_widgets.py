@@ -87,7 +87,7 @@ def test_view_has_the_decision_and_the_oracle_scores_of_its_state(cifar_sample, 
     figures = view_figures(view)
     assert set(figures) == {"cell", "scores"}
     cell_traces = figures["cell"].data
-    assert any(t.name == "current" for t in cell_traces) and any(t.name == "discretized" for t in cell_traces)
+    assert any(t.meta == "current" for t in cell_traces) and any(t.meta == "discretized" for t in cell_traces)
     assert [t.type for t in figures["scores"].data] == ["bar", "bar", "bar"]
     text = result_markdown(view)
     assert f"keeps **{step['chosen']}**" in text and "best-acc would keep" in text
@@ -119,7 +119,7 @@ def test_darts_space_with_topology_selection(cifar_sample):
     view = st.view()
     assert view["oracle"] == {} and view["result"]["arch"] == expected
     figures = view_figures(view)
-    assert any(t.name == "pruned" for t in figures["cell"].data)
+    assert any(t.meta == "pruned" for t in figures["cell"].data)
 
 
 def test_widget_buttons_drive_the_stepper(cifar_sample, bench):
@@ -132,23 +132,81 @@ def test_widget_buttons_drive_the_stepper(cifar_sample, bench):
     w = StepThroughWidget(make_config=make_config, images=cifar_sample, bench=bench)
     assert made == [("nb201", "nwot", "random", 0)]
     assert w.back_button.disabled and not w.next_button.disabled
+    assert w.status.value.startswith("0/6 edges discretized") and "proxy nwot" in w.status.value
     w.next_button.click()
     w.next_button.click()
     w.back_button.click()
-    assert w.stepper.position == 1 and w.stepper.computed == 2
+    assert w.stepper.position == 1 and w.stepper.computed == 2 and w.progress.value == 1 and w.progress.max == 6
     assert "1/6 edges discretized" in w.status.value
     shown = w.output.outputs
     assert "keeps **" in shown[0]["data"]["text/markdown"]
     assert [set(o["data"]) for o in shown[1:]] == [{"application/vnd.plotly.v1+json", "text/html"}] * 2
+    statuses = []
+    w.status.observe(lambda change: statuses.append(change["new"]), names="value")
     w.end_button.click()
     assert w.stepper.at_end and w.next_button.disabled and w.end_button.disabled
+    # run to end reports its progress edge by edge while it works
+    assert [s for s in statuses if "run to end: deciding edge" in s][0].startswith("<i>run to end: deciding edge 2 of 6")
+    assert any("deciding edge 6 of 6" in s for s in statuses) and w.progress.value == 6
     w.reset_button.click()
     assert w.stepper.position == 0
-    w.order.value, w.seed.value = "fixed", 5
+    # changing a setting rebuilds at once: `next` never runs the old setting
+    w.order.value = "fixed"
+    assert made[-1] == ("nb201", "nwot", "fixed", 0) and w.stepper.position == 0
+    assert "rebuilt after the change (ordering random -> fixed)" in w.status.value
+    w.seed.value = 5
+    assert made[-1] == ("nb201", "nwot", "fixed", 5) and w.stepper.config.seed == 5 and not w.stale
+    w.next_button.click()
+    assert w.stepper.config.order == "fixed" and w.stepper.steps[0].edge_name == "1<-0"  # fixed: canonical order
     w.build_button.click()
-    assert made[-1] == ("nb201", "nwot", "fixed", 5) and w.stepper.position == 0
+    assert made[-1] == ("nb201", "nwot", "fixed", 5) and w.stepper.position == 0 and w.stepper.computed == 0
     w.back_button.click()  # disabled in the UI; a programmatic click reports the error instead of raising
     assert "StateError" in w.status.value
+
+
+def test_widget_refuses_next_after_a_failed_rebuild(cifar_sample, bench):
+    from zcpt_analysis.errors import ZcptError
+
+    def make_config(space, proxy, order, seed):
+        if seed == 13:
+            raise ZcptError("seed 13 is not allowed in this test")
+        return _config(space=space, proxy=proxy, order=order, seed=seed)
+
+    w = StepThroughWidget(make_config=make_config, images=cifar_sample, bench=bench)
+    w.next_button.click()
+    w.seed.value = 13
+    assert "cannot build with these settings" in w.status.value and "seed 13 is not allowed" in w.status.value
+    assert w.stale and w.next_button.disabled and w.end_button.disabled
+    w.next_button.click()  # a programmatic click: refused with the reason, nothing runs on the old setting
+    assert "settings changed -- press build" in w.status.value
+    w.seed.value = 2
+    assert not w.stale and not w.next_button.disabled and w.stepper.config.seed == 2
+
+
+def test_widget_shows_a_placeholder_without_a_kernel(cifar_sample, bench):
+    from zcpt_analysis.widgets import NO_KERNEL_TEXT
+
+    w = StepThroughWidget(make_config=lambda *a: _config(), images=cifar_sample, bench=bench)
+    bundle = w._repr_mimebundle_()
+    assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == w.box.model_id
+    assert bundle["text/plain"] == NO_KERNEL_TEXT and "VBox" not in bundle["text/plain"]
+    assert "needs a running Jupyter kernel" in bundle["text/html"] and "--allow-root" in bundle["text/html"]
+
+
+def test_widget_draws_the_darts_genotype_at_the_end(cifar_sample):
+    def make_config(space, proxy, order, seed):
+        return SearchSpec(space=space, proxy=proxy, order=order, seed=seed, supernet_options={"C": 1, "layers": 3},
+                          network_options={"C": 1, "layers": 3}, batch_size=4, N=1, V=1, device="cpu",
+                          data_source="sample")
+
+    w = StepThroughWidget(space="darts-s2", make_config=make_config, images=cifar_sample)
+    w.end_button.click()
+    assert w.stepper.at_end and "28/28 edges discretized" in w.status.value
+    outputs = w.output.outputs
+    text = outputs[0]["data"]["text/markdown"]
+    assert "genotype drawn below" in text and "{" not in text  # no raw dict
+    svg = outputs[-1]["data"]["image/svg+xml"]
+    assert svg.startswith("<svg") and svg.count("cell</text>") == 2
 
 
 def test_bad_iteration_is_rejected(cifar_sample):

@@ -8,13 +8,21 @@ the library versions. A notebook that fails is still rendered (its error cell sh
 traceback), is reported with its cell error -- on the console and in the index -- and does not stop
 the others.
 
-HTML works offline: the notebooks inline plotly.js once (:func:`zcpt_analysis.viz.setup_notebook`)
-and the template used here (:data:`OFFLINE_TEMPLATE`) drops nbconvert's require.js, MathJax and
-widget-manager scripts, which would otherwise be fetched from CDNs.
+HTML works offline and stays small: plotly.js is written once per report folder
+(:data:`PLOTLY_JS`) and loaded by every page through the template used here
+(:data:`OFFLINE_TEMPLATE`), which also drops nbconvert's require.js, MathJax and widget-manager
+scripts (they would be fetched from CDNs); the notebooks themselves hold only their figures' data.
+Widgets render as their static placeholder (the interactive step-through needs a kernel).
+
+The kernels' own log chatter on stderr (ipykernel's "running over TCP without encryption" warning,
+and "KeyboardInterrupt caught in kernel", from the interrupt jupyter_client sends every kernel
+before shutting it down) is dropped (:data:`KERNEL_CHATTER`); anything else a kernel writes to
+stderr -- a crash, a C-level error -- still reaches the console, and failing cells are reported.
 """
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import html
 import json
 import re
@@ -35,13 +43,20 @@ NOTEBOOK_ORDER: tuple[str, ...] = (
 
 DEFAULT_KERNEL = "python3"
 OFFLINE_TEMPLATE_NAME = "zcpt_offline.html.j2"
+PLOTLY_JS = "plotly.min.js"
+"""plotly.js, written once into each report folder and loaded by every report page."""
 OFFLINE_TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
-{%- block html_head_js_requirejs -%}{%- endblock html_head_js_requirejs -%}
+{%- block html_head_js_requirejs -%}
+<script type="text/javascript">window.PlotlyConfig = {MathJaxConfig: 'local'};</script>
+<script type="text/javascript" src="{{ resources.plotly_js }}"></script>
+{%- endblock html_head_js_requirejs -%}
 {%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
 {%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}
 """
-"""nbconvert's JupyterLab template without the scripts it loads from CDNs (require.js, MathJax,
-the widget manager): the reports must render without network access."""
+"""nbconvert's JupyterLab template loading plotly.js from the report folder, without the scripts it
+loads from CDNs (require.js, MathJax, the widget manager): the reports render without network access."""
+KERNEL_CHATTER: tuple[str, ...] = ("Kernel is running over TCP without encryption", "KeyboardInterrupt caught in kernel")
+"""Kernel stderr lines that are expected and say nothing about the notebook (see the module docstring)."""
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
@@ -127,15 +142,70 @@ def _error_info(exc: BaseException) -> dict[str, Any]:
             "traceback": "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))[-4000:]}
 
 
+def write_plotly_js(folder: str | Path) -> Path:
+    """``folder/plotly.min.js`` (:data:`PLOTLY_JS`): the plotly.js of the installed plotly, written
+    once per report folder (again only when the installed version differs)."""
+    from plotly.offline import get_plotlyjs
+
+    path = Path(folder) / PLOTLY_JS
+    script = get_plotlyjs()
+    if not path.exists() or path.stat().st_size != len(script.encode()):
+        _write_public(path, script)
+    return path
+
+
 def render_html(ipynb: str | Path, out: str | Path) -> Path:
-    """Render an executed notebook to a standalone HTML file that needs no network access."""
+    """Render an executed notebook to an HTML file that needs no network access: it loads plotly.js
+    from :data:`PLOTLY_JS` beside it (written there if missing), and widgets show their static
+    placeholder (their saved state is not rendered: without a kernel they could not work)."""
     import jinja2
+    import nbformat
     from nbconvert import HTMLExporter
 
+    out = Path(out)
+    nb = nbformat.read(str(ipynb), as_version=4)
+    nb.metadata.pop("widgets", None)
     exporter = HTMLExporter(template_name="lab", template_file=OFFLINE_TEMPLATE_NAME,
                             extra_loaders=[jinja2.DictLoader({OFFLINE_TEMPLATE_NAME: OFFLINE_TEMPLATE})])
-    body, _ = exporter.from_filename(str(ipynb))
+    resources = {"plotly_js": PLOTLY_JS, "metadata": {"name": Path(ipynb).stem, "path": str(Path(ipynb).parent)}}
+    body, _ = exporter.from_notebook_node(nb, resources=resources)
+    write_plotly_js(out.parent)
     return _write_public(out, body)
+
+
+def _forward_stderr(fd: int, sink: Any = None) -> None:
+    """Copy a kernel's stderr (pipe ``fd``) line by line to ``sink`` (default ``sys.stderr``),
+    without the :data:`KERNEL_CHATTER` lines."""
+    with open(fd, "r", encoding="utf-8", errors="replace") as stream:
+        for line in stream:
+            if not any(pattern in line for pattern in KERNEL_CHATTER):
+                out = sink or sys.stderr
+                out.write(line)
+                out.flush()
+
+
+@functools.lru_cache(maxsize=None)
+def quiet_kernel_manager() -> type:
+    """jupyter_client's ``AsyncKernelManager`` with the kernel's stderr piped through
+    :func:`_forward_stderr` (the launch hook jupyter_client documents for subclasses)."""
+    import os
+    import threading
+
+    from jupyter_client.manager import AsyncKernelManager
+
+    class QuietKernelManager(AsyncKernelManager):
+        async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+            read_fd, write_fd = os.pipe()
+            try:
+                await super()._async_launch_kernel(kernel_cmd, **{**kw, "stderr": write_fd})
+            except BaseException:
+                os.close(read_fd)
+                raise
+            finally:
+                os.close(write_fd)
+            threading.Thread(target=_forward_stderr, args=(read_fd,), daemon=True, name="kernel-stderr").start()
+
+    return QuietKernelManager
 
 
 def execute_notebook(name: str, out_dir: str | Path, parameters: Mapping[str, Any], *,
@@ -164,7 +234,7 @@ def execute_notebook(name: str, out_dir: str | Path, parameters: Mapping[str, An
     try:
         pm.execute_notebook(str(src), str(ipynb), parameters=used, kernel_name=kernel, progress_bar=progress,
                             log_output=log_output, cwd=str(Path.cwd()), execution_timeout=timeout,
-                            request_save_on_cell_execute=log_output)
+                            request_save_on_cell_execute=log_output, kernel_manager_class=quiet_kernel_manager())
     except Exception as exc:  # noqa: BLE001 - any failure is reported, the other notebooks still run
         run.status, run.error = "failed", _error_info(exc)
     run.seconds = round(time.perf_counter() - started, 2)

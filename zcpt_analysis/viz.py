@@ -1,190 +1,36 @@
 """Plotly figures of the toolkit: pure info first (``*_info`` functions return plain dicts or
 DataFrames that tests assert on), drawing second (``*_figure`` / ``*_svg`` functions).
 
-* DARTS genotype cells: :func:`cell_diagram_info`, :func:`cell_svg`, :func:`genotype_svg`,
-  :func:`cell_figure`. In a notebook show the SVG with ``IPython.display.SVG(cell_svg(g))`` or the
-  figure with ``cell_figure(g).show()``. Layout: the two cell inputs ``c_{k-2}`` (node 0) and
-  ``c_{k-1}`` (node 1) on the left, the intermediate nodes 2..5 left to right, the concatenated
-  output ``c_{k}`` on the right; every edge is labelled with its op (``(op, input)`` pairs of the
-  genotype); dashed grey lines join the concatenated nodes to the output.
-* Supernet cells during discretization (NB201's 4-node, 6-edge DAG; DARTS cells too):
-  :func:`supernet_cell_info`, :func:`supernet_cell_figure`.
+* Cell diagrams (DARTS genotypes, supernet cells during discretization) live in
+  :mod:`zcpt_analysis.cell_diagrams` and are re-exported here: :func:`cell_svg`,
+  :func:`genotype_svg`, :func:`cell_figure`, :func:`supernet_cell_info`, :func:`supernet_cell_figure`.
 * Operation scores on one edge next to the oracle scores: :func:`edge_scores_info`,
-  :func:`edge_scores_figure`.
+  :func:`edge_scores_figure` (bars from a stated baseline, :func:`bar_baseline`).
 * Heatmaps with numeric labels (Figure 2): :func:`heatmap_info`, :func:`heatmap_figure`.
 * Test errors measured vs paper (Tables 1-6, A1): :func:`error_bars_info`, :func:`error_bars_figure`.
 * Figure A1 lines: :func:`lines_figure`; Figure 3: :func:`score_accuracy_figure`,
   :func:`distribution_figure`.
 
-:func:`setup_notebook` and :func:`show` make figures render both in JupyterLab (plotly mime type)
-and in nbconvert's HTML without network access (plotly.js inlined once, no MathJax CDN).
+:func:`show` makes figures render both in JupyterLab (plotly mime type) and in the HTML reports
+without network access (:func:`figure_bundle`; the report pages load plotly.js from their folder).
 """
 from __future__ import annotations
 
-import html
 import math
 from typing import Any
 
-from .errors import UnknownNameError
-from .spaces.genotypes import CELL_TYPES, GenotypeLike, parse_genotype
+from .cell_diagrams import (CELL_HEIGHT, CURRENT_HALO, LABEL_ALL_EDGES_UP_TO, LABEL_SPOTS,  # noqa: F401 (re-exported)
+                            NB201_OP_COLORS, OP_COLORS, OPEN_COLOR, PRUNED_COLOR, cell_diagram_info, cell_figure,
+                            cell_svg, genotype_svg, op_color, place_edge_labels, place_labels, supernet_cell_figure,
+                            supernet_cell_info)
 
-OP_COLORS: dict[str, str] = {
-    "none": "#9e9e9e", "noise": "#8d6e63", "max_pool_3x3": "#1f77b4", "avg_pool_3x3": "#17becf",
-    "skip_connect": "#2ca02c", "sep_conv_3x3": "#d62728", "sep_conv_5x5": "#ff7f0e",
-    "dil_conv_3x3": "#9467bd", "dil_conv_5x5": "#e377c2",
-}
-"""One colour per DARTS op (edges and labels)."""
-
-
-def cell_diagram_info(genotype: GenotypeLike, cell: str = "normal") -> dict[str, Any]:
-    """Nodes and edges of one cell of ``genotype``.
-
-    Returns ``{"cell", "nodes": [{"id", "label", "kind", "x", "y"}], "edges": [{"source", "target",
-    "op", "color"}], "concat": [{"source", "target"}]}``; node ids are ``"0"``, ``"1"`` (inputs),
-    ``"2"``.. (intermediate) and ``"out"``; coordinates are in abstract units (x to the right, y up).
-    """
-    g = parse_genotype(genotype)
-    if cell not in CELL_TYPES:
-        raise UnknownNameError("cell type", cell, CELL_TYPES)
-    steps = g.steps
-    nodes = [{"id": "0", "label": "c_{k-2}", "kind": "input", "x": 0.0, "y": 1.0},
-             {"id": "1", "label": "c_{k-1}", "kind": "input", "x": 0.0, "y": -1.0}]
-    for k in range(steps):
-        nodes.append({"id": str(k + 2), "label": str(k), "kind": "intermediate", "x": 1.0 + k,
-                      "y": 0.7 if k % 2 == 0 else -0.7})
-    nodes.append({"id": "out", "label": "c_{k}", "kind": "output", "x": float(steps + 1), "y": 0.0})
-    edges = [{"source": str(src), "target": str(2 + i // 2), "op": op, "color": OP_COLORS.get(op, "#333333")}
-             for i, (op, src) in enumerate(g.cell(cell))]
-    concat = [{"source": str(c), "target": "out"} for c in g.concat(cell)]
-    return {"cell": cell, "nodes": nodes, "edges": edges, "concat": concat}
-
-
-def _bezier_control(x0: float, y0: float, x1: float, y1: float, bend: float) -> tuple[float, float]:
-    mx, my = (x0 + x1) / 2, (y0 + y1) / 2
-    dx, dy = x1 - x0, y1 - y0
-    length = math.hypot(dx, dy) or 1.0
-    return mx - dy / length * bend, my + dx / length * bend
-
-
-def _bends(info: dict[str, Any]) -> list[float]:
-    """Curvature per edge: longer edges bend more, so they pass beside the nodes they skip."""
-    pos = {n["id"]: (n["x"], n["y"]) for n in info["nodes"]}
-    out = []
-    for k, e in enumerate(info["edges"]):
-        (x0, _), (x1, _) = pos[e["source"]], pos[e["target"]]
-        span = abs(x1 - x0)
-        out.append(0.0 if span <= 1.0 else (0.35 * (span - 1.0) + 0.2) * (1 if k % 2 == 0 else -1))
-    return out
-
-
-def cell_svg(genotype: GenotypeLike, cell: str = "normal", scale: float = 110.0, title: bool = True) -> str:
-    """A standalone SVG document of one cell (no graphviz needed)."""
-    info = cell_diagram_info(genotype, cell)
-    pos = {n["id"]: (n["x"], n["y"]) for n in info["nodes"]}
-    xs = [p[0] for p in pos.values()]
-    margin = 0.7
-    width = (max(xs) - min(xs) + 2 * margin) * scale
-    height = (2.0 + 2 * margin + 0.6) * scale
-
-    def px(x: float, y: float) -> tuple[float, float]:
-        return (x - min(xs) + margin) * scale, (1.0 + margin + 0.3 - y) * scale
-
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '
-             f'viewBox="0 0 {width:.0f} {height:.0f}" font-family="sans-serif" font-size="12">',
-             '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" '
-             'orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" fill="#555"/></marker></defs>']
-    if title:
-        parts.append(f'<text x="8" y="16" font-weight="bold">{html.escape(cell)} cell</text>')
-    r = 0.17 * scale
-    for c in info["concat"]:
-        (x0, y0), (x1, y1) = px(*pos[c["source"]]), px(*pos[c["target"]])
-        parts.append(f'<line x1="{x0:.1f}" y1="{y0:.1f}" x2="{x1:.1f}" y2="{y1:.1f}" stroke="#bbbbbb" '
-                     f'stroke-dasharray="4 3"/>')
-    for e, bend in zip(info["edges"], _bends(info)):
-        (x0, y0), (x1, y1) = px(*pos[e["source"]]), px(*pos[e["target"]])
-        cx, cy = _bezier_control(x0, y0, x1, y1, bend * scale)
-        # shorten the end so the arrow head stops at the node's circle
-        tx, ty = x1 - cx, y1 - cy
-        t = math.hypot(tx, ty) or 1.0
-        ex, ey = x1 - tx / t * r, y1 - ty / t * r
-        parts.append(f'<path d="M {x0:.1f} {y0:.1f} Q {cx:.1f} {cy:.1f} {ex:.1f} {ey:.1f}" fill="none" '
-                     f'stroke="{e["color"]}" stroke-width="2" marker-end="url(#arrow)"/>')
-        lx, ly = 0.25 * x0 + 0.5 * cx + 0.25 * ex, 0.25 * y0 + 0.5 * cy + 0.25 * ey
-        parts.append(f'<text x="{lx:.1f}" y="{ly - 3:.1f}" text-anchor="middle" fill="{e["color"]}" '
-                     f'stroke="white" stroke-width="3" paint-order="stroke">{html.escape(e["op"])}</text>')
-    fills = {"input": "#c8e6c9", "intermediate": "#bbdefb", "output": "#ffe0b2"}
-    for n in info["nodes"]:
-        x, y = px(n["x"], n["y"])
-        parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{r:.1f}" fill="{fills[n["kind"]]}" stroke="#555"/>')
-        parts.append(f'<text x="{x:.1f}" y="{y + 4:.1f}" text-anchor="middle">{html.escape(n["label"])}</text>')
-    parts.append("</svg>")
-    return "\n".join(parts)
-
-
-def genotype_svg(genotype: GenotypeLike, scale: float = 110.0) -> str:
-    """Both cells of ``genotype`` stacked in one SVG document (normal on top)."""
-    docs = [cell_svg(genotype, c, scale) for c in CELL_TYPES]
-    heights = [float(d.split('height="')[1].split('"')[0]) for d in docs]
-    widths = [float(d.split('width="')[1].split('"')[0]) for d in docs]
-    inner = []
-    y = 0.0
-    for doc, h in zip(docs, heights):
-        inner.append(f'<g transform="translate(0,{y:.0f})">' + doc.split(">", 1)[1].rsplit("</svg>", 1)[0] + "</g>")
-        y += h
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{max(widths):.0f}" height="{y:.0f}" '
-            f'font-family="sans-serif" font-size="12">' + "".join(inner) + "</svg>")
-
-
-def cell_figure(genotype: GenotypeLike, cell: str = "normal"):
-    """A plotly figure of one cell (nodes as markers, edges as curves labelled with their op)."""
-    import plotly.graph_objects as go
-
-    info = cell_diagram_info(genotype, cell)
-    pos = {n["id"]: (n["x"], n["y"]) for n in info["nodes"]}
-    fig = go.Figure()
-    for c in info["concat"]:
-        (x0, y0), (x1, y1) = pos[c["source"]], pos[c["target"]]
-        fig.add_trace(go.Scatter(x=[x0, x1], y=[y0, y1], mode="lines", hoverinfo="skip", showlegend=False,
-                                 line=dict(color="#bbbbbb", dash="dot")))
-    seen: set[str] = set()
-    for e, bend in zip(info["edges"], _bends(info)):
-        (x0, y0), (x1, y1) = pos[e["source"]], pos[e["target"]]
-        cx, cy = _bezier_control(x0, y0, x1, y1, bend)
-        ts = [i / 20 for i in range(21)]
-        bx = [(1 - t) ** 2 * x0 + 2 * (1 - t) * t * cx + t ** 2 * x1 for t in ts]
-        by = [(1 - t) ** 2 * y0 + 2 * (1 - t) * t * cy + t ** 2 * y1 for t in ts]
-        fig.add_trace(go.Scatter(x=bx, y=by, mode="lines", name=e["op"], legendgroup=e["op"],
-                                 showlegend=e["op"] not in seen, line=dict(color=e["color"], width=2),
-                                 hovertext=f'{e["op"]}: {e["source"]} -> {e["target"]}', hoverinfo="text"))
-        seen.add(e["op"])
-        fig.add_annotation(x=bx[10], y=by[10], text=e["op"], showarrow=False, font=dict(color=e["color"], size=11),
-                           bgcolor="rgba(255,255,255,0.8)")
-    fills = {"input": "#c8e6c9", "intermediate": "#bbdefb", "output": "#ffe0b2"}
-    fig.add_trace(go.Scatter(x=[n["x"] for n in info["nodes"]], y=[n["y"] for n in info["nodes"]],
-                             mode="markers+text", text=[n["label"] for n in info["nodes"]], showlegend=False,
-                             marker=dict(size=34, color=[fills[n["kind"]] for n in info["nodes"]],
-                                         line=dict(color="#555", width=1)), hoverinfo="text"))
-    fig.update_layout(title=f"{cell} cell", xaxis=dict(visible=False), yaxis=dict(visible=False, scaleanchor="x"),
-                      plot_bgcolor="white", margin=dict(l=10, r=10, t=40, b=10), height=320)
-    return fig
 
 
 # ============================================================================= notebook rendering
-def setup_notebook() -> None:
-    """Load plotly.js once, inlined, into the calling cell's output, so that the HTML of every figure
-    shown later with :func:`show` works in nbconvert's HTML export without network access (plotly's
-    own HTML renderers reference MathJax on a CDN). Call it once, near the top of a notebook."""
-    from IPython.display import display
-    from plotly.offline import get_plotlyjs
-
-    script = ("<script type=\"text/javascript\">window.PlotlyConfig = {MathJaxConfig: 'local'};</script>\n"
-              f"<script type=\"text/javascript\">{get_plotlyjs()}</script>")
-    display({"text/html": script}, raw=True)
-
-
 def figure_bundle(fig: Any, height: int | None = None) -> dict[str, Any]:
     """The MIME bundle of a figure: plotly's JSON (rendered by JupyterLab's plotly extension) and
-    HTML without plotly.js or MathJax (rendered by nbconvert's HTML, after :func:`setup_notebook`)."""
+    HTML without plotly.js or MathJax (rendered in the HTML reports, whose pages load plotly.js once
+    from their folder: :func:`zcpt_analysis.reports.render_html`)."""
     import json
 
     from plotly.io import to_html, to_json
@@ -205,120 +51,6 @@ def show(fig: Any, height: int | None = None) -> None:
     from IPython.display import display
 
     display(figure_bundle(fig, height), raw=True)
-
-
-# ============================================================================= supernet cells
-_STATE_COLORS = {"discretized": "#2ca02c", "current": "#d62728", "open": "#9e9e9e", "pruned": "#e0e0e0"}
-"""Edge colours of :func:`supernet_cell_figure` by edge state."""
-
-
-def _parse_edge_name(name: str) -> tuple[str, int, int]:
-    """``"2<-1"`` -> ("", 2, 1); ``"normal:3<-0"`` -> ("normal", 3, 0)."""
-    cell, _, edge = name.rpartition(":")
-    target, sep, source = edge.partition("<-")
-    if not sep:
-        raise UnknownNameError("edge name (expected 'i<-j' or 'cell:i<-j')", name, ("1<-0", "normal:2<-0"))
-    return cell, int(target), int(source)
-
-
-def supernet_cell_info(edge_names: Any, chosen: Any, current: int | None = None,
-                       pruned: Any = None, num_candidates: Any = None) -> dict[str, Any]:
-    """Nodes and edges of a (partially discretized) supernet cell, for a diagram.
-
-    ``edge_names``: the supernet's edge names (NAS-Bench-201 ``"i<-j"``; DARTS ``"normal:i<-j"``);
-    ``chosen``: the chosen op per edge (None = not discretized); ``current``: index of the edge being
-    (or just) decided, highlighted whether or not it is discretized yet; ``pruned``: per edge
-    whether topology selection removed it;
-    ``num_candidates``: remaining ops per undiscretized edge (for the label).
-
-    Returns ``{"cells": [..], "nodes": [{"id", "cell", "node", "label", "x", "y"}], "edges":
-    [{"index", "name", "cell", "source", "target", "state", "op", "label", "color"}]}``; ``state`` is
-    ``discretized``, ``current``, ``open`` or ``pruned``. Node ids are ``"<cell>:<node>"``; cells are
-    stacked vertically (normal above reduce).
-    """
-    names = list(edge_names)
-    chosen = list(chosen)
-    if len(chosen) != len(names):
-        raise ValueError(f"expected one chosen op (or None) per edge ({len(names)}), got {len(chosen)}")
-    pruned = list(pruned) if pruned is not None else [False] * len(names)
-    counts = list(num_candidates) if num_candidates is not None else [None] * len(names)
-    parsed = [_parse_edge_name(n) for n in names]
-    cells = list(dict.fromkeys(c for c, _, _ in parsed))
-    nodes, edges = [], []
-    for ci, cell in enumerate(cells):
-        ids = sorted({t for c, t, _ in parsed if c == cell} | {s for c, _, s in parsed if c == cell})
-        darts_like = bool(cell)  # DARTS cells have two input nodes (0, 1)
-        y0 = -3.2 * ci
-        for k in ids:
-            if darts_like:
-                label = {0: "c_{k-2}", 1: "c_{k-1}"}.get(k, str(k))
-                x, y = (0.0, y0 + (0.8 if k == 0 else -0.8)) if k < 2 else (float(k - 1), y0 + (0.6 if k % 2 else -0.6))
-            else:
-                label = {0: "in", ids[-1]: "out"}.get(k, str(k))
-                x, y = float(k), y0 + (0.0 if k in (0, ids[-1]) else (0.7 if k % 2 else -0.7))
-            nodes.append({"id": f"{cell}:{k}", "cell": cell, "node": k, "label": label, "x": x, "y": y})
-    for i, ((cell, target, source), name) in enumerate(zip(parsed, names)):
-        if pruned[i]:
-            state = "pruned"
-        elif current is not None and i == current:
-            state = "current"
-        elif chosen[i] is not None:
-            state = "discretized"
-        else:
-            state = "open"
-        op = chosen[i]
-        if state == "pruned":
-            label = "pruned"
-        elif op is not None:
-            label = op
-        else:
-            label = "mixed" if counts[i] is None else f"mixed ({counts[i]} ops)"
-        edges.append({"index": i, "name": name, "cell": cell, "source": f"{cell}:{source}", "target": f"{cell}:{target}",
-                      "state": state, "op": op, "label": label, "color": _STATE_COLORS[state]})
-    return {"cells": cells, "nodes": nodes, "edges": edges}
-
-
-def supernet_cell_figure(info: dict[str, Any], title: str | None = None):
-    """Plotly diagram of :func:`supernet_cell_info`: discretized edges green and labelled with their
-    op, the edge being decided red, undecided edges grey ("mixed"), pruned edges faint and dotted."""
-    import plotly.graph_objects as go
-
-    pos = {n["id"]: (n["x"], n["y"]) for n in info["nodes"]}
-    fig = go.Figure()
-    shown: set[str] = set()
-    for k, e in enumerate(info["edges"]):
-        (x0, y0), (x1, y1) = pos[e["source"]], pos[e["target"]]
-        span = abs(x1 - x0)
-        bend = 0.0 if span <= 1.0 else (0.25 * span + 0.1) * (1 if k % 2 == 0 else -1)
-        cx, cy = _bezier_control(x0, y0, x1, y1, bend)
-        ts = [i / 24 for i in range(25)]
-        bx = [(1 - t) ** 2 * x0 + 2 * (1 - t) * t * cx + t ** 2 * x1 for t in ts]
-        by = [(1 - t) ** 2 * y0 + 2 * (1 - t) * t * cy + t ** 2 * y1 for t in ts]
-        width = {"current": 5, "discretized": 3.5, "open": 2, "pruned": 1.5}[e["state"]]
-        dash = "dot" if e["state"] in ("open", "pruned") else "solid"
-        fig.add_trace(go.Scatter(x=bx, y=by, mode="lines", line=dict(color=e["color"], width=width, dash=dash),
-                                 name=e["state"], legendgroup=e["state"], showlegend=e["state"] not in shown,
-                                 hovertext=f'{e["name"]}: {e["label"]}', hoverinfo="text"))
-        shown.add(e["state"])
-        fig.add_annotation(x=bx[12], y=by[12], text=e["label"], showarrow=False,
-                           font=dict(color=e["color"] if e["state"] != "pruned" else "#9e9e9e", size=11),
-                           bgcolor="rgba(255,255,255,0.85)")
-        # arrow head at the target
-        fig.add_annotation(x=x1, y=y1, ax=bx[-4], ay=by[-4], xref="x", yref="y", axref="x", ayref="y",
-                           showarrow=True, arrowhead=3, arrowsize=1.2, arrowwidth=1.5, arrowcolor=e["color"],
-                           standoff=14, text="")
-    fig.add_trace(go.Scatter(x=[n["x"] for n in info["nodes"]], y=[n["y"] for n in info["nodes"]],
-                             mode="markers+text", text=[n["label"] for n in info["nodes"]], showlegend=False,
-                             marker=dict(size=30, color="#bbdefb", line=dict(color="#555", width=1)),
-                             hovertext=[n["id"] for n in info["nodes"]], hoverinfo="text"))
-    for ci, cell in enumerate(info["cells"]):
-        if cell:
-            fig.add_annotation(x=-0.4, y=-3.2 * ci + 1.3, text=f"<b>{cell} cell</b>", showarrow=False, xanchor="left")
-    height = 300 if len(info["cells"]) <= 1 else 260 * len(info["cells"])
-    fig.update_layout(title=title, xaxis=dict(visible=False), yaxis=dict(visible=False, scaleanchor="x"),
-                      plot_bgcolor="white", margin=dict(l=10, r=10, t=40 if title else 10, b=10), height=height,
-                      legend=dict(orientation="h", y=-0.05))
-    return fig
 
 
 # ============================================================================= scores on one edge
@@ -346,31 +78,60 @@ def edge_scores_info(scores: dict[str, dict[str, float]], directions: dict[str, 
     return pd.DataFrame(rows, columns=["method", "op", "score", "higher_is_better", "best", "chosen"])
 
 
+def bar_baseline(values: Any) -> float:
+    """Where bars of ``values`` start: 0 when the values are far from it (or straddle it), else a
+    round number just below the smallest value (accuracies of 93-95 % would otherwise all look
+    alike). The figures state it on the axis."""
+    finite = [float(v) for v in values if v is not None and not math.isnan(float(v)) and not math.isinf(float(v))]
+    if not finite:
+        return 0.0
+    lo, hi = min(finite), max(finite)
+    if lo <= 0 <= hi or (lo > 0 and lo < 0.5 * hi) or (hi < 0 and hi > 0.5 * lo):
+        return 0.0
+    spread = (hi - lo) or abs(hi) * 0.01 or 1.0
+    step = 10 ** math.floor(math.log10(spread))
+    return math.floor((lo - 0.3 * spread) / step) * step
+
+
+def _value_labels(values: Any) -> list[str]:
+    """Bar labels with enough decimals to tell close scores apart (2 to 4; NaN as "n/a")."""
+    finite = [float(v) for v in values if v == v and not math.isinf(float(v))]
+    spread = (max(finite) - min(finite)) if len(finite) > 1 else 0.0
+    decimals = 2 if spread <= 0 else min(4, max(2, 1 - math.floor(math.log10(spread))))
+    return ["n/a" if v != v else f"{v:.{decimals}f}" if abs(v) < 1e6 else f"{v:.3e}" for v in values]
+
+
 def edge_scores_figure(info: "Any", title: str | None = None):
     """One bar chart per method (side by side) of :func:`edge_scores_info`; each method's preferred
-    op is drawn dark, the op the search chose is outlined in red."""
+    op is drawn dark, the op the search chose is outlined in red. Bars start at a baseline stated in
+    each panel's title (:func:`bar_baseline`: 0, or just below the smallest score when the scores
+    are close together, e.g. accuracies)."""
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
     methods = list(dict.fromkeys(info["method"]))
-    titles = [f"{m} ({'higher' if info[info['method'] == m]['higher_is_better'].iloc[0] else 'lower'} = stronger)"
-              for m in methods]
-    fig = make_subplots(rows=1, cols=max(len(methods), 1), subplot_titles=titles, horizontal_spacing=0.08)
+    bases = {m: bar_baseline(info[info["method"] == m]["score"].to_numpy(dtype=float)) for m in methods}
+    titles = [f"<b>{m}</b> ({'higher' if info[info['method'] == m]['higher_is_better'].iloc[0] else 'lower'} = stronger)"
+              f"<br><span style='font-size:11px'>bars start at {bases[m]:g}</span>" for m in methods]
+    fig = make_subplots(rows=1, cols=max(len(methods), 1), subplot_titles=titles, horizontal_spacing=0.07)
     for k, m in enumerate(methods):
         sub = info[info["method"] == m]
         colors = ["#1f77b4" if b else "#aec7e8" for b in sub["best"]]
         lines = ["#d62728" if c else "rgba(0,0,0,0)" for c in sub["chosen"]]
         values = sub["score"].to_numpy(dtype=float)
+        base = bases[m]
         finite = values[~(values != values)]
-        lo, hi = (float(finite.min()), float(finite.max())) if len(finite) else (0.0, 1.0)
-        pad = (hi - lo) * 0.15 or max(abs(hi) * 0.01, 1e-6)
-        fig.add_trace(go.Bar(x=list(sub["op"]), y=values, marker=dict(color=colors, line=dict(color=lines, width=3)),
-                             text=[f"{v:.4g}" for v in values], textposition="outside", showlegend=False,
-                             hovertemplate="%{x}: %{y:.6g}<extra>" + m + "</extra>"), row=1, col=k + 1)
-        fig.update_yaxes(range=[lo - pad, hi + pad], row=1, col=k + 1)
-    fig.update_layout(title=title, height=360, margin=dict(l=10, r=10, t=70 if title else 40, b=10),
-                      plot_bgcolor="white")
-    fig.update_xaxes(tickangle=-30)
+        hi = float(finite.max()) if len(finite) else base + 1.0
+        fig.add_trace(go.Bar(x=list(sub["op"]), y=values - base, base=base, customdata=values,
+                             marker=dict(color=colors, line=dict(color=lines, width=3)),
+                             text=_value_labels(values), textposition="outside", textangle=0,
+                             textfont=dict(size=10), cliponaxis=False, showlegend=False,
+                             hovertemplate="%{x}: %{customdata:.6g}<extra>" + m + "</extra>"), row=1, col=k + 1)
+        top = hi + (hi - base) * 0.18 if hi > base else base + 1.0
+        fig.update_yaxes(range=[base, top], row=1, col=k + 1)
+    fig.update_layout(title=dict(text=title, y=0.98, yanchor="top"), height=420,
+                      margin=dict(l=10, r=10, t=115 if title else 70, b=10), plot_bgcolor="white")
+    fig.update_xaxes(tickangle=-35, tickfont=dict(size=10))
     return fig
 
 
@@ -416,33 +177,49 @@ def error_bars_info(rows: Any) -> "Any":
 
 def error_bars_figure(info: "Any", title: str | None = None, yaxis_title: str = "test error [%]",
                       log_y: bool = False):
-    """Grouped bars (measured vs paper) with ±std error bars, one panel per ``group`` (dataset)."""
+    """Grouped bars (measured vs paper) with ±std error bars from 0, one full-width panel per
+    ``group`` (dataset), stacked; each value is written above its error bar (missing ones "not yet
+    computed" at the base), so labels neither overlap each other nor the whiskers."""
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
     groups = list(dict.fromkeys(info["group"]))
-    fig = make_subplots(rows=1, cols=max(len(groups), 1), subplot_titles=[str(g) for g in groups],
-                        horizontal_spacing=0.06)
+    rows = max(len(groups), 1)
+    fig = make_subplots(rows=rows, cols=1, subplot_titles=[str(g) for g in groups], vertical_spacing=0.5 / rows)
     colors = {"measured": "#1f77b4", "paper": "#ff7f0e"}
+    highest: dict[int, float] = {}
     for k, g in enumerate(groups):
         sub = info[info["group"] == g]
         for source in ("measured", "paper"):
             part = sub[sub["source"] == source]
             if part.empty:
                 continue
-            std = part["std"].fillna(0.0).to_numpy(dtype=float)
-            text = ["not yet computed" if v != v else f"{v:.2f}" for v in part["mean"].to_numpy(dtype=float)]
-            fig.add_trace(go.Bar(x=list(part["label"]), y=part["mean"].fillna(0.0), name=source,
+            means = part["mean"].to_numpy(dtype=float)
+            std = part["std"].fillna(0.0).to_numpy(dtype=float) * (means == means)  # no whisker without a mean
+            whole = all(v == int(v) for v in means if v == v)  # ranks, counts
+            text = ["not yet computed" if v != v else f"{v:,.0f}" if whole else f"{v:.2f}" for v in means]
+            fig.add_trace(go.Bar(x=list(part["label"]), y=part["mean"].fillna(0.0), name=source, offsetgroup=source,
                                  legendgroup=source, showlegend=k == 0, marker_color=colors[source],
-                                 error_y=dict(type="data", array=std, visible=True), text=text,
-                                 textposition="outside", hovertemplate="%{x}: %{text}<extra>" + source + "</extra>"),
-                          row=1, col=k + 1)
-    fig.update_layout(title=title, barmode="group", height=430, margin=dict(l=10, r=10, t=70 if title else 40, b=10),
-                      plot_bgcolor="white")
-    fig.update_yaxes(title_text=yaxis_title, row=1, col=1)
+                                 error_y=dict(type="data", array=std, visible=True, color="#444", thickness=1.2),
+                                 text=text, textposition="none",
+                                 hovertemplate="%{x}: %{text}<extra>" + source + "</extra>"), row=k + 1, col=1)
+            floor = 1.0 if log_y else 0.0
+            tops = [floor if v != v else v + e for v, e in zip(means, std)]
+            highest[k] = max([highest.get(k, floor), *tops])
+            fig.add_trace(go.Scatter(x=list(part["label"]), y=tops, mode="text", text=text, textposition="top center",
+                                     textfont=dict(size=10, color=colors[source]), offsetgroup=source,
+                                     legendgroup=source, showlegend=False, hoverinfo="skip", cliponaxis=False),
+                          row=k + 1, col=1)
+        if log_y:
+            fig.update_yaxes(title_text=yaxis_title, row=k + 1, col=1)
+        else:  # bars from 0; a whisker below 0 is cut there, room above for the labels
+            fig.update_yaxes(title_text=yaxis_title, range=[0, max(highest.get(k, 1.0), 1e-9) * 1.15], row=k + 1, col=1)
+    fig.update_layout(title=title, barmode="group", scattermode="group", height=80 + 330 * rows,
+                      margin=dict(l=10, r=10, t=70 if title else 40, b=10), plot_bgcolor="white",
+                      legend=dict(orientation="h", y=1.0, yanchor="bottom", x=1, xanchor="right"))
     if log_y:
         fig.update_yaxes(type="log")
-    fig.update_xaxes(tickangle=-30)
+    fig.update_xaxes(tickangle=-20)
     return fig
 
 

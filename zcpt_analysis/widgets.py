@@ -22,6 +22,7 @@ start of the iteration; code that draws random numbers between two steps changes
 """
 from __future__ import annotations
 
+import html
 import time
 from typing import Any, Callable, Optional
 
@@ -195,9 +196,10 @@ class StepThrough:
 
 # ============================================================================= drawing
 def view_figures(view: dict[str, Any]) -> dict[str, Any]:
-    """Plotly figures of a :meth:`StepThrough.view`: ``cell`` (the supernet cell, the decided edge
-    red, discretized edges green, open edges grey) and, after a decision, ``scores`` (bar charts of
-    zc-pt's S(A - (e, o)) -- lower keeps the op -- next to the oracle best-acc / avg-acc)."""
+    """Plotly figures of a :meth:`StepThrough.view`: ``cell`` (the supernet cell: decided edges in
+    their op's colour, the edge just decided with a red halo, open edges grey and dotted) and, after
+    a decision, ``scores`` (bar charts of zc-pt's S(A - (e, o)) -- lower keeps the op -- next to
+    the oracle best-acc / avg-acc)."""
     from .viz import edge_scores_figure, edge_scores_info, supernet_cell_figure, supernet_cell_info
 
     step = view["step"]
@@ -216,8 +218,20 @@ def view_figures(view: dict[str, Any]) -> dict[str, Any]:
     return figures
 
 
+def genotype_of(view: dict[str, Any]) -> Optional[Any]:
+    """The selected DARTS genotype of a finished :meth:`StepThrough.view` (None before the end and
+    on NAS-Bench-201, whose architecture is a string)."""
+    res = view["result"]
+    if not res or isinstance(res["arch"], str):
+        return None
+    from .spaces.genotypes import parse_genotype
+
+    return parse_genotype(res["arch"])
+
+
 def result_markdown(view: dict[str, Any]) -> str:
-    """A short Markdown summary of the current step or the final result."""
+    """A short Markdown summary of the current step or the final result (a DARTS genotype is
+    named, not printed: draw it with :func:`zcpt_analysis.viz.genotype_svg` of :func:`genotype_of`)."""
     step = view["step"]
     lines = [f"**{view['space']}**, proxy **{view['proxy']}**, order **{view['order']}**, seed {view['seed']}, "
              f"iteration {view['iteration']}: {view['position']}/{view['num_edges']} edges discretized."]
@@ -231,7 +245,13 @@ def result_markdown(view: dict[str, Any]) -> str:
                 lines.append(f"{method} would keep **{best}** ({valid[best]:.2f}%).")
     res = view["result"]
     if res:
-        lines.append(f"Selected architecture: `{res['arch']}`")
+        if isinstance(res["arch"], str):
+            lines.append(f"Selected architecture: `{res['arch']}`")
+        else:
+            kept = sum(not p for p in view["pruned"])
+            lines.append(f"Selected architecture: the genotype drawn below (topology selection kept {kept} of "
+                         f"{view['num_edges']} edges, two inputs per intermediate node; the drawing numbers the "
+                         "intermediate nodes 0-3 as the DARTS paper does, the supernet diagram 2-5).")
         b = res.get("benchmark")
         if b:
             trials = " / ".join(f"{t:.2f}" for t in b["trials"])
@@ -240,11 +260,28 @@ def result_markdown(view: dict[str, Any]) -> str:
     return "\n\n".join(lines)
 
 
+NO_KERNEL_TEXT = ("Interactive step-through widget: it needs a running Jupyter kernel. Open this notebook in "
+                  "JupyterLab (`jupyter lab notebooks/`; as root add `--allow-root`) and run all cells "
+                  "(Run > Run All Cells); the static walk-through above shows the same decisions.")
+"""What the widget's output shows where no kernel drives it (an HTML report, a saved notebook)."""
+NO_KERNEL_HTML = ('<div style="border: 1px dashed #888; padding: 0.6em 0.9em; background: #fafafa; color: #333;">'
+                  "<b>Interactive step-through widget</b>: it needs a running Jupyter kernel. Open this notebook "
+                  "in JupyterLab (<code>jupyter lab notebooks/</code>; as root add <code>--allow-root</code>) and "
+                  "run all cells (<i>Run &gt; Run All Cells</i>). The static walk-through above shows the same "
+                  "decisions.</div>")
+
+
 class StepThroughWidget:
     """The ipywidgets UI: dropdowns for space, proxy, ordering, seed (and a *build* button), buttons
-    next / back / reset / run to end, and an output area with the cell diagram, the score bars and
-    a summary. ``make_config(space, proxy, order, seed)`` builds the search configuration
-    (default: :func:`zcpt_analysis.experiments.search_settings` of ``preset`` and ``data_root``)."""
+    next / back / reset / run to end, a progress bar, a status line and an output area with the
+    cell diagram, the score bars, a summary and (DARTS, at the end) the selected genotype.
+
+    Changing a setting rebuilds the stepper at once (back to ``A_0``, status line says so), so the
+    diagram always shows the settings in the dropdowns; *build* rebuilds with the same settings
+    (dropping cached decisions). If a rebuild fails, the step buttons stay disabled and the status
+    line says why. ``make_config(space, proxy, order, seed)`` builds the search configuration
+    (default: :func:`zcpt_analysis.experiments.search_settings` of ``preset`` and ``data_root``).
+    Where no kernel runs it (HTML report, saved notebook) its output shows :data:`NO_KERNEL_HTML`."""
 
     def __init__(self, preset: str = "smoke", space: str = "nb201", proxy: str = "nwot", order: str = "random",
                  seed: int = 0, make_config: Optional[Callable[..., Any]] = None, images: Any = None,
@@ -262,22 +299,27 @@ class StepThroughWidget:
         self.proxy = w.Dropdown(options=proxy_names(), value=proxy, description="proxy")
         self.order = w.Dropdown(options=list(ORDERINGS), value=order, description="ordering")
         self.seed = w.BoundedIntText(value=seed, min=0, max=2**31 - 1, description="seed")
-        self.build_button = w.Button(description="build", icon="cogs")
-        self.next_button = w.Button(description="next", icon="step-forward")
-        self.back_button = w.Button(description="back", icon="step-backward")
-        self.reset_button = w.Button(description="reset", icon="undo")
-        self.end_button = w.Button(description="run to end", icon="fast-forward")
+        self.build_button = w.Button(description="build", icon="cogs",
+                                     tooltip="rebuild the supernet from these settings (drops cached decisions)")
+        self.next_button = w.Button(description="next", icon="step-forward", tooltip="decide the next edge")
+        self.back_button = w.Button(description="back", icon="step-backward", tooltip="undo the last decision")
+        self.reset_button = w.Button(description="reset", icon="undo", tooltip="back to A_0 (decisions stay cached)")
+        self.end_button = w.Button(description="run to end", icon="fast-forward", tooltip="decide every remaining edge")
+        self.progress = w.IntProgress(value=0, min=0, max=1, description="edges", bar_style="info")
         self.status = w.HTML()
         self.output = w.Output()
         self.build_button.on_click(lambda _: self.build())
-        self.next_button.on_click(lambda _: self._act(lambda: self.stepper.next()))
-        self.back_button.on_click(lambda _: self._act(lambda: self.stepper.back()))
-        self.reset_button.on_click(lambda _: self._act(lambda: self.stepper.reset()))
-        self.end_button.on_click(lambda _: self._act(lambda: self.stepper.run_to_end()))
+        self.next_button.on_click(lambda _: self._act(self._next))
+        self.back_button.on_click(lambda _: self._act(lambda: self._require().back()))
+        self.reset_button.on_click(lambda _: self._act(lambda: self._require().reset()))
+        self.end_button.on_click(lambda _: self._act(self._run_to_end))
+        for control in (self.space, self.proxy, self.order, self.seed):
+            control.observe(self._settings_changed, names="value")
         self.box = w.VBox([w.HBox([self.space, self.proxy]), w.HBox([self.order, self.seed, self.build_button]),
                            w.HBox([self.back_button, self.next_button, self.reset_button, self.end_button]),
-                           self.status, self.output])
+                           w.HBox([self.progress, self.status]), self.output])
         self.stepper: Optional[StepThrough] = None
+        self._built_for: Optional[tuple] = None
         self.build()
 
     def _default_config(self, space: str, proxy: str, order: str, seed: int) -> Any:
@@ -285,43 +327,105 @@ class StepThroughWidget:
 
         return search_settings(self.preset, space, data_root=self.data_root).spec(seed, proxy=proxy, order=order)
 
-    def build(self) -> StepThrough:
-        """A new :class:`StepThrough` from the dropdowns (at ``A_0``)."""
-        config = self._make_config(self.space.value, self.proxy.value, self.order.value, int(self.seed.value))
-        self.stepper = StepThrough(config, images=self._images, bench=self._bench)
+    def settings(self) -> tuple[str, str, str, int]:
+        """(space, proxy, ordering, seed) as the dropdowns show them."""
+        return self.space.value, self.proxy.value, self.order.value, int(self.seed.value)
+
+    @property
+    def stale(self) -> bool:
+        """The dropdowns show other settings than the stepper was built for (a rebuild failed)."""
+        return self.stepper is None or self._built_for != self.settings()
+
+    def build(self) -> Optional[StepThrough]:
+        """A new :class:`StepThrough` from the dropdowns (at ``A_0``); on a bad setting the status
+        line shows the error and the step buttons stay disabled."""
+        settings = self.settings()
+        self._set_buttons(False)
+        self.status.value = f"<i>building the {settings[0]} supernet ...</i>"
+        try:
+            config = self._make_config(*settings)
+            self.stepper = StepThrough(config, images=self._images, bench=self._bench)
+        except ZcptError as exc:
+            self.stepper, self._built_for = None, None
+            self.status.value = (f"<b style='color:#d62728'>cannot build with these settings: {type(exc).__name__}: "
+                                 f"{html.escape(str(exc))}</b> -- change a setting or press build")
+            return None
+        self._built_for = settings
         self.refresh()
         return self.stepper
 
+    def _settings_changed(self, change: dict) -> None:
+        """A dropdown changed: rebuild for the new settings (decisions of the old ones are dropped)."""
+        old = f"{change['owner'].description} {change['old']}"
+        if self.build() is not None:
+            self.status.value += f" -- rebuilt after the change ({old} -> {change['new']})"
+
+    def _require(self) -> StepThrough:
+        if self.stale:
+            raise StateError("settings changed -- press build")
+        assert self.stepper is not None
+        return self.stepper
+
+    def _next(self) -> None:
+        st = self._require()
+        if not st.at_end:
+            self.status.value = f"<i>deciding edge {st.position + 1} of {st.num_edges} ...</i>"
+        st.next()
+
+    def _run_to_end(self) -> None:
+        """Every remaining decision, with the progress bar and status line updated per edge."""
+        st = self._require()
+        started = time.perf_counter()
+        while not st.at_end:
+            self.status.value = (f"<i>run to end: deciding edge {st.position + 1} of {st.num_edges} "
+                                 f"({time.perf_counter() - started:.1f} s) ...</i>")
+            st.next()
+            self.progress.value = st.position
+        if not st.has_benchmark:
+            self.status.value = "<i>run to end: topology selection (two inputs per node) ...</i>"
+        st.result()
+
     def _act(self, action: Callable[[], Any]) -> None:
         try:
-            self.status.value = "<i>working...</i>"
             action()
         except ZcptError as exc:
-            self.status.value = f"<b style='color:#d62728'>{type(exc).__name__}: {exc}</b>"
+            self.status.value = f"<b style='color:#d62728'>{type(exc).__name__}: {html.escape(str(exc))}</b>"
             return
         self.refresh()
+
+    def _set_buttons(self, enabled: bool) -> None:
+        for b in (self.next_button, self.back_button, self.reset_button, self.end_button):
+            b.disabled = not enabled
 
     def refresh(self) -> None:
         """Redraw the output area from the stepper's :meth:`~StepThrough.view`.
 
         The outputs are set on the Output widget's state (not captured from the kernel's output
         stream), which renders the same in JupyterLab and never waits on a frontend."""
-        from .viz import figure_bundle
+        from .viz import figure_bundle, genotype_svg
 
-        st = self.stepper
-        assert st is not None
+        st = self._require()
         view = st.view()
-        self.back_button.disabled = st.position == 0
-        self.reset_button.disabled = st.position == 0
+        self.back_button.disabled = self.reset_button.disabled = st.position == 0
         self.next_button.disabled = self.end_button.disabled = st.at_end
-        self.status.value = f"{st.position}/{st.num_edges} edges discretized; {st.computed} decision(s) computed"
+        self.progress.max, self.progress.value = st.num_edges, st.position
+        space, proxy, order, seed = self._built_for or self.settings()
+        self.status.value = (f"{st.position}/{st.num_edges} edges discretized; {st.computed} decision(s) computed "
+                             f"<span style='color:#777'>({space}, proxy {proxy}, order {order}, seed {seed})</span>")
         text = result_markdown(view)
         outputs = [{"output_type": "display_data", "data": {"text/markdown": text, "text/plain": text}, "metadata": {}}]
         outputs += [{"output_type": "display_data", "data": figure_bundle(fig), "metadata": {}}
                     for fig in view_figures(view).values()]
+        genotype = genotype_of(view)
+        if genotype is not None:
+            svg = genotype_svg(genotype)
+            outputs.append({"output_type": "display_data", "data": {"image/svg+xml": svg, "text/plain": str(genotype)},
+                            "metadata": {}})
         self.output.outputs = tuple(outputs)
 
-    def _ipython_display_(self) -> None:
-        from IPython.display import display
-
-        display(self.box)
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        """The widget view for a live kernel, and :data:`NO_KERNEL_HTML` / :data:`NO_KERNEL_TEXT` for
+        whatever renders the output without one (nbconvert's HTML, an untrusted saved notebook)."""
+        bundle = dict(self.box._repr_mimebundle_(include=include, exclude=exclude) or {})
+        bundle["text/plain"], bundle["text/html"] = NO_KERNEL_TEXT, NO_KERNEL_HTML
+        return bundle

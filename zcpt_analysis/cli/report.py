@@ -10,10 +10,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("report", help="execute the notebooks (papermill) and render HTML reports with an index",
                        description="Execute every notebook in notebooks/ (or --notebooks NAME ...) with papermill "
-                                   "under a preset, save the executed notebooks and their HTML (plotly.js inlined, "
-                                   "works offline) into --out, and write --out/index.html linking them with the run "
-                                   "date, parameters and library versions. A failing notebook is reported with its "
-                                   "cell error and does not stop the others (exit status 1 if any failed).")
+                                   "under a preset, save the executed notebooks and their HTML into --out (one "
+                                   "plotly.min.js there serves every page: the folder works offline), and write "
+                                   "--out/index.html linking them with the run date, parameters and library "
+                                   "versions. A failing notebook is reported with its cell error and does not stop "
+                                   "the others (exit status 1 if any failed); the kernels' routine log lines are "
+                                   "not echoed.")
     p.add_argument("--preset", default="smoke", choices=PRESETS,
                    help="smoke: CPU, shared CIFAR-10 sample, tiny networks (minutes); cpu: the paper's network "
                         "sizes with CPU budgets, reading results from results_dir (default runs/cpu; `zcpt reproduce "

@@ -62,11 +62,11 @@ def versions() -> dict[str, str]:
     return out
 
 
-def setup(preset: str, threads: Optional[int] = None, plotly: bool = True) -> dict[str, Any]:
+def setup(preset: str, threads: Optional[int] = None) -> dict[str, Any]:
     """Notebook preamble: check ``preset``, limit torch to ``threads`` intra-op threads (smoke
-    default: 1, since two threads thrash on a shared 2-core machine), load plotly.js for figures
-    shown with :func:`zcpt_analysis.viz.show` (JupyterLab and offline HTML), widen pandas output.
-    Returns the preset, threads and versions."""
+    default: 1, since two threads thrash on a shared 2-core machine), widen pandas output. Figures
+    are shown with :func:`zcpt_analysis.viz.show` (JupyterLab and the offline HTML reports). Returns
+    the preset, threads and versions."""
     import torch
 
     check_preset(preset)
@@ -74,13 +74,9 @@ def setup(preset: str, threads: Optional[int] = None, plotly: bool = True) -> di
         threads = 1
     if threads:
         torch.set_num_threads(int(threads))
-    if plotly:
-        from ..viz import setup_notebook
-
-        setup_notebook()
     pd.set_option("display.width", 200)
     pd.set_option("display.max_columns", 40)
-    pd.set_option("display.max_colwidth", 120)
+    pd.set_option("display.max_colwidth", None)
     return {"preset": preset, "torch_threads": torch.get_num_threads(), **versions()}
 
 
@@ -116,15 +112,27 @@ def store_at(results_dir: str | Path | ResultStore | None) -> Optional[ResultSto
     return None if str(results_dir) == "" else ResultStore(results_dir)
 
 
+def _setting_text(value: Any) -> str:
+    if isinstance(value, (dict, list, tuple)):
+        return json.dumps(value, default=str)
+    return str(value)
+
+
 def settings_table(settings: Any) -> pd.DataFrame:
-    """A two-column table (setting, value) of a settings dataclass, for the notebook's header."""
+    """A two-column table (setting, value) of a settings dataclass, for the notebook's header; a
+    nested dataclass (e.g. the DARTS training config) gets one row per field (``darts.epochs``),
+    so no value is a long repr."""
     rows = []
-    for f in dataclasses.fields(settings):
-        value = getattr(settings, f.name)
-        if dataclasses.is_dataclass(value):
-            value = {k: v for k, v in dataclasses.asdict(value).items()}
-        text = json.dumps(value, default=str) if isinstance(value, (dict, list, tuple)) else str(value)
-        rows.append({"setting": f.name, "value": text})
+
+    def add(obj: Any, prefix: str) -> None:
+        for f in dataclasses.fields(obj):
+            value = getattr(obj, f.name)
+            if dataclasses.is_dataclass(value) and not isinstance(value, type):
+                add(value, f"{prefix}{f.name}.")
+            else:
+                rows.append({"setting": prefix + f.name, "value": _setting_text(value)})
+
+    add(settings, "")
     return pd.DataFrame(rows)
 
 

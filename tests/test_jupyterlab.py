@@ -1,0 +1,215 @@
+"""The step-through widget in a real JupyterLab, driven by headless Chromium (Playwright).
+
+A ``jupyter lab`` server is started on 127.0.0.1 with a random token, a temporary notebook folder
+holding a copy of ``step_through.ipynb`` and temporary Jupyter config / settings / runtime
+folders; it is bounded in time (``timeout``, and it shuts itself down once idle) and stopped at
+the end. The test opens the notebook, runs all cells, clicks ``next`` (the status line goes from
+0/6 to 1/6), changes the proxy dropdown (the widget rebuilds for it: back at 0/6, the status line
+names the change) and clicks ``next`` again (the new proxy decides). A notebook saved with the
+widget's output, opened without running it, shows the widget's stand-in note (not the text of
+the widget's repr). Screenshots go to the test's tmp folder and, when ``ZCPT_SCREENSHOTS`` names
+a folder, there too.
+
+Needs the system Chromium at /usr/bin/chromium (Playwright's own browser download is never used);
+skipped with that reason where it is absent.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from zcpt_analysis.reports import notebooks_dir
+
+CHROMIUM = Path("/usr/bin/chromium")
+LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+               "--disable-component-update", "--disable-sync"]
+SERVER_LIMIT_S = 420
+"""Hard bound on the server's life (``timeout``); it also shuts down after 120 s without activity."""
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow,
+              pytest.mark.skipif(not CHROMIUM.exists(), reason="needs the system Chromium at /usr/bin/chromium "
+                                 "(apt-get install chromium); Playwright's own browser download is not used"),
+              pytest.mark.skipif(shutil.which("timeout") is None, reason="needs coreutils' timeout to bound the server")]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_until_up(url: str, server: subprocess.Popen, log: Path, deadline_s: float = 90.0) -> None:
+    end = time.monotonic() + deadline_s
+    while time.monotonic() < end:
+        if server.poll() is not None:
+            raise AssertionError(f"jupyter lab exited with {server.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    raise AssertionError(f"jupyter lab did not answer within {deadline_s:.0f} s:\n{log.read_text()[-3000:]}")
+
+
+def _write_saved_widget_notebook(path: Path) -> None:
+    """A notebook as JupyterLab saves it after running the widget cell: the widget's output bundle,
+    without a kernel behind it when the notebook is opened again."""
+    import nbformat
+
+    from zcpt_analysis.runs.specs import SearchSpec
+    from zcpt_analysis.widgets import StepThroughWidget
+
+    tiny = SearchSpec(supernet_options={"C": 4, "N": 1}, network_options={"C": 4, "N": 1}, batch_size=8, N=1, V=1,
+                      device="cpu", data_source="sample")
+    bundle = StepThroughWidget(make_config=lambda *a: tiny)._repr_mimebundle_()
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("widget = StepThroughWidget()\nwidget", execution_count=1)
+    cell.outputs = [nbformat.v4.new_output("execute_result", data=bundle, execution_count=1)]
+    nb.cells = [nbformat.v4.new_markdown_cell("# saved"), cell]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, str(path))
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """A running ``jupyter lab`` on 127.0.0.1 serving a copy of step_through.ipynb: (base url, token)."""
+    root = tmp_path_factory.mktemp("jupyterlab")
+    notebooks = root / "notebooks"
+    notebooks.mkdir()
+    shutil.copy(notebooks_dir() / "step_through.ipynb", notebooks / "step_through.ipynb")
+    _write_saved_widget_notebook(notebooks / "saved_widget.ipynb")
+    token, port = secrets.token_hex(16), _free_port()
+    # a fresh JupyterLab asks which kernel to start; start the notebook's own, and fetch no news
+    settings = root / "settings"
+    for plugin, values in {"docmanager-extension/plugin": '{"autoStartDefaultKernel": true}',
+                           "apputils-extension/notification": '{"fetchNews": "false"}'}.items():
+        path = settings / "@jupyterlab" / f"{plugin}.jupyterlab-settings"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(values)
+    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(root / "config"), "JUPYTER_RUNTIME_DIR": str(root / "runtime"),
+           "JUPYTERLAB_SETTINGS_DIR": str(settings), "JUPYTERLAB_WORKSPACES_DIR": str(root / "workspaces"),
+           "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[1]), os.environ.get("PYTHONPATH", "")])}
+    cmd = ["timeout", "-k", "10", str(SERVER_LIMIT_S), sys.executable, "-m", "jupyter", "lab", "--no-browser",
+           "--ip=127.0.0.1", f"--port={port}", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={notebooks}",
+           "--ServerApp.shutdown_no_activity_timeout=120", "--MappingKernelManager.cull_idle_timeout=120",
+           "--MappingKernelManager.cull_interval=30", "--LabApp.news_url=", "--LabApp.check_for_updates_class="
+           "jupyterlab.NeverCheckForUpdate"]
+    if os.geteuid() == 0:
+        cmd.append("--allow-root")  # jupyter lab refuses to run as root without it
+    log = root / "server.log"
+    with open(log, "w") as out:
+        server = subprocess.Popen(cmd, cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_up(f"{base}/api/status?token={token}", server, log)
+        yield base, token, root
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def page(lab):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 2000})
+        page.set_default_timeout(60_000)
+        yield page
+        browser.close()
+
+
+def _status(page) -> str:
+    return page.locator(".widget-html-content", has_text="edges discretized").first.inner_text()
+
+
+def _wait_status(page, text: str, timeout_s: float = 90.0) -> str:
+    end = time.monotonic() + timeout_s
+    last = ""
+    while time.monotonic() < end:
+        loc = page.locator(".widget-html-content", has_text=text)
+        if loc.count():
+            return loc.first.inner_text()
+        if page.locator(".widget-html-content", has_text="edges discretized").count():
+            last = _status(page)
+        page.wait_for_timeout(250)
+    raise AssertionError(f"status never showed {text!r}; last status: {last!r}")
+
+
+def _accept_kernel_dialog(page, wait_s: float = 8.0) -> None:
+    """A fresh JupyterLab may ask which kernel to start: take the notebook's own (Python 3)."""
+    dialog = page.locator(".jp-Dialog")
+    end = time.monotonic() + wait_s
+    while time.monotonic() < end:
+        if dialog.count() and dialog.first.is_visible():
+            dialog.locator("button", has_text="Select").first.click()
+            return
+        page.wait_for_timeout(250)
+
+
+def _button(page, name: str):
+    return page.locator("button.jupyter-button", has_text=name).first
+
+
+def _screenshot(page, tmp_path: Path, name: str) -> None:
+    widget = page.locator(".widget-vbox", has=page.locator("button.jupyter-button", has_text="run to end")).first
+    widget.scroll_into_view_if_needed()
+    widget.screenshot(path=str(tmp_path / name))
+    if os.environ.get("ZCPT_SCREENSHOTS"):
+        folder = Path(os.environ["ZCPT_SCREENSHOTS"])
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copy(tmp_path / name, folder / name)
+
+
+def test_step_through_widget_in_jupyterlab(lab, page, tmp_path):
+    base, token, _ = lab
+    page.goto(f"{base}/lab/tree/step_through.ipynb?token={token}")
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
+    _accept_kernel_dialog(page)
+    page.locator(".lm-MenuBar-item", has_text="Run").first.click()
+    page.locator("li.lm-Menu-item[data-command='runmenu:run-all']").click()
+    status = _wait_status(page, "edges discretized", timeout_s=180)
+    assert status.startswith("0/6 edges discretized") and "proxy nwot" in status
+    # the static walk-through above it ran too (its plotly figures are drawn)
+    assert page.locator(".jp-OutputArea .js-plotly-plot").count() >= 4
+    _button(page, "next").click()
+    status = _wait_status(page, "1/6 edges discretized")
+    assert "1 decision(s) computed" in status
+    page.locator(".jp-OutputArea .widget-output .js-plotly-plot").first.wait_for()
+    _screenshot(page, tmp_path, "widget_nb201_step1.png")
+    # changing a setting: the widget rebuilds for it, so `next` never runs the old setting
+    page.locator(".widget-dropdown", has_text="proxy").locator("select").select_option("synflow")
+    status = _wait_status(page, "rebuilt after the change (proxy nwot -> synflow)")
+    assert status.startswith("0/6 edges discretized") and "proxy synflow" in status
+    _button(page, "next").click()
+    status = _wait_status(page, "1/6 edges discretized")
+    assert "proxy synflow" in status
+    assert "proxy synflow" in page.locator(".widget-output").first.inner_text()  # the summary says so too
+    _screenshot(page, tmp_path, "widget_nb201_synflow.png")
+    assert (tmp_path / "widget_nb201_synflow.png").stat().st_size > 10_000
+
+
+def test_saved_widget_output_shows_its_stand_in_without_a_kernel(lab, page):
+    base, token, _ = lab
+    page.goto(f"{base}/lab/tree/saved_widget.ipynb?token={token}")
+    page.wait_for_selector(".jp-Notebook .jp-OutputArea-output", timeout=90_000)
+    _accept_kernel_dialog(page, wait_s=3)
+    output = page.locator(".jp-OutputArea-output").first
+    text = output.inner_text()
+    assert "needs a running Jupyter kernel" in text and "--allow-root" in text
+    assert "VBox(" not in text
