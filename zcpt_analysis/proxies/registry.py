@@ -7,6 +7,7 @@ NaN/inf policy is in :mod:`zcpt_analysis.proxies.policy`).
 """
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
@@ -29,6 +30,15 @@ class ProxySpec:
     * ``chunking``: whether ``chunk_size=`` reproduces the unchunked value.
     * ``default_mode``: the network mode it scores in unless ``mode=`` says otherwise.
     * ``reference``: where the definition comes from.
+    * ``sign``: how the registered value relates to the published quantity (``"as published"``,
+      or e.g. ``"negated: ..."`` where the paper ranks lower values first).
+    * ``relative``: the score of one network is only meaningful against the other networks it is
+      compared with (the rank-average ``ensemble``): ``fn`` then returns the component scores
+      (:class:`~zcpt_analysis.proxies.ensemble.ComponentScores`), and consumers turn the values of
+      one comparison set into floats with :func:`~zcpt_analysis.proxies.ensemble.comparable`.
+
+    Published rank correlations with NAS-Bench-201 accuracy live in
+    :data:`zcpt_analysis.proxies.published.PUBLISHED_CORRELATIONS`.
     """
 
     name: str
@@ -41,6 +51,8 @@ class ProxySpec:
     default_mode: str
     reference: str
     description: str
+    sign: str = "as published"
+    relative: bool = False
 
     def __call__(self, net: nn.Module, inputs: torch.Tensor, targets: Optional[torch.Tensor] = None,
                  loss_fn: Any = None, **options: Any) -> float:
@@ -48,7 +60,8 @@ class ProxySpec:
 
 
 PROXIES: Registry[ProxySpec] = Registry("proxy")
-"""Every registered proxy, in registration order (the six of Abdelfattah et al., nwot, baselines)."""
+"""Every registered proxy, in registration order (the six of Abdelfattah et al., nwot, the baselines,
+then the proxies published since and the ensemble)."""
 register_proxy = PROXIES.register
 get_proxy = PROXIES.get
 proxy_names = PROXIES.names
@@ -63,3 +76,35 @@ def compute_proxy(name: str, net: nn.Module, inputs: torch.Tensor, targets: Opti
     spec = get_proxy(name)
     loss_fn = options.pop("loss_fn", None)
     return spec.fn(net, inputs, targets, loss_fn=loss_fn, **options)
+
+
+CALL_ARGUMENTS: frozenset[str] = frozenset({"net", "inputs", "targets", "loss_fn"})
+"""Proxy parameters that are not options (the caller passes them)."""
+
+
+def proxy_options_of(spec: ProxySpec) -> list[str]:
+    """The keyword options ``spec.fn`` accepts (``[]`` plus anything when it takes ``**kwargs``)."""
+    params = inspect.signature(spec.fn).parameters.values()
+    return [p.name for p in params if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)
+            and p.name not in CALL_ARGUMENTS]
+
+
+def parse_proxy_variant(text: str) -> tuple[str, str, dict[str, Any]]:
+    """``"name[:key=value[:key=value...]]"`` -> ``(label, registered name, options)``, e.g.
+    ``"nwot:mode=train"`` -> ``("nwot:mode=train", "nwot", {"mode": "train"})`` (values parsed as
+    :func:`~zcpt_analysis.options.parse_key_value` does). Unknown proxies and options the proxy
+    does not accept are clear errors."""
+    from ..options import parse_key_value
+    from .policy import ProxyInputError
+
+    name, *items = str(text).strip().split(":")
+    spec = get_proxy(name)
+    options = dict(parse_key_value(item, f"option of proxy {spec.name!r}") for item in items)
+    accepted = proxy_options_of(spec)
+    takes_any = any(p.kind == p.VAR_KEYWORD for p in inspect.signature(spec.fn).parameters.values())
+    bad = [k for k in options if k not in accepted and not takes_any]
+    if bad:
+        raise ProxyInputError(f"proxy {spec.name!r} has no option {', '.join(map(repr, bad))} "
+                              f"(its options: {', '.join(accepted) or 'none'})")
+    label = spec.name + "".join(f":{k}={v}" for k, v in options.items())
+    return label, spec.name, options
