@@ -43,22 +43,20 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _list(args: argparse.Namespace) -> int:
     from ..proxies import get_proxy, proxy_names
-    from ..proxies.published import NB201_DATASETS, PUBLISHED_CORRELATIONS, published_for
+    from ..proxies.published import NB201_DATASETS, published_for
 
     specs = [get_proxy(n) for n in proxy_names()]
     if args.json:
         rows = []
         for s in specs:
-            ref = published_for(s.name)
+            ref = published_for(s.name + (":regular=true" if s.name == "swap" else ""))
             rows.append({"name": s.name, "needs_labels": s.needs_labels, "needs_gradients": s.needs_gradients,
                          "higher_is_better": s.higher_is_better, "sign": s.sign, "relative": s.relative,
                          "default_mode": s.default_mode, "cost": s.cost, "chunking": s.chunking,
                          "reference": s.reference, "description": s.description,
                          "published_nb201_spearman": None if ref is None else
                          {"source": ref.source, "setting": ref.setting, "rho": dict(ref.spearman)}})
-        extra = {k: {"source": v.source, "setting": v.setting, "rho": dict(v.spearman)}
-                 for k, v in PUBLISHED_CORRELATIONS.items() if k not in proxy_names()}
-        print(json.dumps({"proxies": rows, "published_variants": extra}, indent=2))
+        print(json.dumps(rows, indent=2))
         return 0
     yes = {True: "yes", False: "no"}
     short = {"cifar10": "C10", "cifar100": "C100", "ImageNet16-120": "IN16"}

@@ -24,10 +24,9 @@ INIT_CHOICES: tuple[str, ...] = ("network", "gaussian")
 """``network``: the network's own weights; ``gaussian``: the Zen-NAS / SWAP ``N(0, 1)`` re-draw."""
 
 
-def gaussian_tensors(net: nn.Module, seed: int, device: torch.device,
-                     dtype: Optional[torch.dtype] = None) -> dict[str, torch.Tensor]:
+def gaussian_tensors(net: nn.Module, seed: int, device: torch.device) -> dict[str, torch.Tensor]:
     """Replacement parameters (Gaussian re-draw, see the module docstring) and cloned buffers of
-    ``net`` for ``functional_call``, on ``device`` (``dtype``: floating tensors' dtype, default theirs)."""
+    ``net`` for ``functional_call``, on ``device``."""
     gen = torch.Generator(device="cpu").manual_seed(int(seed))
     owner = {}
     for module in net.modules():
@@ -36,7 +35,6 @@ def gaussian_tensors(net: nn.Module, seed: int, device: torch.device,
     tensors: dict[str, torch.Tensor] = {}
     for full_name, p in net.named_parameters():
         module, name = owner[id(p)]
-        target_dtype = dtype if (dtype is not None and p.is_floating_point()) else p.dtype
         if isinstance(module, (nn.Conv2d, nn.Linear)) and name == "weight":
             value = torch.randn(p.shape, generator=gen)
         elif isinstance(module, (nn.Conv2d, nn.Linear, nn.BatchNorm2d, nn.GroupNorm)) and name == "bias":
@@ -44,22 +42,18 @@ def gaussian_tensors(net: nn.Module, seed: int, device: torch.device,
         elif isinstance(module, (nn.BatchNorm2d, nn.GroupNorm)) and name == "weight":
             value = torch.ones(p.shape)
         else:
-            tensors[full_name] = p.detach().to(device=device, dtype=target_dtype)
-            continue
-        tensors[full_name] = value.to(device=device, dtype=target_dtype)
-    for full_name, b in net.named_buffers():
-        target_dtype = dtype if (dtype is not None and b.is_floating_point()) else b.dtype
-        tensors[full_name] = b.detach().to(device=device, dtype=target_dtype).clone()
+            value = p.detach()
+        tensors[full_name] = value.to(device=device, dtype=p.dtype)
+    tensors.update(_cloned_buffers(net, device))
     return tensors
 
 
-def own_tensors(net: nn.Module, device: torch.device, dtype: Optional[torch.dtype] = None) -> dict[str, torch.Tensor]:
+def own_tensors(net: nn.Module, device: torch.device) -> dict[str, torch.Tensor]:
     """The network's own parameters (detached) and cloned buffers, as ``functional_call`` tensors."""
-    tensors = {}
-    for name, p in net.named_parameters():
-        tensors[name] = p.detach().to(device=device, dtype=dtype if dtype is not None and p.is_floating_point()
-                                      else p.dtype)
-    for name, b in net.named_buffers():
-        tensors[name] = b.detach().to(device=device, dtype=dtype if dtype is not None and b.is_floating_point()
-                                      else b.dtype).clone()
+    tensors = {name: p.detach().to(device) for name, p in net.named_parameters()}
+    tensors.update(_cloned_buffers(net, device))
     return tensors
+
+
+def _cloned_buffers(net: nn.Module, device: torch.device) -> dict[str, torch.Tensor]:
+    return {name: b.detach().to(device).clone() for name, b in net.named_buffers()}
