@@ -224,7 +224,7 @@ def markdown_table(rows: list[dict[str, Any]]) -> str:
 
 
 def write_report(out: Path, stream: ScoreStream, config: dict, indices: list[int], labels: list[str],
-                 ensembles: list[str], accuracy: dict[str, dict[int, float]], started: float) -> list[dict]:
+                 ensembles: list[str], accuracy: dict[str, dict[int, float]]) -> list[dict]:
     """Rewrite ``<out>.json`` / ``.csv`` / ``.md`` from the stream (architectures scored so far)."""
     records = stream.records()
     done = [i for i in indices if i in records and all(lab in records[i]["scores"] for lab in labels)]
@@ -323,8 +323,8 @@ def main(argv: Optional[list[str]] = None) -> int:
                 print(f"  {k}/{len(todo)} scored, {elapsed:.0f}s, {elapsed / k:.1f}s/arch, "
                       f"eta {elapsed / k * (len(todo) - k) / 3600:.1f}h", flush=True)
             if k % args.report_every == 0:
-                write_report(out, stream, config, indices, labels, args.ensembles, accuracy, started)
-    rows = write_report(out, stream, config, indices, labels, args.ensembles, accuracy, started)
+                write_report(out, stream, config, indices, labels, args.ensembles, accuracy)
+    rows = write_report(out, stream, config, indices, labels, args.ensembles, accuracy)
     if not rows:
         print("fewer than 3 architectures are complete: no report yet")
         return 0

@@ -15,8 +15,6 @@ dtype and device -- the same values on every device and for every dtype.
 """
 from __future__ import annotations
 
-from typing import Optional
-
 import torch
 from torch import nn
 

@@ -2,7 +2,7 @@
 
 For one input ``X`` and layer ``i`` with feature map ``f_i(X) ∈ R^{c × h × w}``, reshape it into a
 ``c × hw`` matrix and let ``P(f_i(X))`` be the ``c × c`` Pearson correlation matrix of its rows
-(channels). The paper's score (its Eq. 4) is
+(channels). The paper's score is
 
     MeCo(X) = Σ_i λ_min(P(f_i(X)))                    (higher is better, as published).
 
@@ -149,7 +149,7 @@ register_proxy(ProxySpec(
     cost="1 forward (no grad) + one c x c correlation and eigendecomposition per conv layer and sample",
     chunking="exact without batch-coupled layers (not with train-mode BatchNorm)",
     default_mode="as-is",
-    reference="Jiang et al. 2023 (MeCo, NeurIPS), Eq. 4; published code: hooks on every module (hooks=published)",
+    reference="Jiang et al. 2023 (MeCo, NeurIPS); published code: hooks on every module (hooks=published)",
     description="sum over conv layers of the minimum eigenvalue of the channel correlation matrix, mean over samples",
     sign="as published",
 ))

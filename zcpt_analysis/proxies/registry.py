@@ -89,22 +89,28 @@ def proxy_options_of(spec: ProxySpec) -> list[str]:
             and p.name not in CALL_ARGUMENTS]
 
 
-def parse_proxy_variant(text: str) -> tuple[str, str, dict[str, Any]]:
-    """``"name[:key=value[:key=value...]]"`` -> ``(label, registered name, options)``, e.g.
-    ``"nwot:mode=train"`` -> ``("nwot:mode=train", "nwot", {"mode": "train"})`` (values parsed as
-    :func:`~zcpt_analysis.options.parse_key_value` does). Unknown proxies and options the proxy
-    does not accept are clear errors."""
-    from ..options import parse_key_value
+def check_proxy_options(spec: ProxySpec, options: Any) -> None:
+    """Raise a clear :class:`~.policy.ProxyInputError` if ``spec.fn`` does not accept one of ``options``."""
     from .policy import ProxyInputError
 
-    name, *items = str(text).strip().split(":")
-    spec = get_proxy(name)
-    options = dict(parse_key_value(item, f"option of proxy {spec.name!r}") for item in items)
     accepted = proxy_options_of(spec)
     takes_any = any(p.kind == p.VAR_KEYWORD for p in inspect.signature(spec.fn).parameters.values())
     bad = [k for k in options if k not in accepted and not takes_any]
     if bad:
         raise ProxyInputError(f"proxy {spec.name!r} has no option {', '.join(map(repr, bad))} "
                               f"(its options: {', '.join(accepted) or 'none'})")
+
+
+def parse_proxy_variant(text: str) -> tuple[str, str, dict[str, Any]]:
+    """``"name[:key=value[:key=value...]]"`` -> ``(label, registered name, options)``, e.g.
+    ``"nwot:mode=train"`` -> ``("nwot:mode=train", "nwot", {"mode": "train"})`` (values parsed as
+    :func:`~zcpt_analysis.options.parse_key_value` does). Unknown proxies and options the proxy
+    does not accept are clear errors."""
+    from ..options import parse_key_value
+
+    name, *items = str(text).strip().split(":")
+    spec = get_proxy(name)
+    options = dict(parse_key_value(item, f"option of proxy {spec.name!r}") for item in items)
+    check_proxy_options(spec, options)
     label = spec.name + "".join(f":{k}={v}" for k, v in options.items())
     return label, spec.name, options

@@ -94,8 +94,9 @@ class _PatternSet:
 
 
 def regular_factor(net: nn.Module, mu: float, sigma: float) -> float:
-    """``exp(-(Θ - μ)² / σ)`` with ``Θ`` the parameter count in thousands."""
-    theta = sum(p.numel() for p in net.parameters()) / 1e3
+    """``exp(-(Θ - μ)² / σ)`` with ``Θ`` the parameter count in thousands (parameters whose name
+    contains ``auxiliary`` -- a DARTS auxiliary head -- left out, as the published count)."""
+    theta = sum(p.numel() for name, p in net.named_parameters() if "auxiliary" not in name) / 1e3
     return math.exp(-((theta - mu) ** 2) / sigma)
 
 

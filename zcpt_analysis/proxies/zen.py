@@ -2,7 +2,7 @@
 
 With every weight drawn from ``N(0, 1)`` (BatchNorm scale 1, biases 0; see :mod:`.gaussian_init`),
 Gaussian inputs ``x, ε ~ N(0, 1)`` of the minibatch's shape and ``α = mixup_gamma = 0.01``, let
-``f`` be the feature map *before global average pooling*. The paper's score (its Eq. 7) is
+``f`` be the feature map *before global average pooling*. The paper's Zen-score is
 
     Zen = log E_x ‖f(x) − f(x + α ε)‖₁  +  Σ_i log σ̄_i,     σ̄_i = sqrt(mean_j σ²_{i,j})
 
@@ -147,7 +147,7 @@ register_proxy(ProxySpec(
     cost="2 forwards (no grad) per repeat on Gaussian inputs with Gaussian weights",
     chunking="n/a (train-mode BatchNorm statistics are part of the score)",
     default_mode="train",
-    reference="Lin et al. 2021 (Zen-NAS, ICCV), Eq. 7; published code reads BN running_var (bn=running)",
+    reference="Lin et al. 2021 (Zen-NAS, ICCV); published code reads BN running_var (bn=running)",
     description="log E|f(x) - f(x + 0.01 eps)| before global pooling + sum of log BN batch std, Gaussian weights",
     sign="as published",
 ))

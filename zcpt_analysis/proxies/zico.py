@@ -3,7 +3,7 @@
 Split the minibatch into ``B >= 2`` consecutive parts (``splits``; sizes differ by at most one) and
 take the loss gradient ``g_b = ∂L_b/∂θ`` of every part ``b`` (``L_b`` the cross-entropy, mean over
 the part, by default). For every ``Conv2d`` / ``Linear`` layer ``l`` with weights ``θ_l``, with
-mean and (population) standard deviation over the ``B`` parts per weight, the paper's Eq. 3 is
+mean and (population) standard deviation over the ``B`` parts per weight, the paper's score is
 
     ZiCo = Σ_l log( Σ_{θ ∈ θ_l} E_b[|g_b(θ)|] / sqrt(Var_b[g_b(θ)]) )     (higher is better, as published).
 
@@ -125,7 +125,7 @@ register_proxy(ProxySpec(
     cost="splits x (forward + backward) on parts of the minibatch",
     chunking="n/a (the parts are the definition; chunk_size is not accepted)",
     default_mode="train",
-    reference="Li et al. 2023 (ZiCo, ICLR), Eq. 3; published getzico: cumulative gradients (gradients=cumulative)",
+    reference="Li et al. 2023 (ZiCo, ICLR); published getzico: cumulative gradients (gradients=cumulative)",
     description="sum over conv/linear layers of log sum(mean|g| / std g) over minibatch parts",
     sign="as published",
 ))

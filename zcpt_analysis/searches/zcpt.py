@@ -53,8 +53,11 @@ def make_scorer(proxy: str, options: dict[str, Any] | None = None) -> tuple[Scor
     """A higher-is-better scorer ``f(net, x, y)`` for a registered proxy, and the proxy's metadata."""
     from ..proxies import get_proxy
 
+    from ..proxies.registry import check_proxy_options
+
     spec = get_proxy(proxy)
     opts = dict(options or {})
+    check_proxy_options(spec, opts)  # unknown options: one clear error before any work
     sign = 1.0 if spec.higher_is_better else -1.0
 
     def scorer(net: nn.Module, inputs: torch.Tensor, targets: torch.Tensor) -> float:
