@@ -167,11 +167,13 @@ def test_jacob_cov_degenerate_and_undefined_cases():
 # ------------------------------------------------------------------------------- registry
 def test_registry_names_metadata_and_errors():
     names = proxy_names()
-    assert names == ["synflow", "snip", "grasp", "fisher", "grad_norm", "jacob_cov", "nwot", "params", "flops"]
+    assert names == ["synflow", "snip", "grasp", "fisher", "grad_norm", "jacob_cov", "nwot", "params", "flops",
+                     "meco", "zico", "swap", "zen", "epe_nas", "l2_norm", "plain", "ntk", "ensemble"]
     for name in names:
         spec = get_proxy(name)
         assert spec.name == name and spec.higher_is_better and spec.cost and spec.chunking
-    assert [n for n in names if get_proxy(n).needs_labels] == ["snip", "grasp", "fisher", "grad_norm"]
+    assert [n for n in names if get_proxy(n).needs_labels] == ["snip", "grasp", "fisher", "grad_norm", "zico",
+                                                                "epe_nas", "plain"]
     assert not get_proxy("nwot").needs_gradients and get_proxy("jacob_cov").needs_gradients
     assert get_proxy(" NWOT ").name == "nwot"
     with pytest.raises(UnknownNameError, match="unknown proxy 'naswot'; valid proxies: synflow, snip"):

@@ -18,16 +18,25 @@ BEST = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_con
 def test_list_prints_every_proxy_with_metadata(capsys):
     assert main(["proxies", "list"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0].split() == ["proxy", "labels", "grads", "higher=better", "mode", "cost"]
-    rows = {line.split()[0]: line.split() for line in out[1:10]}
-    assert list(rows) == ["synflow", "snip", "grasp", "fisher", "grad_norm", "jacob_cov", "nwot", "params", "flops"]
-    assert rows["snip"][1:5] == ["yes", "yes", "yes", "as-is"]
-    assert rows["nwot"][1:5] == ["no", "no", "yes", "eval"]
-    assert rows["fisher"][4] == "train"
+    assert out[0].split()[:6] == ["proxy", "labels", "grads", "mode", "direction", "sign"]
+    rows = {line.split()[0]: line for line in out[1:19]}
+    assert list(rows) == ["synflow", "snip", "grasp", "fisher", "grad_norm", "jacob_cov", "nwot", "params", "flops",
+                          "meco", "zico", "swap", "zen", "epe_nas", "l2_norm", "plain", "ntk", "ensemble"]
+    assert rows["snip"].split()[1:4] == ["yes", "yes", "as-is"]
+    assert rows["nwot"].split()[1:4] == ["no", "no", "eval"] and "C10 0.77 C100 0.80 IN16 0.77" in rows["nwot"]
+    assert rows["fisher"].split()[3] == "train"
+    assert all("higher is better" in line for line in rows.values())
+    assert "negated: -kappa" in rows["ntk"] and "TE-NAS" in rows["ntk"]
+    assert "C10 0.89" in rows["meco"] and "Jiang et al. 2023" in rows["meco"]
+    assert "C100 0.90 (regular=true)" in rows["swap"] and "rank within" not in rows["swap"]
+    assert "mean rank within the compared set" in rows["ensemble"]
     assert "NaN" in out[-1]
     assert main(["proxies", "list", "--json"]) == 0
     listed = json.loads(capsys.readouterr().out)
     assert [p["name"] for p in listed][:2] == ["synflow", "snip"] and all(p["cost"] for p in listed)
+    by_name = {p["name"]: p for p in listed}
+    assert by_name["plain"]["published_nb201_spearman"]["rho"]["cifar10"] == -0.26
+    assert by_name["zico"]["published_nb201_spearman"] is None and by_name["ensemble"]["relative"]
 
 
 def test_score_on_the_real_sample_matches_the_library(capsys, shared_data):
@@ -74,26 +83,3 @@ def test_parse_option_types():
     assert parse_option("chunk_size=32") == ("chunk_size", 32)
     assert parse_option("log=True") == ("log", True)
     assert parse_option("output_index=none") == ("output_index", None)
-
-
-def test_correlation_benchmark_writes_and_resumes(tmp_path, capsys, shared_data):
-    import importlib.util
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "proxy_correlation.py"
-    spec = importlib.util.spec_from_file_location("proxy_correlation", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    out = tmp_path / "pc.json"
-    args = ["--batch-size", "4", "--seed", "1", "--proxies", "nwot,synflow:log=True,params", "--out", str(out),
-            "--device", "cpu"]
-    assert module.main(["--num-archs", "3", *args]) == 0
-    first = capsys.readouterr().out
-    assert "3 architectures left to score" in first and "published rho" in first and "synflow:log=True" in first
-    stored = json.loads(out.read_text())
-    assert len(stored["archs"]) == 3 and stored["summary"]["num_archs"] == 3
-    assert out.with_suffix(".csv").read_text().splitlines()[0] == "index,arch_str,accuracy,nwot,synflow:log=True,params"
-    assert module.main(["--num-archs", "4", *args]) == 0  # resumes: only the new architecture is scored
-    assert "1 architectures left to score (3 resumed" in capsys.readouterr().out
-    assert module.main(["--num-archs", "4", *args[:-4], "--batch-size", "5", "--out", str(out)]) == 2
-    assert "another setting" in capsys.readouterr().err

@@ -60,6 +60,7 @@ from .registry import Registry
 from .runtime import derive_seed
 from .evaluation import evaluate
 from .searches.darts import BilevelTrainer, DartsConfig, DartsRun, FixedBatches, SearchData, copy_supernet, train_supernet
+from .proxies.ensemble import comparable
 from .searches.op_selection import Scorer, edge_scores
 from .supernet import ArchState, Supernet
 
@@ -338,8 +339,8 @@ def _zero_cost(kind: str) -> EdgeScorer:
             for o in ops:
                 cm = net.perturbed(e, o) if kind == "zc-pt" else net.discretized(e, o)
                 with cm:
-                    out[o] = float(scorer(net, x, y))
-            return out
+                    out[o] = scorer(net, x, y)
+            return comparable(out)  # floats; a set-relative proxy (the ensemble) ranks these ops
     return score
 
 

@@ -43,19 +43,39 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _list(args: argparse.Namespace) -> int:
     from ..proxies import get_proxy, proxy_names
+    from ..proxies.published import NB201_DATASETS, published_for
 
     specs = [get_proxy(n) for n in proxy_names()]
     if args.json:
-        print(json.dumps([{"name": s.name, "needs_labels": s.needs_labels, "needs_gradients": s.needs_gradients,
-                           "higher_is_better": s.higher_is_better, "default_mode": s.default_mode, "cost": s.cost,
-                           "chunking": s.chunking, "reference": s.reference, "description": s.description}
-                          for s in specs], indent=2))
+        rows = []
+        for s in specs:
+            ref = published_for(s.name + (":regular=true" if s.name == "swap" else ""))
+            rows.append({"name": s.name, "needs_labels": s.needs_labels, "needs_gradients": s.needs_gradients,
+                         "higher_is_better": s.higher_is_better, "sign": s.sign, "relative": s.relative,
+                         "default_mode": s.default_mode, "cost": s.cost, "chunking": s.chunking,
+                         "reference": s.reference, "description": s.description,
+                         "published_nb201_spearman": None if ref is None else
+                         {"source": ref.source, "setting": ref.setting, "rho": dict(ref.spearman)}})
+        print(json.dumps(rows, indent=2))
         return 0
     yes = {True: "yes", False: "no"}
-    print(f"{'proxy':<10} {'labels':<7} {'grads':<6} {'higher=better':<14} {'mode':<6} cost")
+    short = {"cifar10": "C10", "cifar100": "C100", "ImageNet16-120": "IN16"}
+
+    def rho_text(name: str) -> str:
+        ref = published_for(name + (":regular=true" if name == "swap" else ""))
+        if ref is None:
+            return "-"
+        return " ".join(f"{short[d]} {ref.spearman[d]:.2f}" for d in NB201_DATASETS if d in ref.spearman) + (
+            " (regular=true)" if name == "swap" else "")
+
+    print(f"{'proxy':<10} {'labels':<7} {'grads':<6} {'mode':<14} {'direction':<17} {'sign':<57} "
+          f"{'published rho, NB201':<27} reference")
     for s in specs:
-        print(f"{s.name:<10} {yes[s.needs_labels]:<7} {yes[s.needs_gradients]:<6} {yes[s.higher_is_better]:<14} "
-              f"{s.default_mode:<6} {s.cost}")
+        print(f"{s.name:<10} {yes[s.needs_labels]:<7} {yes[s.needs_gradients]:<6} {s.default_mode:<14} "
+              f"{'higher is better':<17} {s.sign:<57} {rho_text(s.name):<27} {s.reference}")
+    print("Every score is signed so that higher is better (plain keeps its published sign, which correlates "
+          "negatively). Published rho: NAS-Bench-Suite-Zero Fig. 2 (1,000 random NB201 archs), MeCo and SWAP from "
+          "their papers; --json gives sources and settings.")
     print("NaN/inf policy: -inf = degenerate network (worst), NaN = undefined (ignored when choosing); "
           "see zcpt_analysis/proxies/policy.py")
     return 0

@@ -8,6 +8,7 @@ returns the measured-vs-paper frame.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Optional, Sequence
 
 import pandas as pd
@@ -18,7 +19,7 @@ from ..runs.records import SearchRecord, error_statistics
 from ..searches.op_selection import select_candidate
 from .common import (NEEDS_GPU, NOT_COMPUTED, NOT_IN_PAPER, Pending, Row, Runs, TableResult, bench as _bench, comparison, error_bars,
                      error_table, fmt, runs_of, store_at)
-from .presets import BaselineSettings, SearchSettings
+from .presets import BaselineSettings, SearchSettings, search_settings
 
 DARTS_VARIANTS: dict[str, str] = {"darts": "DARTS", "darts-pt": "DARTS-PT", "darts-pt-fix-alpha": "DARTS-PT (fix alpha)"}
 """Table 4's DARTS rows: variant -> row label."""
@@ -66,23 +67,82 @@ def table2(settings: SearchSettings, results_dir: Any = None, orders: Optional[S
 
 
 # ============================================================================= Table 3
+NEW_PROXIES: tuple[str, ...] = ("meco", "zico", "swap", "zen", "epe_nas", "l2_norm", "plain", "ntk", "ensemble")
+"""Table 3's extension: the proxies published after the paper and the rank-average ensemble (rows
+"not in the paper")."""
+TABLE3_PROXY_OPTIONS: dict[str, dict[str, Any]] = {"ntk": {"num_samples": 16}}
+"""Proxy options of Table 3 rows: ``ntk`` scores its NTK on the first 16 images of each minibatch
+(TE-NAS's NTK batch; the full 64- or 256-image NTK costs that many backward passes per evaluation),
+or on the whole minibatch when it has at most 16 images."""
+
+
+def table3_proxies(proxies: Optional[Sequence[str]] = None) -> list[str]:
+    """Table 3's rows: ``proxies``, or the paper's six followed by :data:`NEW_PROXIES`."""
+    return list(proxies) if proxies is not None else list(paper.TABLE3_PROXIES) + list(NEW_PROXIES)
+
+
+def _table3_changes(settings: SearchSettings, proxy: str, order: str) -> dict[str, Any]:
+    """The spec changes of one Table 3 row; ntk's 16-image NTK only when the minibatch is larger."""
+    changes: dict[str, Any] = {"proxy": proxy, "order": order}
+    options = dict(TABLE3_PROXY_OPTIONS.get(proxy, {}))
+    if "num_samples" in options and settings.batch_size is not None and settings.batch_size <= options["num_samples"]:
+        del options["num_samples"]
+    if options:
+        changes["proxy_options"] = options
+    return changes
+
+
 def plan_table3(settings: SearchSettings, proxies: Optional[Sequence[str]] = None, order: str = "random") -> list:
-    return [s for proxy in (proxies or paper.TABLE3_PROXIES) for s in settings.specs(proxy=proxy, order=order)]
+    return [s for proxy in table3_proxies(proxies) for s in settings.specs(**_table3_changes(settings, proxy, order))]
 
 
 def table3(settings: SearchSettings, results_dir: Any = None, proxies: Optional[Sequence[str]] = None,
            order: str = "random", progress: bool = False) -> TableResult:
-    """Table 3: Zero-Cost-PT test error by zero-cost proxy (random order, NB201)."""
+    """Table 3: Zero-Cost-PT test error by zero-cost proxy (random order, NB201): the paper's six
+    proxies and, unless ``proxies`` says otherwise, the ones published since (:data:`NEW_PROXIES`,
+    paper column "not in the paper")."""
     rows, pending, runs = [], [], {}
-    for proxy in list(proxies or paper.TABLE3_PROXIES):
-        r = zcpt_runs(settings, f"Zero-Cost-PT {proxy}, order {order}", results_dir, progress, proxy=proxy, order=order)
+    for proxy in table3_proxies(proxies):
+        changes = _table3_changes(settings, proxy, order)
+        label = proxy + "".join(f" {k}={v}" for k, v in changes.get("proxy_options", {}).items())
+        r = zcpt_runs(settings, f"Zero-Cost-PT {label}, order {order}", results_dir, progress, **changes)
         runs[proxy] = r
         if r.pending:
             pending.append(r.pending)
         distinct = len({str(rec.selected.arch) for rec in r.records}) if r.records else NOT_COMPUTED
-        rows.append(Row(proxy, r.stats(), paper.TABLE3_PROXIES.get(proxy) if order == "random" else None,
+        rows.append(Row(label, r.stats(), paper.TABLE3_PROXIES.get(proxy) if order == "random" else None,
                         {"distinct selected archs": distinct, "seeds": len(r.records), "data": r.data_sources()}))
     return TableResult(error_table(rows, label="proxy"), error_bars(rows), pending, runs)
+
+
+TABLE3_CPU_RECORDS = Path("benchmarks") / "results" / "table3_cpu"
+"""Where the repository keeps its CPU-budget Table 3 records (relative to the repository root)."""
+TABLE3_CPU_PROXIES: tuple[str, ...] = ("nwot", "synflow") + NEW_PROXIES
+TABLE3_CPU_SEEDS: tuple[int, ...] = (0,)
+TABLE3_CPU_N = 5
+"""The CPU budget's search iterations. One zc-pt evaluation of a gradient or correlation proxy on the
+C=16, N=5 supernet takes 10-40 s on one core here (nwot's batched engine is far cheaper), i.e. about
+an hour per search iteration per proxy with 30 evaluations: N=5 and one seed keep the nine new
+proxies within a working day of one core."""
+
+
+def table3_cpu_settings(seeds: Sequence[int] = TABLE3_CPU_SEEDS) -> SearchSettings:
+    """The CPU budget of the repository's Table 3 records: the paper's setting with N=5 (paper 10),
+    V=20 (paper 100), minibatches of 64 (paper 256) from the shared CIFAR-10 sample, seed 0 (paper
+    0-3), on the CPU; read only (missing records are listed with their commands)."""
+    return search_settings("paper", N=TABLE3_CPU_N, V=20, batch_size=64, seeds=seeds, data_source="sample",
+                           device="cpu", compute_missing=False)
+
+
+def table3_cpu(results_dir: Any = None, proxies: Optional[Sequence[str]] = None,
+               seeds: Sequence[int] = TABLE3_CPU_SEEDS) -> TableResult:
+    """Table 3 from the CPU-budget records shipped in the repository (:data:`TABLE3_CPU_RECORDS`),
+    for :data:`TABLE3_CPU_PROXIES` (nwot and synflow as the paper's anchors); missing records are
+    pending, with the commands that compute them."""
+    from .proxy_study import repository_root
+
+    store = results_dir if results_dir is not None else repository_root() / TABLE3_CPU_RECORDS
+    return table3(table3_cpu_settings(seeds), results_dir=store, proxies=list(proxies or TABLE3_CPU_PROXIES))
 
 
 # ============================================================================= Table 4
@@ -245,5 +305,6 @@ def nv_ablation(settings: SearchSettings, N_values: Sequence[int], V_values: Seq
                     distribution, pd.DataFrame(summary_rows), comparison(facts) if facts else pd.DataFrame(), pending)
 
 
-__all__ = ["DARTS_VARIANTS", "NVResult", "nv_ablation", "plan_figure3", "plan_table2", "plan_table3", "plan_table4",
-           "select_subset", "table2", "table3", "table4", "zcpt_runs"]
+__all__ = ["DARTS_VARIANTS", "NEW_PROXIES", "NVResult", "TABLE3_PROXY_OPTIONS", "nv_ablation", "plan_figure3",
+           "plan_table2", "plan_table3", "plan_table4", "select_subset", "table2", "table3", "table3_cpu",
+           "table3_cpu_settings", "table3_proxies", "table4", "zcpt_runs"]

@@ -7,7 +7,11 @@ Look a proxy up by name in the registry and call it the way the search does::
 
 Registered (one module each): ``synflow``, ``snip``, ``grasp``, ``fisher``, ``grad_norm``,
 ``jacob_cov`` (Abdelfattah et al. 2021), ``nwot`` (Mellor et al. 2021, Zero-Cost-PT's default),
-and the baselines ``params`` and ``flops``. Every proxy leaves the network exactly as it found it
+the baselines ``params`` and ``flops``, the proxies published since -- ``meco`` (Jiang et al.
+2023), ``zico`` (Li et al. 2023), ``swap`` (Peng et al. 2024), ``zen`` (Lin et al. 2021),
+``epe_nas`` (Lopes et al. 2021), ``l2_norm`` and ``plain`` (NAS-Bench-Suite-Zero), ``ntk`` (TE-NAS's
+negated NTK condition number) -- and the set-relative rank-average ``ensemble``. Their published
+NAS-Bench-201 correlations are in :mod:`.published`. Every proxy leaves the network exactly as it found it
 (parameters, buffers, ``requires_grad``, ``.grad``, dtype, training flags, hooks) without copying
 it. The shared NaN/inf policy is documented in :mod:`zcpt_analysis.proxies.policy`.
 """
@@ -21,11 +25,22 @@ from . import jacob_cov  # noqa: F401  isort:skip
 from . import nwot  # noqa: F401  isort:skip
 from . import params  # noqa: F401  isort:skip
 from . import flops  # noqa: F401  isort:skip
+from . import meco  # noqa: F401  isort:skip
+from . import zico  # noqa: F401  isort:skip
+from . import swap  # noqa: F401  isort:skip
+from . import zen  # noqa: F401  isort:skip
+from . import epe_nas  # noqa: F401  isort:skip
+from . import l2_norm  # noqa: F401  isort:skip
+from . import plain  # noqa: F401  isort:skip
+from . import ntk  # noqa: F401  isort:skip
+from . import ensemble  # noqa: F401  isort:skip
 from .base import MODES, scored_layers
 from .policy import (DegenerateNetworkWarning, ProxyInputError, ProxyNaNWarning, ProxyOverflowWarning, ProxyWarning,
                      nan_safe_argbest, ranking_value)
-from .registry import ProxySpec, compute_proxy, get_proxy, proxy_names, register_proxy
+from .ensemble import ComponentScores, comparable, rank_average
+from .registry import ProxySpec, compute_proxy, get_proxy, parse_proxy_variant, proxy_names, register_proxy
 
 __all__ = ["MODES", "scored_layers", "DegenerateNetworkWarning", "ProxyInputError", "ProxyNaNWarning",
            "ProxyOverflowWarning", "ProxyWarning", "nan_safe_argbest", "ranking_value", "ProxySpec", "compute_proxy",
-           "get_proxy", "proxy_names", "register_proxy"]
+           "get_proxy", "proxy_names", "register_proxy", "ComponentScores", "comparable", "rank_average",
+           "parse_proxy_variant"]

@@ -56,7 +56,7 @@ def _accepts(fn: Any, name: str) -> bool:
 def score_arch_table(arch: Any, proxies: Sequence[str] = ("nwot",), dataset: str = "cifar10", batch_size: int = 64,
                      seed: int = 0, data_source: str = "auto", data_root: Optional[str] = None, device: str = "auto",
                      augment: bool = True, options: Optional[dict[str, Any]] = None, bench: Any = None) -> ArchScores:
-    """Every proxy in ``proxies`` (``"all"`` = every registered one) on ``arch`` (an arch string or
+    """Every proxy in ``proxies`` (``"all"`` = every registered one but the set-relative ensemble) on ``arch`` (an arch string or
     a benchmark index). ``options`` go to each selected proxy that accepts them; an option no
     selected proxy accepts is an error."""
     from ..data import MinibatchSampler, load_images
@@ -64,8 +64,15 @@ def score_arch_table(arch: Any, proxies: Sequence[str] = ("nwot",), dataset: str
     from ..spaces import get_space
 
     names = list(proxies)
-    names = proxy_names() if any(str(n).strip().lower() == "all" for n in names) else [get_proxy(n).name for n in names]
+    if any(str(n).strip().lower() == "all" for n in names):  # 'all': every proxy that scores one network alone
+        names = [n for n in proxy_names() if not get_proxy(n).relative]
+    else:
+        names = [get_proxy(n).name for n in names]
     specs = [get_proxy(n) for n in dict.fromkeys(names)]
+    relative = [s.name for s in specs if s.relative]
+    if relative:
+        raise ZcptError(f"{', '.join(relative)} ranks networks against each other; one architecture has no rank. "
+                        "Score its components instead (e.g. --proxy nwot --proxy synflow)")
     options = dict(options or {})
     bad = sorted(k for k in options if k in RESERVED_OPTIONS)
     if bad:

@@ -7,6 +7,7 @@ NaN/inf policy is in :mod:`zcpt_analysis.proxies.policy`).
 """
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
@@ -29,6 +30,15 @@ class ProxySpec:
     * ``chunking``: whether ``chunk_size=`` reproduces the unchunked value.
     * ``default_mode``: the network mode it scores in unless ``mode=`` says otherwise.
     * ``reference``: where the definition comes from.
+    * ``sign``: how the registered value relates to the published quantity (``"as published"``,
+      or e.g. ``"negated: ..."`` where the paper ranks lower values first).
+    * ``relative``: the score of one network is only meaningful against the other networks it is
+      compared with (the rank-average ``ensemble``): ``fn`` then returns the component scores
+      (:class:`~zcpt_analysis.proxies.ensemble.ComponentScores`), and consumers turn the values of
+      one comparison set into floats with :func:`~zcpt_analysis.proxies.ensemble.comparable`.
+
+    Published rank correlations with NAS-Bench-201 accuracy live in
+    :data:`zcpt_analysis.proxies.published.PUBLISHED_CORRELATIONS`.
     """
 
     name: str
@@ -41,6 +51,8 @@ class ProxySpec:
     default_mode: str
     reference: str
     description: str
+    sign: str = "as published"
+    relative: bool = False
 
     def __call__(self, net: nn.Module, inputs: torch.Tensor, targets: Optional[torch.Tensor] = None,
                  loss_fn: Any = None, **options: Any) -> float:
@@ -48,7 +60,8 @@ class ProxySpec:
 
 
 PROXIES: Registry[ProxySpec] = Registry("proxy")
-"""Every registered proxy, in registration order (the six of Abdelfattah et al., nwot, baselines)."""
+"""Every registered proxy, in registration order (the six of Abdelfattah et al., nwot, the baselines,
+then the proxies published since and the ensemble)."""
 register_proxy = PROXIES.register
 get_proxy = PROXIES.get
 proxy_names = PROXIES.names
@@ -114,3 +127,18 @@ def check_batch_size(name: str, batch_size: int, flag: str = "batch_size") -> No
     if batch_size < minimum:
         raise ZcptError(f"{flag} {batch_size} is too small for {spec.name}: it needs at least {minimum} images "
                         f"({why})" if why else f"{flag} must be at least {minimum}, got {batch_size}")
+
+
+def parse_proxy_variant(text: str) -> tuple[str, str, dict[str, Any]]:
+    """``"name[:key=value[:key=value...]]"`` -> ``(label, registered name, options)``, e.g.
+    ``"nwot:mode=train"`` -> ``("nwot:mode=train", "nwot", {"mode": "train"})`` (values parsed as
+    :func:`~zcpt_analysis.options.parse_key_value` does). Unknown proxies and options the proxy
+    does not accept are clear errors."""
+    from ..options import parse_key_value
+
+    name, *items = str(text).strip().split(":")
+    spec = get_proxy(name)
+    options = dict(parse_key_value(item, f"option of proxy {spec.name!r}") for item in items)
+    check_options(spec.name, options)
+    label = spec.name + "".join(f":{k}={v}" for k, v in options.items())
+    return label, spec.name, options

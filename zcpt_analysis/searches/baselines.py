@@ -68,6 +68,11 @@ class NaswotScoreTable:
         self._batch: tuple[torch.Tensor, torch.Tensor] | None = None
         self.space = get_space(spec.space)
         self.device = resolve_device(spec.device)
+        from ..proxies import get_proxy
+
+        if get_proxy(spec.proxy).relative:
+            raise ZcptError(f"NASWOT caches one score per architecture; {spec.proxy!r} only ranks a set of networks. "
+                            "Use one of its component proxies (e.g. --proxy nwot)")
         self.scorer, _ = make_scorer(spec.proxy, spec.proxy_options)
 
     def batch(self) -> tuple[torch.Tensor, torch.Tensor]:

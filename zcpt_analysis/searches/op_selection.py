@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from ..errors import ZcptError
+from ..proxies.ensemble import comparable
 from ..supernet import Supernet
 
 Scorer = Callable[[nn.Module, torch.Tensor, torch.Tensor], float]
@@ -51,8 +52,8 @@ def edge_scores(kind: str, supernet: Supernet, edge: int | str, scorer: Scorer, 
     scores = {}
     for o in supernet.remaining_ops(e):
         with change(e, o):
-            scores[supernet.candidates[e][o]] = float(scorer(supernet, inputs, targets))
-    return scores
+            scores[supernet.candidates[e][o]] = scorer(supernet, inputs, targets)
+    return comparable(scores)  # floats; a set-relative proxy (the ensemble) ranks the edge's ops
 
 
 def select(scores: Mapping[str, float], maximize: bool, what: str = "edge") -> str:

@@ -39,6 +39,7 @@ import torch
 
 from ..errors import StateError, UnknownNameError
 from ..supernet import Supernet
+from ..proxies.ensemble import comparable
 from .op_selection import DegenerateScoresError, Scorer, TiedScoresWarning
 
 METHODS: tuple[str, ...] = ("algorithm2", "iterative")
@@ -54,8 +55,8 @@ def removal_scores(supernet: Supernet, edges: Sequence[int], scorer: Scorer, inp
     scores = {}
     for e in edges:
         with supernet.pruned(e):
-            scores[e] = float(scorer(supernet, inputs, targets))
-    return scores
+            scores[e] = scorer(supernet, inputs, targets)
+    return comparable(scores)  # floats; a set-relative proxy (the ensemble) ranks the removals
 
 
 def _check_scores(scores: dict[int, float], what: str) -> dict[int, float]:

@@ -33,6 +33,7 @@ from torch import nn
 from .. import __version__
 from ..data import ImageSet, MinibatchSampler, search_split
 from ..errors import ZcptError
+from ..proxies.ensemble import comparable
 from ..runs.records import Candidate, Iteration, SearchRecord, Selection, bench_from_json, now
 from ..runs.specs import SearchSpec
 from ..runtime import derive_seed, resolve_device
@@ -54,14 +55,25 @@ def make_scorer(proxy: str, options: dict[str, Any] | None = None) -> tuple[Scor
     """A higher-is-better scorer ``f(net, x, y)`` for a registered proxy, and the proxy's metadata."""
     from ..proxies import get_proxy
 
+    from ..proxies.registry import check_options
+
     spec = get_proxy(proxy)
     opts = dict(options or {})
+    check_options(spec.name, opts)  # unknown options / bad values: one clear error before any work
     sign = 1.0 if spec.higher_is_better else -1.0
 
     def scorer(net: nn.Module, inputs: torch.Tensor, targets: torch.Tensor) -> float:
         return sign * float(spec.fn(net, inputs, targets, **opts))
 
-    return scorer, {"name": spec.name, "higher_is_better": spec.higher_is_better}
+    def relative_scorer(net: nn.Module, inputs: torch.Tensor, targets: torch.Tensor) -> Any:
+        return spec.fn(net, inputs, targets, **opts)  # component scores: ranked per comparison set
+
+    if spec.relative:
+        from ..proxies.ensemble import parse_components
+
+        parse_components(opts.get("proxies"))  # unknown components / options: an error before any work
+    return (relative_scorer if spec.relative else scorer), {"name": spec.name,
+                                                            "higher_is_better": spec.higher_is_better}
 
 
 def environment(device: torch.device) -> dict[str, Any]:
@@ -342,8 +354,9 @@ class ZeroCostPT:
                 inputs, targets = sampler.sample()
                 inputs = inputs.contiguous(memory_format=memory_format)
                 with self.precision():
-                    for cand, net in zip(cands, nets):
-                        cand.scores.append(self.scorer(net, inputs, targets))
+                    batch_scores = comparable([self.scorer(net, inputs, targets) for net in nets])
+                for cand, score in zip(cands, batch_scores):
+                    cand.scores.append(score)
                 rec.validation_batches = j + 1
                 rec.timing["validation"] = round(rec.timing.get("validation", 0.0) + time.perf_counter() - started, 3)
                 started = time.perf_counter()

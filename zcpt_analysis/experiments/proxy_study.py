@@ -1,0 +1,87 @@
+"""The proxy study (``benchmarks/proxy_correlation.py``) read back for the proxies notebook.
+
+The study scores every registered proxy on the same random NAS-Bench-201 architectures and
+minibatch and rank-correlates the scores with the test accuracies of all three datasets. This
+module only *reads* its summary (``benchmarks/results/proxy_study.json`` in a checkout) and lays it
+out next to the published reference values; it never computes. Reference values are labelled
+"reference" (published, not measured here).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+import pandas as pd
+
+from ..files import read_json
+from ..proxies.published import NB201_DATASETS
+from .common import DATASET_LABELS
+
+STUDY_FILE = Path("benchmarks") / "results" / "proxy_study.json"
+"""The study's summary, relative to the repository root."""
+STUDY_COMMAND = "python benchmarks/proxy_correlation.py --num-archs 1000 --threads 1"
+
+
+def repository_root() -> Path:
+    """The checkout this package runs from (``benchmarks/`` lives there, not in an installed wheel)."""
+    return Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class StudyResult:
+    """The study laid out for display: ``table`` (measured rho/tau next to the reference rho per
+    dataset, rho with params, seconds per architecture), ``bars`` (rows for
+    :func:`~zcpt_analysis.viz.error_bars_figure`: measured vs reference rho), ``matrix`` (measured rho
+    per proxy and dataset, and with params), ``note`` (setting, or why nothing is shown)."""
+
+    table: pd.DataFrame
+    bars: pd.DataFrame
+    matrix: pd.DataFrame
+    note: str
+    meta: dict = field(default_factory=dict)
+
+
+def _num(value: Any) -> float:
+    return math.nan if value is None else float(value)
+
+
+def proxy_study(path: Optional[Path] = None) -> StudyResult:
+    """The study summary at ``path`` (default: the repository's :data:`STUDY_FILE`)."""
+    from ..viz import error_bars_info
+
+    path = Path(path) if path is not None else repository_root() / STUDY_FILE
+    if not path.exists():
+        empty = pd.DataFrame()
+        return StudyResult(empty, error_bars_info([]), empty,
+                           f"The proxy study has not been run here ({path} is missing): `{STUDY_COMMAND}`.")
+    data = read_json(path)
+    rows, bars, matrix = [], [], {}
+    for r in data["rows"]:
+        item: dict[str, Any] = {"proxy": r["proxy"]}
+        for ds in NB201_DATASETS:
+            d = DATASET_LABELS[ds]
+            rho, ref = _num(r[f"{ds} rho"]), r[f"{ds} reference rho"]
+            item[f"{d} ρ measured"] = round(rho, 3)
+            item[f"{d} ρ reference"] = "–" if ref is None else ref
+            item[f"{d} ρ diff"] = round(rho - ref, 3) if ref is not None else math.nan
+            item[f"{d} τ measured"] = round(_num(r[f"{ds} tau"]), 3)
+            bars.append({"label": r["proxy"], "group": d, "source": "measured", "mean": rho, "std": None})
+            if ref is not None:
+                bars.append({"label": r["proxy"], "group": d, "source": "paper", "mean": ref, "std": None})
+        item["ρ with params"] = round(_num(r["rho with params"]), 3)
+        item["s / arch (contended)"] = round(_num(r["seconds per arch"]), 2)
+        item["reference source"] = r["reference source"] or "–"
+        item["non-finite scores"] = r["non_finite"]
+        rows.append(item)
+        matrix[r["proxy"]] = {**{DATASET_LABELS[ds]: _num(r[f"{ds} rho"]) for ds in NB201_DATASETS},
+                              "params": _num(r["rho with params"])}
+    cfg = data["config"]
+    note = (f"{data['num_archs']} random NAS-Bench-201 architectures (of {data['planned_archs']} planned), one "
+            f"minibatch of {cfg['batch_size']} real CIFAR-10 images ({cfg['data']}, seed {cfg['seed']}) for every proxy "
+            f"and every dataset's accuracies; {data['reference_note']}. Timings: {data['timing']}.")
+    return StudyResult(pd.DataFrame(rows), error_bars_info(bars), pd.DataFrame(matrix).T, note, data)
+
+
+__all__ = ["STUDY_COMMAND", "STUDY_FILE", "StudyResult", "proxy_study", "repository_root"]
