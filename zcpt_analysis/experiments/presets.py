@@ -4,7 +4,8 @@
   C=1, 3 layers), one seed, N=1, V=1, a few training steps -- it exercises every code path in
   seconds; its numbers say nothing about the paper's.
 * ``paper``: the paper's configuration (N=10, V=100, batch 256 / 64, seeds 0-3, C=16 / N=5
-  supernets, 100-epoch DARTS supernets, ...), meant for a GPU.
+  supernets, 100-epoch DARTS supernets, ...), meant for a GPU. On NAS-Bench-201 its zero-cost
+  scores run the supernet and nwot as the published code does (:data:`PAPER_NB201_EXECUTION`).
 
 A settings object holds what a preset fixes; ``.spec(seed, **changes)`` gives the run spec of one
 run (``changes`` override any field), and ``compute_missing`` (smoke: True, paper: False) says
@@ -29,6 +30,19 @@ TINY_DARTS: dict[str, int] = {"C": 1, "layers": 3}
 has both cell types)."""
 SMOKE_DARTS = DartsConfig(epochs=2, batch_size=16, steps_per_epoch=2, eval_max_images=32)
 """Smoke preset: DARTS supernet training of 2 epochs of 2 steps on the sample, 32 validation images."""
+PAPER_NB201_EXECUTION = "block-input"
+"""Paper preset, NAS-Bench-201: the supernet's execution mode (``SearchSpec.compat``,
+``ScoresSpec.supernet_mode``) and, for nwot, ``hooks=published`` -- what the published code runs:
+every candidate op computed, a weight-0 op called on its real input and zeroed inside
+(``layer(x, block_input=True)``), nwot forward hooks on every module whose type name contains
+``ReLU`` (the ``ReLUConvBN`` wrappers too; 369 on the C=16, N=5 supernet), scored in ``eval()``.
+``benchmarks/iteration0_fidelity.py`` measures what it changes at iteration 0 against our ``fast``
+execution (weight-0 ops skipped, hooks on ``nn.ReLU`` only), which the smoke preset keeps."""
+
+
+def paper_proxy_options(proxy: str) -> dict[str, Any]:
+    """The proxy options of the paper preset on NAS-Bench-201 (``hooks=published`` for nwot)."""
+    return {"hooks": "published"} if proxy == "nwot" else {}
 
 
 # ============================================================================= Zero-Cost-PT
@@ -50,13 +64,14 @@ class SearchSettings:
     supernet_options: dict = field(default_factory=dict)
     network_options: dict = field(default_factory=dict)
     compute_missing: bool = False
+    compat: str = "fast"
 
     def spec(self, seed: int, proxy: str = "nwot", order: str = "random", **changes: Any) -> SearchSpec:
         """The :class:`SearchSpec` of one run (``changes`` override any field, e.g. ``N=100``)."""
         values = dict(space=self.space, proxy=proxy, order=order, N=self.N, V=self.V, batch_size=self.batch_size,
                       seed=int(seed), dataset=self.dataset, data_source=self.data_source, data_root=self.data_root,
                       device=self.device, supernet_options=dict(self.supernet_options),
-                      network_options=dict(self.network_options))
+                      network_options=dict(self.network_options), compat=self.compat)
         values.update(changes)
         return SearchSpec(**values)
 
@@ -74,7 +89,8 @@ def search_settings(preset: str, space: str = "nb201", *, N: Optional[int] = Non
     smoke: N=1, V=1, seed 0, tiny networks (:data:`TINY_NB201` / :data:`TINY_DARTS`), batch 8
     (NB201) / 4 (DARTS), the shared CIFAR-10 sample, CPU, computed on the spot.
     paper: N=10, V=100, seeds 0-3, the paper's network sizes, batch 256 (NB201) / 64 (DARTS),
-    data ``auto`` (the full dataset when ``data_root`` is given), read from the results store.
+    data ``auto`` (the full dataset when ``data_root`` is given), read from the results store; on
+    NB201 the published code's execution (``compat=`` :data:`PAPER_NB201_EXECUTION`).
     """
     from ..spaces import get_space
 
@@ -87,7 +103,8 @@ def search_settings(preset: str, space: str = "nb201", *, N: Optional[int] = Non
                     supernet_options=tiny, network_options=dict(tiny), compute_missing=True)
     else:
         base = dict(N=10, V=100, batch_size=sp.default_batch_size, seeds=(0, 1, 2, 3), data_source="auto",
-                    device="auto", supernet_options={}, network_options={}, compute_missing=False)
+                    device="auto", supernet_options={}, network_options={}, compute_missing=False,
+                    compat=PAPER_NB201_EXECUTION if nb201 else "fast")
     for key, value in dict(N=N, V=V, batch_size=batch_size, data_source=data_source, device=device,
                            compute_missing=compute_missing).items():
         if value is not None:
@@ -190,12 +207,14 @@ class ScoreSettings:
     data_root: Optional[str]
     device: str
     compute_missing: bool
+    supernet_mode: str = "fast"
+    proxy_options: dict = field(default_factory=dict)
 
     def _common(self, seed: int) -> dict[str, Any]:
         return dict(space="nb201", seed=int(seed), supernet_options=dict(self.supernet_options), proxy=self.proxy,
                     proxy_batch_size=self.proxy_batch_size, darts=self.darts, disc_epochs=self.disc_epochs,
                     darts_alpha_epoch=self.darts_alpha_epoch, data_source=self.data_source, data_root=self.data_root,
-                    device=self.device)
+                    device=self.device, supernet_mode=self.supernet_mode, proxy_options=dict(self.proxy_options))
 
     def spec(self, method: str, seed: int) -> ScoresSpec:
         """The :class:`ScoresSpec` of ``method``'s iteration-0 scores for ``seed``."""
@@ -217,8 +236,9 @@ def score_settings(preset: str, *, seeds: Optional[Sequence[int]] = None, method
     without fine-tuning (0 epochs; paper: 5), no retraining in the iterative setting; computed.
     paper: the paper's C=16, N=5 supernet, minibatches of 256, 100-epoch DARTS supernet (DARTS-PT's
     settings), disc-acc fine-tuned 5 epochs, darts alpha after 60 epochs, 5 retraining epochs in the
-    iterative setting, the full CIFAR-10 when ``data_root`` is given (else the shared sample); read
-    from the results store.
+    iterative setting, the full CIFAR-10 when ``data_root`` is given (else the shared sample), the
+    supernet and nwot run as the published code does (:data:`PAPER_NB201_EXECUTION`); read from the
+    results store.
     """
     from ..scoring import METHOD_NAMES, get_method
 
@@ -229,7 +249,7 @@ def score_settings(preset: str, *, seeds: Optional[Sequence[int]] = None, method
     else:
         s = dict(seeds=(0,), supernet_options={}, proxy_batch_size=256, darts=DartsConfig(), disc_epochs=5,
                  darts_alpha_epoch=60, retrain_epochs=5, data_source="full" if data_root else "sample", device="auto",
-                 compute_missing=False)
+                 compute_missing=False, supernet_mode=PAPER_NB201_EXECUTION, proxy_options=paper_proxy_options(proxy))
     if seeds is not None:
         s["seeds"] = tuple(int(x) for x in seeds)
     if device is not None:
