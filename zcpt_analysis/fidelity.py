@@ -98,17 +98,17 @@ def _kernels(supernet: Supernet, x: torch.Tensor, modules: list[nn.Module],
     acc = {name: torch.zeros(n_batch, n_batch, dtype=torch.float64, device=x.device) for name in sem}
     units = dict.fromkeys(sem, 0)
     const = dict.fromkeys(sem, 0)  # sign products of all-zero codes: n in every entry
-    last: list = [None]
+    seen: dict[int, tuple[torch.Tensor, int, torch.Tensor]] = {}  # one product per input tensor and version
 
     def hook(module: nn.Module, args: tuple) -> None:
         t = args[0]
-        prev = last[0]
-        if prev is not None and t is prev[0] and t._version == prev[1]:
+        prev = seen.get(id(t))
+        if prev is not None and prev[0] is t and prev[1] == t._version:
             product = prev[2]
         else:
             codes = binary_codes(t, n_batch)
             product = sign_product(codes, codes)
-            last[0] = (t, t._version, product)
+            seen[id(t)] = (t, t._version, product)  # a cell's input feeds three edges
         n = t[0].numel()
         where = owner.get(module)
         inside = where is not None and (where[0], where[1]) == removed
@@ -129,4 +129,5 @@ def _kernels(supernet: Supernet, x: torch.Tensor, modules: list[nn.Module],
     finally:
         for h in handles:
             h.remove()
+        seen.clear()
     return {name: acc[name].add_(float(const[name] + units[name])).mul_(0.5) for name in sem}
