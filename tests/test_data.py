@@ -11,6 +11,8 @@ def test_cifar10_sample_facts(cifar_sample):
     assert cifar_sample.images.shape == (400, 3, 32, 32) and cifar_sample.images.dtype == torch.uint8
     assert torch.bincount(cifar_sample.labels).tolist() == [40] * 10
     assert len(load_sample("test")) == 150 and len(load_sample("all")) == 550
+    everything = load_images("cifar10", source="sample-all")
+    assert len(everything) == 550 and torch.equal(everything.images[:400], cifar_sample.images)
 
 
 def test_png_samples():

@@ -37,6 +37,12 @@ def test_presets():
     assert ex.iterative_settings("smoke").methods == ex.ITERATIVE_SMOKE_METHODS
     assert ex.iterative_settings("paper").seeds == (0, 1, 2, 3) and len(ex.iterative_settings("paper").methods) == 7
     assert ex.score_settings("paper").disc_epochs == 5 and ex.score_settings("paper").darts.epochs == 100
+    # the paper preset runs NB201 as the published code does (benchmarks/iteration0_fidelity.py)
+    assert (p.compat, s.compat, ex.search_settings("paper", space="darts").compat) == ("block-input", "fast", "fast")
+    zc = ex.score_settings("paper").spec("zc-pt", 0)
+    assert (zc.supernet_mode, zc.proxy_options) == ("block-input", {"hooks": "published"})
+    assert ex.score_settings("paper", proxy="synflow").spec("zc-pt", 0).proxy_options == {}
+    assert ex.score_settings("smoke").spec("zc-pt", 0).supernet_mode == "fast"
 
 
 def test_search_command_reproduces_the_spec_and_the_record_is_found(tmp_path, capsys):

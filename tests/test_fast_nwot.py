@@ -37,7 +37,8 @@ def _plain_scores(sn, edge, x, hooks):
 
 
 @pytest.mark.parametrize("semantics, hooks", [("fast", "relu"), ("fast", "published"), ("published", "relu"),
-                                              ("published", "published")])
+                                              ("published", "published"), ("block-input", "relu"),
+                                              ("block-input", "published")])
 def test_batched_scores_equal_individual_plain_nwot_bitwise(real_batch, semantics, hooks):
     sn = NB201Supernet(C=4, N=1, seed=1)
     sn.discretize("2<-1", "nor_conv_3x3").discretize("3<-2", "avg_pool_3x3")

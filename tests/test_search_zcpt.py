@@ -167,7 +167,7 @@ def test_cli_search_with_seeds_prints_summary(tmp_path, capsys):
     assert len(list(tmp_path.glob("zcpt-nb201-nwot-random-N2-V1-b8-cifar10-h*-s*.json"))) == 2
 
 
-@pytest.mark.parametrize("compat", ["fast", "published"])
+@pytest.mark.parametrize("compat", ["fast", "published", "block-input"])
 def test_batched_engine_matches_one_forward_per_perturbation(cifar_sample, compat):
     common = dict(compat=compat, N=2, V=1, seed=5)
     batched = ZeroCostPT(_config(engine="batched", **common), progress=False, images=cifar_sample)

@@ -125,6 +125,33 @@ def test_published_mode_gives_the_same_output_as_fast_mode(tiny_supernet):
     assert n_published > len(relu_calls)  # every op runs in published mode
 
 
+def test_block_input_mode_zeroes_a_removed_conv_inside_the_wrapper(tiny_supernet):
+    """block-input (the published NB201 code): a weight-0 ReLUConvBN is called on its real input
+    and zeroes it inside; published (the first release's model) zeroes it before the call."""
+    from zcpt_analysis.proxies.nwot import nwot
+
+    sn = tiny_supernet.eval()
+    x = torch.randn(6, 3, 16, 16, generator=torch.Generator().manual_seed(3))
+    e, conv = 0, sn.candidates[0].index("nor_conv_1x1")
+    wrapper = sn.trunk.cells[0].edges[e].ops[conv]
+    seen = {}
+    handles = [wrapper.register_forward_pre_hook(lambda m, a: seen.__setitem__("wrapper", a[0].abs().sum().item())),
+               wrapper[0].register_forward_pre_hook(lambda m, a: seen.__setitem__("relu", a[0].abs().sum().item()))]
+    scores = {}
+    for mode in ("published", "block-input"):
+        sn.mode = mode
+        with sn.perturbed(e, conv):
+            _forward(sn, x)
+            scores[mode, "conv"] = nwot(sn, x, hooks="published")
+            assert seen["relu"] == 0 and (seen["wrapper"] > 0) == (mode == "block-input")
+        with sn.perturbed(e, "skip_connect"):  # no hooked module inside: the modes agree
+            scores[mode, "skip"] = nwot(sn, x, hooks="published")
+    for h in handles:
+        h.remove()
+    assert scores["published", "skip"] == scores["block-input", "skip"]
+    assert scores["published", "conv"] < scores["block-input", "conv"]  # the wrapper's codes are kept
+
+
 def test_reset_and_redraw_alpha(tiny_supernet):
     sn = tiny_supernet
     alpha = sn.alpha.clone()

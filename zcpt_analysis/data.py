@@ -22,7 +22,7 @@ from .errors import DataUnavailableError, MissingFileError, UnknownNameError
 from .options import opt
 
 DATASETS = ("cifar10", "cifar100", "svhn", "imagenet16-120", "synthetic")
-SOURCES = ("auto", "sample", "full", "png", "synthetic")
+SOURCES = ("auto", "sample", "sample-all", "full", "png", "synthetic")
 
 # Normalisation constants as in the DARTS / DARTS-PT / NAS-Bench-201 data loaders.
 _STATS = {
@@ -56,7 +56,8 @@ class DataFields:
                        "synthetic)")
     data_source: str = opt("auto", "--data-source", choices=SOURCES,
                            help="auto: the full dataset when --data-root is given, else the shared CIFAR-10 sample; "
-                                "sample, png, full (needs --data-root), synthetic")
+                                "sample (its 400 training images), sample-all (its 550 train + test images), png, "
+                                "full (needs --data-root), synthetic")
     data_root: Optional[str] = opt(None, "--data-root", identity=False,
                                    help="folder of the full dataset (torchvision format / ImageNet16 pickles)")
     device: str = opt("auto", "--device", identity=False,
@@ -226,6 +227,7 @@ def load_images(dataset: str = "cifar10", source: str = "auto", root: str | Path
     """One entry point for proxy/search data.
 
     ``source``: ``sample`` (the shared real CIFAR-10 sample; ``train`` -> its 400 training images),
+    ``sample-all`` (all 550 distinct images of the sample, train and test, whatever ``train`` says),
     ``png`` (the 20 shared test PNGs), ``full`` (torchvision / ImageNet16 pickles under ``root``),
     ``synthetic`` (Gaussian), or ``auto``: ``full`` when ``root`` is given, else ``sample``.
     """
@@ -238,11 +240,11 @@ def load_images(dataset: str = "cifar10", source: str = "auto", root: str | Path
         return load_synthetic(num_classes=n_classes)
     if source == "auto":
         source = "full" if root is not None else "sample"
-    if source == "sample":
+    if source in ("sample", "sample-all"):
         if dataset != "cifar10":
             raise DataUnavailableError(f"the shared sample only has CIFAR-10 images, not {dataset}; pass --data-root "
                                        f"with the full {dataset} dataset, or use --data-source png/synthetic")
-        return load_sample("train" if train else "test")
+        return load_sample("all" if source == "sample-all" else "train" if train else "test")
     if source == "png":
         return load_png_samples(dataset)
     if root is None:

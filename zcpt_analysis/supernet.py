@@ -16,10 +16,21 @@ untrained supernet of the paper, ``alpha ~ 1e-3 * N(0, 1)`` so the mix is near u
 Execution modes (``supernet.mode``):
 
 * ``"fast"`` (default): ops with weight 0 and ``none`` ops (whose output is 0) are skipped.
-* ``"published"``: as the published Zero-Cost-PT / DARTS-PT code runs it -- every candidate op is
-  computed; an op with weight 0 runs on a zeroed input and is multiplied by 0, and ``none`` is
-  ``x * 0``. Outputs are identical; what differs is which ReLUs fire (nwot hooks see the extra
-  all-zero activations) and the cost.
+* ``"block-input"``: as the published Zero-Cost-PT NAS-Bench-201 code runs it
+  (``nasbench201/search_cells.py``: ``layer(x, block_input=True) * w if w == 0 else layer(x) * w``)
+  -- every candidate op is computed and multiplied by its weight; an op with weight 0 is *called
+  on its real input and zeroes it inside* (``ReLUConvBN.forward(x, block_input=True)``), so a
+  forward hook on the op module itself (the ``ReLUConvBN`` wrapper, which the published nwot hooks
+  because its type name contains ``ReLU``) sees ``x``, while its inner ``nn.ReLU`` sees zeros.
+  ``none`` is ``x * 0``. The paper's setting (see ``benchmarks/iteration0_fidelity.py``).
+* ``"published"``: the first release's approximation of that code: every candidate op is computed,
+  but an op with weight 0 is called on a zeroed input, so hooks on the op module see zeros too.
+  Kept so that results recorded with it keep their meaning; it doubles the cost nwot charges for
+  removing a convolution and is *not* what the authors ran.
+
+Outputs are identical in the three modes; what differs is which ReLUs fire (and on what), so
+ReLU-hooked proxies such as nwot, and the cost. (The published DARTS-space code skips weight-0
+ops altogether: there ``fast`` is the faithful execution.)
 
 Subclasses (one per search space) build the modules and implement :meth:`forward_with_plan`;
 their :class:`MixedOp` modules receive an :class:`ExecutionPlan` computed once per forward.
@@ -37,7 +48,9 @@ from .errors import InvalidArchError, StateError
 from . import fastpath
 from .fastpath import SharedHeads, accumulate
 
-MODES = ("fast", "published")
+MODES = ("fast", "published", "block-input")
+ZERO_INPUT_MODES = ("published", "block-input")
+"""Modes that run every candidate op, weight-0 ops on a zeroed input."""
 _KEEP = object()  # "unchanged" marker of ArchState._replace
 
 
@@ -45,12 +58,15 @@ _KEEP = object()  # "unchanged" marker of ArchState._replace
 class Term:
     """One summand of a mixed op: ``weight * op(x)``; ``weight is None`` means ``op(x)`` unscaled.
 
-    ``zero_input`` marks the published-code behaviour of running a weight-0 op on ``x * 0``.
+    ``zero_input`` marks the published-code behaviour of running a weight-0 op on ``x * 0``;
+    ``block_input`` says where the input is zeroed: inside the op (``op(x, block_input=True)``, for
+    ops that accept it: hooks on the op module see ``x``) rather than before calling it.
     """
 
     op: int
     weight: Optional[torch.Tensor]
     zero_input: bool = False
+    block_input: bool = False
 
 
 @dataclass(frozen=True)
@@ -113,7 +129,11 @@ class MixedOp(nn.Module):
             if fused and not term.zero_input:
                 out = accumulate(out, self.ops[term.op], x, w, shared)
                 continue
-            y = self.ops[term.op](x.mul(0.0) if term.zero_input else x)
+            op = self.ops[term.op]
+            if term.zero_input and term.block_input and getattr(op, "accepts_block_input", False):
+                y = op(x, block_input=True)
+            else:
+                y = op(x.mul(0.0) if term.zero_input else x)
             if out is None:
                 out = y if w is None else y * w
                 if inplace and out is x:  # own the running sum (an identity op returns its input)
@@ -513,7 +533,8 @@ class Supernet(nn.Module):
         """The terms every edge computes in the current state and mode."""
         if self.mode not in MODES:
             raise StateError(f"unknown supernet mode {self.mode!r}; valid modes: {', '.join(MODES)}")
-        published = self.mode == "published"
+        published = self.mode in ZERO_INPUT_MODES
+        block = self.mode == "block-input"
         arch = self._arch
         soft = torch.softmax(self.alpha, dim=-1)
         one = None
@@ -527,7 +548,7 @@ class Supernet(nn.Module):
                     one = soft.new_ones(())
                 for o in range(len(cands)):
                     if arch.pruned[e] or (chosen is not None and o != chosen) or (chosen is None and o in removed):
-                        edge_terms.append(Term(o, zero, zero_input=True))
+                        edge_terms.append(Term(o, zero, zero_input=True, block_input=block))
                     else:
                         edge_terms.append(Term(o, one if chosen is not None else soft[e, o]))
             elif not arch.pruned[e]:

@@ -8,7 +8,8 @@
   V=10, seed 0); everything that trains a supernet (DARTS, DARTS-PT, disc-acc, darts-pt, darts)
   stays pending as "needs a GPU" with its command (:data:`CPU_BUDGET` is the one source).
 * ``paper``: the paper's configuration (N=10, V=100, batch 256 / 64, seeds 0-3, C=16 / N=5
-  supernets, 100-epoch DARTS supernets, ...), meant for a GPU.
+  supernets, 100-epoch DARTS supernets, ...), meant for a GPU. On NAS-Bench-201 its zero-cost
+  scores run the supernet and nwot as the published code does (:data:`PAPER_NB201_EXECUTION`).
 
 A settings object holds what a preset fixes; ``.spec(seed, **changes)`` gives the run spec of one
 run (``changes`` override any field), and ``compute_missing`` (smoke: True, cpu and paper: False) says
@@ -44,6 +45,19 @@ CPU_BUDGET: dict[str, Any] = {
 DARTS spaces, NASWOT, and the iteration-0 scores' zero-cost minibatch."""
 CPU_ITERATIVE_METHODS: tuple[str, ...] = ("best-acc", "avg-acc", "zc-pt", "disc-zc")
 """Methods of the iterative setting in the cpu preset: those that train no supernet."""
+PAPER_NB201_EXECUTION = "block-input"
+"""Paper preset, NAS-Bench-201: the supernet's execution mode (``SearchSpec.compat``,
+``ScoresSpec.supernet_mode``) and, for nwot, ``hooks=published`` -- what the published code runs:
+every candidate op computed, a weight-0 op called on its real input and zeroed inside
+(``layer(x, block_input=True)``), nwot forward hooks on every module whose type name contains
+``ReLU`` (the ``ReLUConvBN`` wrappers too; 369 on the C=16, N=5 supernet), scored in ``eval()``.
+``benchmarks/iteration0_fidelity.py`` measures what it changes at iteration 0 against our ``fast``
+execution (weight-0 ops skipped, hooks on ``nn.ReLU`` only), which the smoke preset keeps."""
+
+
+def paper_proxy_options(proxy: str) -> dict[str, Any]:
+    """The proxy options of the paper preset on NAS-Bench-201 (``hooks=published`` for nwot)."""
+    return {"hooks": "published"} if proxy == "nwot" else {}
 
 
 # ============================================================================= Zero-Cost-PT
@@ -65,13 +79,14 @@ class SearchSettings:
     supernet_options: dict = field(default_factory=dict)
     network_options: dict = field(default_factory=dict)
     compute_missing: bool = False
+    compat: str = "fast"
 
     def spec(self, seed: int, proxy: str = "nwot", order: str = "random", **changes: Any) -> SearchSpec:
         """The :class:`SearchSpec` of one run (``changes`` override any field, e.g. ``N=100``)."""
         values = dict(space=self.space, proxy=proxy, order=order, N=self.N, V=self.V, batch_size=self.batch_size,
                       seed=int(seed), dataset=self.dataset, data_source=self.data_source, data_root=self.data_root,
                       device=self.device, supernet_options=dict(self.supernet_options),
-                      network_options=dict(self.network_options))
+                      network_options=dict(self.network_options), compat=self.compat)
         values.update(changes)
         return SearchSpec(**values)
 
@@ -91,7 +106,8 @@ def search_settings(preset: str, space: str = "nb201", *, N: Optional[int] = Non
     cpu: the paper's network sizes, :data:`CPU_BUDGET` (NB201: N=10, V=20, batch 64, seeds 0-3;
     DARTS spaces: N=1, V=10, batch 64, seed 0), CPU, read from the results store.
     paper: N=10, V=100, seeds 0-3, the paper's network sizes, batch 256 (NB201) / 64 (DARTS),
-    data ``auto`` (the full dataset when ``data_root`` is given), read from the results store.
+    data ``auto`` (the full dataset when ``data_root`` is given), read from the results store; on
+    NB201 the published code's execution (``compat=`` :data:`PAPER_NB201_EXECUTION`).
     """
     from ..spaces import get_space
 
@@ -107,7 +123,8 @@ def search_settings(preset: str, space: str = "nb201", *, N: Optional[int] = Non
                     network_options={}, compute_missing=False)
     else:
         base = dict(N=10, V=100, batch_size=sp.default_batch_size, seeds=(0, 1, 2, 3), data_source="auto",
-                    device="auto", supernet_options={}, network_options={}, compute_missing=False)
+                    device="auto", supernet_options={}, network_options={}, compute_missing=False,
+                    compat=PAPER_NB201_EXECUTION if nb201 else "fast")
     for key, value in dict(N=N, V=V, batch_size=batch_size, data_source=data_source, device=device,
                            compute_missing=compute_missing).items():
         if value is not None:
@@ -222,6 +239,8 @@ class ScoreSettings:
     data_root: Optional[str]
     device: str
     compute_missing: bool
+    supernet_mode: str = "fast"
+    proxy_options: dict = field(default_factory=dict)
     training_needs_gpu: bool = False
     """The training-based methods are not run in this preset (cpu): pending as "needs a GPU"."""
 
@@ -235,7 +254,7 @@ class ScoreSettings:
         return dict(space="nb201", seed=int(seed), supernet_options=dict(self.supernet_options), proxy=self.proxy,
                     proxy_batch_size=self.proxy_batch_size, darts=self.darts, disc_epochs=self.disc_epochs,
                     darts_alpha_epoch=self.darts_alpha_epoch, data_source=self.data_source, data_root=self.data_root,
-                    device=self.device)
+                    device=self.device, supernet_mode=self.supernet_mode, proxy_options=dict(self.proxy_options))
 
     def spec(self, method: str, seed: int) -> ScoresSpec:
         """The :class:`ScoresSpec` of ``method``'s iteration-0 scores for ``seed`` (device ``auto``
@@ -261,8 +280,9 @@ def score_settings(preset: str, *, seeds: Optional[Sequence[int]] = None, method
     without fine-tuning (0 epochs; paper: 5), no retraining in the iterative setting; computed.
     paper: the paper's C=16, N=5 supernet, minibatches of 256, 100-epoch DARTS supernet (DARTS-PT's
     settings), disc-acc fine-tuned 5 epochs, darts alpha after 60 epochs, 5 retraining epochs in the
-    iterative setting, the full CIFAR-10 when ``data_root`` is given (else the shared sample); read
-    from the results store.
+    iterative setting, the full CIFAR-10 when ``data_root`` is given (else the shared sample), the
+    supernet and nwot run as the published code does (:data:`PAPER_NB201_EXECUTION`); read from the
+    results store.
     cpu: the paper's supernet and training settings, zero-cost minibatches of 64 (:data:`CPU_BUDGET`),
     seed 0, on the CPU, read from the results store; the training-based methods (disc-acc,
     darts-pt, darts) need a GPU (``training_needs_gpu``: pending with their commands, not planned).
@@ -280,7 +300,7 @@ def score_settings(preset: str, *, seeds: Optional[Sequence[int]] = None, method
     else:
         s = dict(seeds=(0,), supernet_options={}, proxy_batch_size=256, darts=DartsConfig(), disc_epochs=5,
                  darts_alpha_epoch=60, retrain_epochs=5, data_source="full" if data_root else "sample", device="auto",
-                 compute_missing=False)
+                 compute_missing=False, supernet_mode=PAPER_NB201_EXECUTION, proxy_options=paper_proxy_options(proxy))
     if seeds is not None:
         s["seeds"] = tuple(int(x) for x in seeds)
     if device is not None:

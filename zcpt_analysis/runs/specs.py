@@ -41,7 +41,10 @@ from ..train import TrainConfig
 from .spec_base import (SPECS, BenchField, RunSpec, _check_benchmark_space, _check_dataset, _check_options, _hash,
                         _positive, _proxy_name, _register, _set, _space_name, spec_class, spec_from_json)
 
-COMPAT_MODES: tuple[str, ...] = ("fast", "published")
+COMPAT_MODES: tuple[str, ...] = ("fast", "published", "block-input")
+"""Execution modes of the supernet (see :mod:`zcpt_analysis.supernet`): ``block-input`` is what the
+published NB201 code runs (a weight-0 op is called on its real input and zeroes it inside);
+``published`` the first release's approximation of it (kept so its records keep their meaning)."""
 ENGINES: tuple[str, ...] = ("auto", "batched", "simple")
 PRECISIONS: tuple[str, ...] = ("fp32", "bf16")
 TOPOLOGY_METHODS: tuple[str, ...] = ("algorithm2", "iterative")
@@ -56,7 +59,10 @@ class SearchSpec(BenchField, DataFields, RunSpec):
     ``train_portion=None`` means 0.5 (DARTS-PT's search split) for full datasets and 1.0 for the
     small shared samples. ``supernet_options`` / ``network_options`` go to the space's supernet /
     standalone-network builders (e.g. ``{"C": 4, "N": 1}``; default: the paper's sizes).
-    ``compat="published"`` runs the supernet and nwot as the published code does. ``engine`` and
+    ``compat="block-input"`` runs the supernet and nwot as the published NB201 code does (every op
+    runs, a weight-0 op zeroes its input inside, nwot hooks every module whose type name contains
+    ``ReLU``): the paper's setting; ``compat="published"`` is the first release's approximation of
+    it (weight-0 ops zeroed before the call, so the ``ReLUConvBN`` wrappers' hooks see zeros). ``engine`` and
     ``channels_last`` change speed, not results (not part of the identity).
     """
 
@@ -78,7 +84,8 @@ class SearchSpec(BenchField, DataFields, RunSpec):
                                          help="share of the training images used for proxy inputs (default 0.5 for "
                                               "full datasets, 1.0 for the small samples)")
     compat: str = opt("fast", "--compat", choices=COMPAT_MODES,
-                      help="published: run the supernet and nwot hooks as the published code does")
+                      help="block-input: run the supernet and nwot hooks as the published NB201 code does (the "
+                           "paper's setting); published: the first release's approximation of it")
     proxy_options: dict[str, Any] = opt(None, "--proxy-option", factory=dict, help="proxy option, e.g. mode=train")
     supernet_options: dict[str, Any] = opt(None, "--supernet-option", factory=dict, help="supernet option, e.g. C=8")
     network_options: dict[str, Any] = opt(None, "--network-option", factory=dict,
@@ -353,7 +360,9 @@ class _ScoringFields(BenchField, DataFields, RunSpec):
     supernet_options: dict[str, Any] = opt(None, "--supernet-option", factory=dict,
                                            help="supernet shape, e.g. C=8 or N=1 (default: the paper's)")
     supernet_mode: str = opt("fast", "--supernet-mode", choices=COMPAT_MODES,
-                             help="published: run every op as the published code does")
+                             help="block-input: every op runs, a weight-0 op zeroes its input inside, as the "
+                                  "published NB201 code (with --proxy-option hooks=published: the paper's setting); "
+                                  "published: the first release's approximation (input zeroed before the op)")
     disc_epochs: int = opt(5, "--disc-epochs", help="fine-tuning epochs of disc-acc (paper: 5)")
     darts_alpha_epoch: Optional[int] = opt(None, "--darts-alpha-epoch",
                                            help="take the darts score (softmax alpha) after this many epochs "

@@ -17,6 +17,12 @@ every hooked module call contributes ``(n + s_g s_gᵀ) / 2`` with ``s_g`` the �
   the fast forward skips (ops of discretized edges, ...), with ``n`` taken from a one-off batch-1
   calibration forward in ``published`` mode. The result equals nwot of the supernet in
   ``published`` mode, without running any weight-0 op.
+* ``semantics="block-input"``: as ``published``, except that a weight-0 op that zeroes its input
+  *inside* (``ReLUConvBN(x, block_input=True)``, the published NB201 code) is itself called on the
+  real input: a hook on the op module (the ``ReLUConvBN`` wrapper) codes ``x``, only the modules
+  inside it contribute ``n·J``. For the removed op of the edge this is the call the batched
+  forward makes anyway; for ops the fast forward skips on other edges, the codes of the edge's
+  input are taken at its ``MixedOp``. The result equals nwot of the supernet in ``block-input`` mode.
 
 Hooked calls on the same tensor (the ``ReLUConvBN`` wrapper and its ReLU; the ops of an edge and
 the edges reading the same node) share one batched product (:class:`..proxies.nwot.TensorMemo`),
@@ -30,7 +36,7 @@ straightforward reference).
 from __future__ import annotations
 
 import math
-from typing import Optional
+from typing import Callable, Optional
 
 import torch
 from torch import nn
@@ -40,7 +46,7 @@ from ..proxies.nwot import TensorMemo, binary_codes, hooked_modules, sign_produc
 from ..proxies.policy import finalize
 from ..supernet import Supernet
 
-SEMANTICS = ("fast", "published")
+SEMANTICS = ("fast", "published", "block-input")
 
 
 class FastNwotPerturbations:
@@ -55,10 +61,16 @@ class FastNwotPerturbations:
         self.modules = hooked_modules(supernet, hooks)
         self.owner: dict[nn.Module, tuple[int, int]] = {}  # hooked module -> (edge, op) of its MixedOp
         self._op_modules: dict[tuple[int, int], list[list[nn.Module]]] = {}
+        # block-input: hooked op modules that zero their input inside see the real input even at
+        # weight 0 -- not owned by the op (MixedOp -> op indices of such modules)
+        self._outer: dict[nn.Module, list[int]] = {}
         hooked = set(map(id, self.modules))
         for mixed in supernet.mixed_ops():
             for o, op in enumerate(mixed.ops):
-                inside = [m for m in op.modules() if id(m) in hooked]
+                outer = semantics == "block-input" and id(op) in hooked and getattr(op, "accepts_block_input", False)
+                inside = [m for m in op.modules() if id(m) in hooked and not (outer and m is op)]
+                if outer:
+                    self._outer.setdefault(mixed, []).append(o)
                 for m in inside:
                     self.owner[m] = (mixed.edge, o)
                 self._op_modules.setdefault((mixed.edge, o), []).append(inside)
@@ -76,7 +88,7 @@ class FastNwotPerturbations:
             saved = self.supernet.mode
             training = [m.training for m in self.supernet.modules()]
             try:
-                self.supernet.mode = "published"
+                self.supernet.mode = "block-input" if self.semantics == "block-input" else "published"
                 self.supernet.eval()  # no BatchNorm statistics update
                 with torch.no_grad():
                     self.supernet(torch.zeros((1, *key), device=device))
@@ -145,7 +157,19 @@ class FastNwotPerturbations:
                 acc.add_(product)
                 units[:] = [u + n for u in units]
 
+        def outer_hook(count: int) -> Callable[[nn.Module, tuple], None]:
+            def run(module: nn.Module, args: tuple) -> None:  # `count` skipped op modules coding this input
+                for _ in range(count):
+                    hook(module, args)
+            return run
+
         handles = [m.register_forward_pre_hook(hook) for m in self.modules]
+        for mixed, outer_ops in self._outer.items():  # block-input: skipped ops' wrappers see the edge input
+            if mixed.edge != e:
+                running = set(sn.remaining_ops(mixed.edge))
+                count = sum(1 for o in outer_ops if o not in running)
+                if count:
+                    handles.append(mixed.register_forward_pre_hook(outer_hook(count)))
         training = [m.training for m in sn.modules()]
         try:
             sn.eval()
@@ -159,7 +183,7 @@ class FastNwotPerturbations:
         memo.clear()
         offset = torch.tensor(units, dtype=torch.float64, device=inputs.device).view(-1, 1, 1)
         kernels = acc.add_(offset).mul_(0.5)
-        if self.semantics == "published":
+        if self.semantics != "fast":
             skipped = self._skipped_units(self._calibrate(tuple(inputs.shape), inputs.device), e)
             constant = torch.tensor([x + skipped for x in excluded], dtype=torch.float64, device=inputs.device)
             kernels.add_(constant.view(-1, 1, 1))

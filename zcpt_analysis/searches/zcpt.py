@@ -153,7 +153,7 @@ class ZeroCostPT:
     # ------------------------------------------------------------------ setup
     def _proxy_options(self) -> dict[str, Any]:
         opts = dict(self.spec.proxy_options)
-        if self.spec.compat == "published" and self.spec.proxy == "nwot":
+        if self.spec.compat in ("published", "block-input") and self.spec.proxy == "nwot":
             opts.setdefault("hooks", "published")
         return opts
 

@@ -18,7 +18,14 @@ OpFactory = Callable[[int, int, int, bool, bool], nn.Module]
 
 
 class ReLUConvBN(nn.Sequential):
-    """ReLU -> Conv2d (no bias) -> BatchNorm2d."""
+    """ReLU -> Conv2d (no bias) -> BatchNorm2d.
+
+    ``forward(x, block_input=True)`` runs it on a zeroed input *inside* the module, as the
+    published NB201 code runs a weight-0 op: hooks on this module still see ``x``, the inner ReLU
+    sees zeros (the supernet's ``block-input`` mode).
+    """
+
+    accepts_block_input = True
 
     def __init__(self, C_in: int, C_out: int, kernel_size: int, stride: int, padding: int,
                  dilation: int = 1, affine: bool = True, track_running_stats: bool = True):
@@ -27,6 +34,9 @@ class ReLUConvBN(nn.Sequential):
             nn.Conv2d(C_in, C_out, kernel_size, stride=stride, padding=padding, dilation=dilation, bias=False),
             nn.BatchNorm2d(C_out, affine=affine, track_running_stats=track_running_stats),
         )
+
+    def forward(self, x: torch.Tensor, block_input: bool = False) -> torch.Tensor:
+        return super().forward(x.mul(0.0) if block_input else x)
 
 
 class Zero(nn.Module):
