@@ -7,7 +7,6 @@ NaN/inf policy is in :mod:`zcpt_analysis.proxies.policy`).
 """
 from __future__ import annotations
 
-import inspect
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
