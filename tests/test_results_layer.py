@@ -322,7 +322,7 @@ def test_curated_api_scores_searches_and_plots(tmp_path, cifar_sample):
 
 def test_readme_python_api_example_runs(tmp_path, monkeypatch):
     text = (ROOT / "README.md").read_text()
-    section = text.split("## Python API", 1)[1]
+    section = text.split("\n## Python API\n", 1)[1]  # the section itself, not "### Python API and ..."
     code = section.split("```python", 1)[1].split("```", 1)[0]
     monkeypatch.chdir(tmp_path)
     namespace: dict = {}
