@@ -66,8 +66,11 @@ def test_study_streams_resumes_and_reports(study, tmp_path, capsys, shared_data)
 
 def test_study_rejects_bad_proxies_before_work(study, tmp_path, capsys):
     with pytest.raises(SystemExit):
-        study.main(["--proxies", "nwot:hooks=relu6x,meco:foo=1", "--out", str(tmp_path / "x")])
-    assert "no option 'foo'" in capsys.readouterr().err
+        study.main(["--proxies", "nwot:hooks=relu6x", "--out", str(tmp_path / "x")])
+    assert "nwot proxy option hooks must be one of relu, published, got 'relu6x'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        study.main(["--proxies", "nwot,meco:foo=1", "--out", str(tmp_path / "x")])
+    assert "unknown meco proxy option 'foo'; valid meco proxy options:" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         study.main(["--proxies", "nwot", "--ensembles", "nwot,synflow", "--out", str(tmp_path / "x")])
     assert "not one of the study's --proxies" in capsys.readouterr().err

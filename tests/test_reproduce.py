@@ -162,6 +162,9 @@ def test_failing_spec_is_reported_with_its_command_and_the_others_run(tmp_path, 
     assert json.loads((root / damaged.name.replace("-s1", "-s0")).read_text())["status"] == "complete"
 
 
+CLOCK_OFFSET_SLACK_S = 0.25
+
+
 def test_dask_grid_matches_serial_supernets_train_once_and_a_rerun_computes_nothing(serial_store, tmp_path, capsys):
     """Workers of a local cluster (fake GPU ids: each worker gets its own CUDA_VISIBLE_DEVICES),
     then the CLI twice on the completed store."""
@@ -189,7 +192,9 @@ def test_dask_grid_matches_serial_supernets_train_once_and_a_rerun_computes_noth
         compute = [x for x in task["startstops"] if x["action"] == "compute"]
         spans[name] = (compute[0]["start"], compute[-1]["stop"], shared_supernet(spec))
     assert spans["darts"][2] == spans["darts-pt"][2] != spans["darts-pt-fix-alpha"][2]
-    assert spans["darts"][1] <= spans["darts-pt"][0]
+    # the task stream shifts each worker's times by the scheduler's estimate of that worker's clock
+    # offset (milliseconds off), so "one after the other" is checked up to that estimate
+    assert spans["darts"][1] <= spans["darts-pt"][0] + CLOCK_OFFSET_SLACK_S
     assert result.ok and len(result.computed) == 12 and result.executor == "dask"
     assert records(root) == records(serial_store)
 

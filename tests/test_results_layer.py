@@ -199,7 +199,10 @@ def test_first_release_searches_load_and_recompute_identically(name, cifar_sampl
     assert record.spec.record_name() == name or "-h" in record.spec.record_name()  # tiny networks: hashed
     assert record.selected.arch == old["selected"]["arch"] and record.complete
     assert record.timing["validation"] == old["validation"]["seconds"]
-    new = run_zcpt(record.spec, progress=False, images=cifar_sample)
+    # the execution the record names: channels-last is no longer the default for gradient proxies on
+    # CPU (torch 2.14.1's channels-last backward), and it moves synflow's scores by an ulp
+    spec = record.spec.replace(channels_last=old["engine"]["channels_last"])
+    new = run_zcpt(spec, progress=False, images=cifar_sample)
     assert new.selected.arch == record.selected.arch
     assert [it.arch for it in new.iterations] == [it.arch for it in record.iterations]
     for a, b in zip(new.iterations, record.iterations):
