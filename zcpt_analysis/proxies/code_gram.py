@@ -3,11 +3,16 @@
 nwot needs ``c_a c_bᵀ`` for 0/1 code matrices (``[..., N, n]``): integers ``<= n``. Every backend
 here returns them **exactly** (float64), so the choice changes speed, never a score:
 
-* ``syrk`` (CPU default): NumPy's float32 ``a @ a.T``, which its BLAS computes as a symmetric rank-k
-  update -- half the multiply-adds of a general product (1.7x faster than ``torch.matmul`` on
-  this project's 2-core AVX2 machine); partial sums are integers ``< 2**24``, exact in float32. The
-  BLAS threads follow ``torch.get_num_threads()``. Cross products (``a`` is not ``b``) use ``float32``.
-* ``float32``: ``torch.matmul`` (exact for the same reason; TF32 keeps 0/1 and accumulates in fp32).
+* ``syrk`` (CPU default with one torch thread): NumPy's float32 ``a @ a.T``, which its BLAS computes
+  as a symmetric rank-k update -- half the multiply-adds of a general product; partial sums are
+  integers ``< 2**24``, exact in float32. The BLAS threads follow ``torch.get_num_threads()``.
+  Cross products (``a`` is not ``b``) use ``float32``.
+* ``float32`` (CPU default with several torch threads, other devices): ``torch.matmul`` (exact for
+  the same reason; TF32 keeps 0/1 and accumulates in fp32). With more than one thread NumPy's BLAS
+  pool and torch's OpenMP pool oversubscribe the cores: on this project's 2-core AVX2 machine one
+  NB201 search iteration (C=16, N=5, batch 64) took 28.9 s with ``syrk`` and 14.3 s with
+  ``float32`` at 2 threads, 21.9 s and 23.6 s at 1 thread (``benchmarks/search_speed.py
+  --variants library --validation-batches 0 --threads T`` with ``ZCPT_NWOT_GRAM`` set).
 * ``bf16`` (CPUs with AMX or AVX-512-BF16, CUDA): bfloat16 codes, fp32 accumulation. A bf16 *result*
   holds integers only up to 256, so the inner dimension is split into chunks of 256 whose partial
   products are exact in bf16, summed in float32 (CUDA: ``torch.mm(..., out_dtype=float32)``).
@@ -43,7 +48,7 @@ def default_backend(device: torch.device) -> str:
     if device.type == "cpu":
         if (torch.cpu._is_amx_tile_supported() or torch.cpu._is_avx512_bf16_supported()) and _verified("bf16", device):
             return "bf16"
-        return "syrk"
+        return "syrk" if torch.get_num_threads() == 1 else "float32"  # see the module docstring
     return "float32"
 
 
