@@ -194,3 +194,22 @@ def test_one_product_per_distinct_tensor(real_batch, monkeypatch):
     full, _ = nwot_kernel(net, real_batch)
     chunked, _ = nwot_kernel(net, real_batch, chunk_size=5)
     assert torch.equal(full, chunked)
+
+
+def test_kernel_logdets_are_right_for_paper_size_kernels_on_two_threads():
+    """torch 2.14.1's batched CPU slogdet is wrong for 256 x 256 float64 matrices on >1 thread;
+    the batched nwot engine must not depend on it."""
+    import numpy as np
+
+    gen = torch.Generator().manual_seed(0)
+    codes = (torch.rand(3, 256, 2000, generator=gen) > 0.5).double()
+    kernels = codes @ codes.transpose(-1, -2) + (1 - codes) @ (1 - codes).transpose(-1, -2)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        got = nwot_module.kernel_logdets(kernels)
+    finally:
+        torch.set_num_threads(before)
+    want = np.linalg.slogdet(kernels.numpy())
+    assert [s for s, _ in got] == want[0].tolist()
+    assert [v for _, v in got] == pytest.approx(want[1].tolist(), abs=1e-8)

@@ -284,6 +284,20 @@ def _kernel_chunked(net: nn.Module, x: torch.Tensor, modules: list[nn.Module], a
     return total_calls, total_units
 
 
+def kernel_logdets(kernels: torch.Tensor) -> list[tuple[float, float]]:
+    """``(sign, log|det K|)`` of each kernel of a ``[G, n, n]`` float64 stack, one matrix at a time.
+
+    Not one batched :func:`torch.linalg.slogdet`: in torch 2.14.1 on CPU the batched call returns
+    wrong values (oneMKL prints "Parameter 6 was incorrect on entry to DLASWP") for n >= ~200 with
+    more than one thread -- log-determinants off by ~4.7e4 for 256 x 256 kernels, i.e. the paper's
+    minibatch of 256 -- while the single-matrix call is right (``tests/test_fast_nwot.py``)."""
+    out = []
+    for kernel in kernels:
+        sign, logabs = torch.linalg.slogdet(kernel)
+        out.append((sign.item(), logabs.item()))
+    return out
+
+
 def nwot(net: nn.Module, inputs: torch.Tensor, targets: Optional[torch.Tensor] = None, loss_fn: Any = None, *,
          mode: str = "eval", hooks: str = "relu", chunk_size: Optional[int] = None,
          device: DeviceLike = None) -> float:

@@ -42,7 +42,7 @@ import torch
 from torch import nn
 
 from ..proxies.code_gram import codes_dtype, default_backend
-from ..proxies.nwot import TensorMemo, binary_codes, hooked_modules, sign_product
+from ..proxies.nwot import TensorMemo, binary_codes, hooked_modules, kernel_logdets, sign_product
 from ..proxies.policy import finalize
 from ..supernet import Supernet
 
@@ -187,9 +187,8 @@ class FastNwotPerturbations:
             skipped = self._skipped_units(self._calibrate(tuple(inputs.shape), inputs.device), e)
             constant = torch.tensor([x + skipped for x in excluded], dtype=torch.float64, device=inputs.device)
             kernels.add_(constant.view(-1, 1, 1))
-        signs, logabs = torch.linalg.slogdet(kernels)
         out = {}
-        for g, (sign, value) in enumerate(zip(signs.tolist(), logabs.tolist())):
+        for g, (sign, value) in enumerate(kernel_logdets(kernels)):
             name = sn.candidates[e][ops[g]]
             if sign == 0 or value == -math.inf:
                 out[name] = finalize("nwot", -math.inf, degenerate="the kernel K is singular")
