@@ -248,8 +248,11 @@ def test_killed_worker_mid_sweep_is_retried_to_identical_records(serial_store, t
 
 def test_ctrl_c_stops_cleanly_and_a_rerun_continues(serial_store, tmp_path):
     root = tmp_path / "interrupted"
+    # SIGINT as a terminal delivers it: a test run started in the background (`cmd &` in a script)
+    # inherits SIGINT *ignored*, and Python then never raises KeyboardInterrupt
     proc = subprocess.Popen(zcpt(*GRID, *SUBSET, *LOCAL, "--results-dir", str(root)), env=env(),
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         assert _first_claim_pid(root, proc, time.time() + TIMEOUT) is not None
         proc.send_signal(signal.SIGINT)
