@@ -33,10 +33,14 @@ LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 DeviceLike = Union[str, torch.device, None]
 
 
-def scored_layers(net: nn.Module) -> list[nn.Module]:
+def scored_layers(net: nn.Module, proxy: Optional[str] = None) -> list[nn.Module]:
     """The layers whose weights the reference code scores: every ``nn.Conv2d`` and ``nn.Linear``
-    (subclasses included), in ``net.modules()`` order, each module once."""
-    return [m for m in net.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    (subclasses included), in ``net.modules()`` order, each module once. With ``proxy`` (the name
+    of a proxy that needs them), a network without any is a :class:`ProxyInputError`."""
+    layers = [m for m in net.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    if proxy is not None and not layers:
+        raise ProxyInputError(f"{proxy} scores nn.Conv2d / nn.Linear weights; the network has none")
+    return layers
 
 
 def check_mode(mode: str) -> str:

@@ -68,9 +68,7 @@ def gradient_saliency(name: str, per_layer: Callable[[torch.Tensor, torch.Tensor
     """``Σ_layers per_layer(W, ∂L/∂W)`` over the Conv2d/Linear weights (snip, grad_norm), with the
     shared state handling, chunking and NaN/inf policy."""
     loss_fn = resolve_loss(loss_fn, loss_reduction)
-    weights = [m.weight for m in scored_layers(net)]
-    if not weights:
-        raise ProxyInputError(f"{name} scores nn.Conv2d / nn.Linear weights; the network has none")
+    weights = [m.weight for m in scored_layers(net, name)]
     with scoring_state(net, mode, device, grad_weights=weights) as dev, torch.enable_grad():
         x = prepare_inputs(inputs, dev)
         y = prepare_targets(name, targets, x, dev)

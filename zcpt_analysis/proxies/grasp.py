@@ -28,7 +28,6 @@ from torch import nn
 from .base import (DeviceLike, LossFn, chunk_slices, prepare_inputs, prepare_targets, resolve_loss, scored_layers,
                    scoring_state, sum_float64)
 from .gradients import Grads, accumulate, chunk_loss, finish_saliency, grad_or_none, weight_grads
-from .policy import ProxyInputError
 from .registry import ProxySpec, register_proxy
 
 
@@ -45,9 +44,7 @@ def grasp(net: nn.Module, inputs: torch.Tensor, targets: Optional[torch.Tensor] 
           device: DeviceLike = None, loss_reduction: str = "mean", output_index: Optional[int] = None) -> float:
     """GraSP score ``-Σ W ⊙ (H g)`` over Conv2d/Linear weights (**higher is better**; needs labels)."""
     loss_fn = resolve_loss(loss_fn, loss_reduction)
-    weights = [m.weight for m in scored_layers(net)]
-    if not weights:
-        raise ProxyInputError("grasp scores nn.Conv2d / nn.Linear weights; the network has none")
+    weights = [m.weight for m in scored_layers(net, "grasp")]
     with scoring_state(net, mode, device, grad_weights=weights) as dev, torch.enable_grad():
         x = prepare_inputs(inputs, dev)
         y = prepare_targets("grasp", targets, x, dev)

@@ -14,16 +14,14 @@ import torch
 from torch import nn
 
 from .base import scored_layers
-from .policy import ProxyInputError, finalize
+from .policy import finalize
 from .registry import ProxySpec, register_proxy
 
 
 def l2_norm(net: nn.Module, inputs: Optional[torch.Tensor] = None, targets: Optional[torch.Tensor] = None,
             loss_fn: Any = None, **_: Any) -> float:
     """``Σ_layers ‖W‖₂`` over Conv2d/Linear weights (**higher is better**; no pass, inputs unused)."""
-    layers = scored_layers(net)
-    if not layers:
-        raise ProxyInputError("l2_norm scores nn.Conv2d / nn.Linear weights; the network has none")
+    layers = scored_layers(net, "l2_norm")
     with torch.no_grad():
         norms = [m.weight.detach().to(torch.float64).norm() for m in layers]
         value = torch.stack([n.to(norms[0].device) for n in norms]).sum().item()

@@ -28,8 +28,9 @@ scores exactly ``0.0`` (``-inf`` with ``log=True``), with a :class:`DegenerateNe
 """
 from __future__ import annotations
 
+import contextlib
 import math
-from typing import Any, Optional
+from typing import Any, Iterator, Optional, Sequence
 
 import torch
 from torch import nn
@@ -37,7 +38,7 @@ from torch.func import functional_call
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from .base import DeviceLike, check_inputs, logits_of, resolve_scoring_device, scored_layers, scoring_state
-from .policy import ProxyInputError, finalize
+from .policy import finalize
 from .registry import ProxySpec, register_proxy
 
 _MISSING = object()
@@ -45,6 +46,24 @@ _MISSING = object()
 
 def _identity(x: torch.Tensor, *args: Any, **kwargs: Any) -> torch.Tensor:
     return x
+
+
+@contextlib.contextmanager
+def batchnorms_as_identity(net: nn.Module) -> Iterator[None]:
+    """Inside the block every BatchNorm of ``net`` returns its input (synflow's linearised
+    network); each module's own ``forward`` attribute, if it had one, is restored afterwards."""
+    bns = [m for m in net.modules() if isinstance(m, _BatchNorm)]
+    saved = [m.__dict__.get("forward", _MISSING) for m in bns]
+    try:
+        for m in bns:
+            m.forward = _identity
+        yield
+    finally:
+        for m, fwd in zip(bns, saved):
+            if fwd is _MISSING:
+                del m.forward
+            else:
+                m.forward = fwd
 
 
 def synflow_tensors(net: nn.Module, device: torch.device) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
@@ -79,42 +98,39 @@ def synflow(net: nn.Module, inputs: torch.Tensor, targets: Optional[torch.Tensor
     """Synaptic-flow score of ``net`` (**higher is better**; labels and input values unused, only
     the input shape). With ``log=True`` returns ``log(synflow)``. See the module docstring."""
     name = "synflow(log)" if log else "synflow"
-    layers = scored_layers(net)
-    if not layers:
-        raise ProxyInputError("synflow scores nn.Conv2d / nn.Linear weights; the network has none")
+    layers = scored_layers(net, "synflow")
     _, dev = resolve_scoring_device(net, device)
     x_shape = check_inputs(inputs).shape
     names = {id(p): n for n, p in net.named_parameters()}
-    bns = [m for m in net.modules() if isinstance(m, _BatchNorm)]
-    saved_forwards = [m.__dict__.get("forward", _MISSING) for m in bns]
     with scoring_state(net, mode), torch.enable_grad():
         tensors, _ = synflow_tensors(net, dev)
         thetas = []
         for layer in layers:
             theta = tensors[names[id(layer.weight)]].requires_grad_(True)
             thetas.append(theta)
-        try:
-            for m in bns:
-                m.forward = _identity
+        with batchnorms_as_identity(net):
             ones = torch.ones((1, *x_shape[1:]), dtype=torch.float64, device=dev)
             out = logits_of(functional_call(net, tensors, (ones,)), output_index)
             total = out.sum()
-        finally:
-            for m, fwd in zip(bns, saved_forwards):
-                if fwd is _MISSING:
-                    del m.forward
-                else:
-                    m.forward = fwd
         grads = torch.autograd.grad(total, thetas, allow_unused=True) if total.requires_grad else [None] * len(thetas)
         with torch.no_grad():
-            pairs = [(t, g) for t, g in zip(thetas, grads) if g is not None]
-            if log:
-                logs = [torch.logsumexp((t.log() + g.abs().log()).flatten(), dim=0) for t, g in pairs]
-                value = torch.logsumexp(torch.stack(logs), dim=0) if logs else torch.tensor(-math.inf)
-            else:
-                sums = [(t * g).abs().sum() for t, g in pairs]
-                value = torch.stack(sums).sum() if sums else torch.tensor(0.0, dtype=torch.float64)
-            result = float(value.item())
+            return synflow_value(name, thetas, grads, log)
+
+
+def synflow_value(name: str, thetas: Sequence[torch.Tensor], grads: Sequence[Optional[torch.Tensor]],
+                  log: bool) -> float:
+    """The synflow score from the scored weights ``thetas`` (|w|) and their gradients: ``sum |θ ⊙
+    ∂R/∂θ|`` (``log``: its log via logsumexp), finalized under ``name``; a gradient of ``None``
+    (weight off every input-output path) contributes nothing, and a score of 0 (log: -inf) is
+    degenerate."""
+    pairs = [(t, g) for t, g in zip(thetas, grads) if g is not None]
+    if log:
+        logs = [torch.logsumexp((t.log() + g.abs().log()).flatten(), dim=0) for t, g in pairs]
+        value = torch.logsumexp(torch.stack(logs), dim=0) if logs else torch.tensor(-math.inf)
+    else:
+        sums = [(t * g).abs().sum() for t, g in pairs]
+        value = torch.stack(sums).sum() if sums else torch.tensor(0.0, dtype=torch.float64)
+    result = float(value.item())
     if result == (-math.inf if log else 0.0):
         return finalize(name, result, degenerate="no scored weight lies on a path from the input to the output")
     return finalize(name, result)

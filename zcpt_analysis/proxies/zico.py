@@ -87,9 +87,7 @@ def zico(net: nn.Module, inputs: torch.Tensor, targets: Optional[torch.Tensor] =
     splits = int(splits)
     n = check_batch(inputs, splits)
     loss_fn = resolve_loss(loss_fn, "mean")
-    weights = [m.weight for m in scored_layers(net)]
-    if not weights:
-        raise ProxyInputError("zico scores nn.Conv2d / nn.Linear weights; the network has none")
+    weights = [m.weight for m in scored_layers(net, "zico")]
     with scoring_state(net, mode, device, grad_weights=weights) as dev, torch.enable_grad():
         x = prepare_inputs(inputs, dev)
         y = prepare_targets("zico", targets, x, dev)

@@ -33,7 +33,6 @@ only to rounding.
 from __future__ import annotations
 
 import contextlib
-import math
 from typing import Any, Iterator, Optional
 
 import torch
@@ -47,7 +46,7 @@ from ..proxies.fisher import _channel_products
 from ..proxies.gradients import finish_saliency
 from ..proxies.jacob_cov import jacob_cov_from_jacobian
 from ..proxies.policy import ProxyInputError, finalize
-from ..proxies.synflow import _identity, synflow_tensors
+from ..proxies.synflow import batchnorms_as_identity, synflow_tensors, synflow_value
 from ..supernet import Supernet
 
 PROXIES: dict[str, set[str]] = {  # batched proxy -> the options it accepts here
@@ -257,8 +256,6 @@ class GradientPerturbations:
         log = bool(self.options.get("log", False))
         name = "synflow(log)" if log else "synflow"
         names = {id(p): n for n, p in sn.named_parameters()}
-        bns = [m for m in sn.modules() if isinstance(m, _BatchNorm)]
-        saved = [m.__dict__.get("forward") for m in bns]
         runner = _PlanRunner(sn, e, group)
         with scoring_state(sn, self.mode), torch.enable_grad():
             dev = next(iter(sn.parameters())).device
@@ -266,41 +263,20 @@ class GradientPerturbations:
             thetas = [tensors[names[id(m.weight)]].requires_grad_(True) for m in self.layers]
             tape = _Tape(self.layers)
             try:
-                for m in bns:
-                    m.forward = _identity
-                ones = torch.ones((G, *x.shape[1:]), dtype=torch.float64, device=dev)
-                out = logits_of(functional_call(runner, {f"net.{k}": v for k, v in tensors.items()}, (ones,)))
-                total = out.sum()
+                with batchnorms_as_identity(sn):
+                    ones = torch.ones((G, *x.shape[1:]), dtype=torch.float64, device=dev)
+                    out = logits_of(functional_call(runner, {f"net.{k}": v for k, v in tensors.items()}, (ones,)))
+                    total = out.sum()
                 calls = tape.calls
             finally:
                 tape.remove()
-                for m, fwd in zip(bns, saved):
-                    if fwd is None:
-                        del m.forward
-                    else:
-                        m.forward = fwd
             outputs = [z for _, _, z, _ in calls]
             deltas = torch.autograd.grad(total, outputs, allow_unused=True) if outputs and total.requires_grad \
                 else [None] * len(outputs)
             with torch.no_grad():
                 biases = [None if m.bias is None else tensors[names[id(m.bias)]] for m in self.layers]
                 grads = self._copy_weight_grads(calls, deltas, thetas, biases, e, group, 1)
-                values = []
-                for copy in grads:
-                    pairs = [(t, g) for t, g in zip(thetas, copy) if g is not None]
-                    if log:
-                        logs = [torch.logsumexp((t.log() + g.abs().log()).flatten(), dim=0) for t, g in pairs]
-                        value = torch.logsumexp(torch.stack(logs), dim=0) if logs else torch.tensor(-math.inf)
-                    else:
-                        sums = [(t * g).abs().sum() for t, g in pairs]
-                        value = torch.stack(sums).sum() if sums else torch.tensor(0.0, dtype=torch.float64)
-                    result = float(value.item())
-                    if result == (-math.inf if log else 0.0):
-                        values.append(finalize(name, result, degenerate="no scored weight lies on a path from the "
-                                                                         "input to the output"))
-                    else:
-                        values.append(finalize(name, result))
-        return values
+                return [synflow_value(name, thetas, copy, log) for copy in grads]
 
 
 class _PlanRunner(nn.Module):
