@@ -7,7 +7,7 @@ returns the measured-vs-paper frame.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
@@ -133,11 +133,9 @@ def table3_cpu_settings(seeds: Sequence[int] = TABLE3_CPU_SEEDS) -> SearchSettin
     the records were computed with, as in the ``cpu`` preset; the paper preset's NAS-Bench-201
     default is the published ``block-input`` execution); read only (missing records are listed
     with their commands)."""
-    import dataclasses
-
     settings = search_settings("paper", N=TABLE3_CPU_N, V=20, batch_size=64, seeds=seeds, data_source="sample",
                                device="cpu", compute_missing=False)
-    return dataclasses.replace(settings, compat="fast")
+    return replace(settings, compat="fast")
 
 
 def table3_cpu(results_dir: Any = None, proxies: Optional[Sequence[str]] = None,
