@@ -20,9 +20,11 @@ Results stream to ``<out>.jsonl`` (a header line with the setting, then one line
 architecture; appended and flushed one architecture at a time, so memory stays flat and an
 interrupted run resumes where it stopped -- also after adding proxies). ``<out>.json`` (summary),
 ``<out>.csv`` (scores and accuracies per architecture) and ``<out>.md`` (the report table) are
-rewritten atomically every ``--report-every`` architectures and at the end. Run it on one thread:
+rewritten atomically every ``--report-every`` architectures and at the end. Run it on one thread
+per process; on several cores, one process per core, each with its own ``--shard``:
 
-    /work/wt/heavy python benchmarks/proxy_correlation.py --num-archs 1000 --threads 1
+    python benchmarks/proxy_correlation.py --num-archs 1000 --threads 1 --shard 0/2 &
+    python benchmarks/proxy_correlation.py --num-archs 1000 --threads 1 --shard 1/2
 """
 from __future__ import annotations
 
@@ -199,6 +201,39 @@ def study_rows(records: dict[int, dict], indices: list[int], labels: list[str], 
     return rows
 
 
+def nb201_ops(arch_str: str) -> list[str]:
+    """The six edge ops of an official NAS-Bench-201 string ``|op~0|+|op~0|op~1|+|...|``."""
+    return [part.split("~")[0] for part in arch_str.split("|") if "~" in part]
+
+
+def space_params(space: Any, arch_of: dict[int, str], num_classes: int) -> dict[int, float]:
+    """The parameter count of every architecture of the space, as the all-``none`` network's plus
+    one term per edge op (NAS-Bench-201 cells share one width per stage, so an op adds the same
+    count on every edge: five networks in all; :func:`sample_check` verifies it on the sample)."""
+    def count(ops: list[str]) -> float:
+        arch = "|{}~0|+|{}~0|{}~1|+|{}~0|{}~1|{}~2|".format(*ops)
+        return float(get_proxy("params").fn(space.network(space.parse(arch), num_classes=num_classes), None))
+
+    names = sorted({op for arch in arch_of.values() for op in nb201_ops(arch)})
+    base = count(["none"] * 6)
+    per_op = {op: count([op] + ["none"] * 5) - base for op in names}
+    return {index: base + sum(per_op[op] for op in nb201_ops(arch)) for index, arch in arch_of.items()}
+
+
+def sample_check(params_of: dict[int, float], indices: list[int], measured: dict[int, float],
+                 accuracy: dict[str, dict[int, float]]) -> dict[str, dict[str, float]]:
+    """rho of ``params`` (no randomness) with each dataset's accuracy over the whole space and over
+    the sample: the part of any row's difference from a reference that the sample alone explains.
+    ``params_of`` must agree with the ``params`` the study ``measured`` on the sample."""
+    wrong = {i: (v, params_of[i]) for i, v in measured.items() if v != params_of[i]}
+    if wrong:
+        raise RuntimeError(f"space-wide parameter counts disagree with the measured ones (measured, computed): {wrong}")
+    everything = sorted(params_of)
+    return {where: {ds: float(stats.spearmanr([params_of[i] for i in idx], [accuracy[ds][i] for i in idx]).statistic)
+                    for ds in NB201_DATASETS}
+            for where, idx in (("space", everything), ("sample", indices))}
+
+
 def _fmt(value: Any, digits: int = 2) -> str:
     if value is None:
         return "–"
@@ -224,17 +259,21 @@ def markdown_table(rows: list[dict[str, Any]]) -> str:
 
 
 def write_report(out: Path, stream: ScoreStream, config: dict, indices: list[int], labels: list[str],
-                 ensembles: list[str], accuracy: dict[str, dict[int, float]]) -> list[dict]:
-    """Rewrite ``<out>.json`` / ``.csv`` / ``.md`` from the stream (architectures scored so far)."""
+                 ensembles: list[str], accuracy: dict[str, dict[int, float]],
+                 params_of: Optional[dict[int, float]] = None) -> list[dict]:
+    """Rewrite ``<out>.json`` / ``.csv`` / ``.md`` from the stream (architectures scored so far);
+    with ``params_of`` (every architecture's parameter count) the report adds the sample check."""
     records = stream.records()
     done = [i for i in indices if i in records and all(lab in records[i]["scores"] for lab in labels)]
     if len(done) < 3:
         return []
     params_label = "params" if "params" in labels else None
     rows = study_rows(records, done, labels, ensembles, accuracy, params_label)
+    check = (sample_check(params_of, done, {i: records[i]["scores"][params_label] for i in done}, accuracy)
+             if params_of and params_label else None)
     meta = {"config": config, "num_archs": len(done), "planned_archs": len(indices), "proxies": labels,
-            "ensembles": ensembles, "reference_note": REFERENCE_NOTE,
-            "timing": "seconds per architecture on this machine while other jobs ran (contended)"}
+            "ensembles": ensembles, "reference_note": REFERENCE_NOTE, "sample_check": check,
+            "timing": "seconds per architecture on this machine, with other jobs running (contended)"}
     atomic_write_json(out.with_suffix(".json"), {**meta, "rows": rows})
     csv = ["index,arch_str," + ",".join(f"{d}_test_acc" for d in NB201_DATASETS) + "," + ",".join(labels)]
     for i in done:
@@ -246,11 +285,29 @@ def write_report(out: Path, stream: ScoreStream, config: dict, indices: list[int
             f"minibatch of {config['batch_size']} CIFAR-10 images (the shared sample, seed {config['seed']}) for "
             f"every proxy and dataset. {REFERENCE_NOTE}. ρ with params: the proxy's rank correlation with the "
             f"parameter count. s / arch: contended wall time per architecture.\n\n" + markdown_table(rows) + "\n")
+    if check:
+        text += ("\n**Sample check.** `params` has no randomness, so its ρ differs from the whole space's only "
+                 f"through the sample: over all {len(params_of):,} architectures ρ(params) is "
+                 + " / ".join(f"{check['space'][ds]:.3f}" for ds in NB201_DATASETS)
+                 + f" ({' / '.join(DATASET_LABELS[ds] for ds in NB201_DATASETS)}), in this sample ({len(done)} architectures) "
+                 + " / ".join(f"{check['sample'][ds]:.3f}" for ds in NB201_DATASETS)
+                 + ". Proxies that track size (high ρ with params) inherit about that difference.\n")
     atomic_write_text(out.with_suffix(".md"), text)
     return rows
 
 
 # ----------------------------------------------------------------------------- main
+def parse_shard(text: str) -> tuple[int, int]:
+    """``"K/N"`` -> ``(K, N)`` with ``0 <= K < N``."""
+    try:
+        k, n = (int(part) for part in text.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--shard must look like K/N (e.g. 0/2), not {text!r}") from None
+    if not 0 <= k < n:
+        raise argparse.ArgumentTypeError(f"--shard {text}: need 0 <= K < N")
+    return k, n
+
+
 def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -267,6 +324,9 @@ def main(argv: Optional[list[str]] = None) -> int:
                         help=f"results prefix: <out>.jsonl / .json / .csv / .md (default {DEFAULT_OUT})")
     parser.add_argument("--limit", type=int, default=None,
                         help="score at most this many architectures in this invocation (cost estimates)")
+    parser.add_argument("--shard", type=parse_shard, default=(0, 1), metavar="K/N",
+                        help="score only the K-th of N interleaved parts of the sample (0-based; default 0/1 = all); "
+                             "N processes with K = 0..N-1 may share one --out: each stream line is one appended write")
     parser.add_argument("--report-every", type=int, default=25, help="rewrite the report every N archs (default 25)")
     parser.add_argument("--report-only", action="store_true", help="only rewrite the report from the stream")
     parser.add_argument("--device", default="cpu", help="cpu (default), cuda or auto")
@@ -307,10 +367,13 @@ def main(argv: Optional[list[str]] = None) -> int:
               "accuracy": "seed-mean test accuracy, 200 epochs", "device": device.type}
     out: Path = args.out
     stream = ScoreStream(out.with_suffix(".jsonl"), config)
+    params_of = (space_params(space, {int(i): str(a) for i, a in arch_of.items()}, images.num_classes)
+                 if "params" in labels else None)
     started = time.perf_counter()
     if not args.report_only:
         done = stream.done()
-        todo = [(i, [p for p in proxies if p[0] not in done.get(i, set())]) for i in indices]
+        shard, shards = args.shard  # over sample positions: stable across resumes
+        todo = [(i, [p for p in proxies if p[0] not in done.get(i, set())]) for i in indices[shard::shards]]
         todo = [(i, ps) for i, ps in todo if ps][: args.limit]
         print(f"{len(indices)} architectures x {len(labels)} proxies; {len(todo)} to score now "
               f"({sum(1 for i in indices if not [p for p in proxies if p[0] not in done.get(i, set())])} "
@@ -323,8 +386,8 @@ def main(argv: Optional[list[str]] = None) -> int:
                 print(f"  {k}/{len(todo)} scored, {elapsed:.0f}s, {elapsed / k:.1f}s/arch, "
                       f"eta {elapsed / k * (len(todo) - k) / 3600:.1f}h", flush=True)
             if k % args.report_every == 0:
-                write_report(out, stream, config, indices, labels, args.ensembles, accuracy)
-    rows = write_report(out, stream, config, indices, labels, args.ensembles, accuracy)
+                write_report(out, stream, config, indices, labels, args.ensembles, accuracy, params_of)
+    rows = write_report(out, stream, config, indices, labels, args.ensembles, accuracy, params_of)
     if not rows:
         print("fewer than 3 architectures are complete: no report yet")
         return 0

@@ -51,17 +51,51 @@ def test_study_streams_resumes_and_reports(study, tmp_path, capsys, shared_data)
     assert summary["num_archs"] == 5 and "reference" in summary["reference_note"]
     assert rows["nwot"]["cifar10 reference rho"] == 0.77 and rows["params"]["rho with params"] == 1.0
     assert rows["synflow:log=True"]["ImageNet16-120 reference rho"] == 0.75
+    # the sample check: rho(params) over the whole space, from an independent closed form (each
+    # 1x1 / 3x3 conv adds k*k*C*C weights + 2C BatchNorm affine per cell, 5 cells at C = 16, 32, 64)
+    from scipy import stats
+    from zcpt_analysis.bench import load_benchmark
+    table = load_benchmark().mean_table("cifar10")
+    ops = [[p.split("~")[0] for p in a.split("|") if "~" in p] for a in table["arch_str"]]
+    size = [sum(5 * sum(k * k * c * c + 2 * c for c in (16, 32, 64)) for o in arch for k in
+                ({"nor_conv_1x1": 1, "nor_conv_3x3": 3}.get(o, 0),) if k) for arch in ops]
+    check = summary["sample_check"]
+    assert check["space"]["cifar10"] == pytest.approx(stats.spearmanr(size, table["mean"]).statistic, abs=1e-12)
+    assert 0.7 < check["space"]["cifar10"] < 0.8 and set(check["sample"]) == set(check["space"])
     # the ensemble column is the rank average of its components over the sample
     csv = out.with_suffix(".csv").read_text().splitlines()
     head = csv[0].split(",")
     table = np.array([[float(v) for v in line.split(",")[2:]] for line in csv[1:]])
     acc, comps = table[:, 0], table[:, [head.index("nwot") - 2, head.index("params") - 2]]
     ens = np.array(rank_average(comps.tolist()))
-    from scipy import stats
     expected = stats.spearmanr(stats.rankdata(ens), acc).statistic
     assert rows["ensemble(nwot,params)"]["cifar10 rho"] == pytest.approx(expected)
     with pytest.raises(SystemExit, match="another setting"):
         study.main(["--num-archs", "5", "--proxies", "nwot", "--batch-size", "5", "--out", str(out), "--ensembles"])
+
+
+def test_two_shards_score_the_sample_once_and_match_one_process(study, tmp_path, capsys, shared_data):
+    args = ["--num-archs", "5", "--batch-size", "4", "--proxies", "nwot,params", "--device", "cpu", "--ensembles"]
+    assert study.main([*args, "--out", str(tmp_path / "whole")]) == 0
+    for shard in ("1/2", "0/2"):
+        assert study.main([*args, "--out", str(tmp_path / "split"), "--shard", shard]) == 0
+    out = capsys.readouterr().out
+    assert "2 to score now" in out and "3 to score now" in out
+
+    def scored(name: str) -> dict:
+        lines = (tmp_path / f"{name}.jsonl").read_text().splitlines()[1:]
+        return {json.loads(x)["index"]: json.loads(x)["scores"] for x in lines}
+
+    whole, split = scored("whole"), scored("split")
+    assert len(split) == 5 and split == whole
+    def correlations(name: str) -> list:
+        rows = json.loads((tmp_path / f"{name}.json").read_text())["rows"]
+        return [{k: v for k, v in r.items() if k != "seconds per arch"} for r in rows]
+
+    assert correlations("whole") == correlations("split")
+    with pytest.raises(SystemExit):
+        study.main([*args, "--out", str(tmp_path / "x"), "--shard", "2/2"])
+    assert "--shard 2/2: need 0 <= K < N" in capsys.readouterr().err
 
 
 def test_study_rejects_bad_proxies_before_work(study, tmp_path, capsys):

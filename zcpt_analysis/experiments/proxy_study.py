@@ -81,6 +81,11 @@ def proxy_study(path: Optional[Path] = None) -> StudyResult:
     note = (f"{data['num_archs']} random NAS-Bench-201 architectures (of {data['planned_archs']} planned), one "
             f"minibatch of {cfg['batch_size']} real CIFAR-10 images ({cfg['data']}, seed {cfg['seed']}) for every proxy "
             f"and every dataset's accuracies; {data['reference_note']}. Timings: {data['timing']}.")
+    check = data.get("sample_check")
+    if check:  # params has no randomness: its whole-space vs sample rho is the sample's own effect
+        note += (" Sample check: ρ(params) is " + " / ".join(f"{check['space'][ds]:.3f}" for ds in NB201_DATASETS)
+                 + " over the whole space and " + " / ".join(f"{check['sample'][ds]:.3f}" for ds in NB201_DATASETS)
+                 + f" in this sample ({' / '.join(DATASET_LABELS[ds] for ds in NB201_DATASETS)}).")
     return StudyResult(pd.DataFrame(rows), error_bars_info(bars), pd.DataFrame(matrix).T, note, data)
 
 
