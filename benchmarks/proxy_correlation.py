@@ -201,23 +201,17 @@ def study_rows(records: dict[int, dict], indices: list[int], labels: list[str], 
     return rows
 
 
-def nb201_ops(arch_str: str) -> list[str]:
-    """The six edge ops of an official NAS-Bench-201 string ``|op~0|+|op~0|op~1|+|...|``."""
-    return [part.split("~")[0] for part in arch_str.split("|") if "~" in part]
-
-
 def space_params(space: Any, arch_of: dict[int, str], num_classes: int) -> dict[int, float]:
     """The parameter count of every architecture of the space, as the all-``none`` network's plus
     one term per edge op (NAS-Bench-201 cells share one width per stage, so an op adds the same
     count on every edge: five networks in all; :func:`sample_check` verifies it on the sample)."""
     def count(ops: list[str]) -> float:
-        arch = "|{}~0|+|{}~0|{}~1|+|{}~0|{}~1|{}~2|".format(*ops)
-        return float(get_proxy("params").fn(space.network(space.parse(arch), num_classes=num_classes), None))
+        return float(get_proxy("params").fn(space.network(space.parse(ops), num_classes=num_classes), None))
 
-    names = sorted({op for arch in arch_of.values() for op in nb201_ops(arch)})
+    ops_of = {index: space.parse(arch).ops for index, arch in arch_of.items()}
     base = count(["none"] * 6)
-    per_op = {op: count([op] + ["none"] * 5) - base for op in names}
-    return {index: base + sum(per_op[op] for op in nb201_ops(arch)) for index, arch in arch_of.items()}
+    per_op = {op: count([op] + ["none"] * 5) - base for op in sorted({op for ops in ops_of.values() for op in ops})}
+    return {index: base + sum(per_op[op] for op in ops) for index, ops in ops_of.items()}
 
 
 def sample_check(params_of: dict[int, float], indices: list[int], measured: dict[int, float],

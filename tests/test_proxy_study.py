@@ -56,9 +56,10 @@ def test_study_streams_resumes_and_reports(study, tmp_path, capsys, shared_data)
     from scipy import stats
     from zcpt_analysis.bench import load_benchmark
     table = load_benchmark().mean_table("cifar10")
+    kernel = {"nor_conv_1x1": 1, "nor_conv_3x3": 3}
+    per_conv = {op: 5 * sum(k * k * c * c + 2 * c for c in (16, 32, 64)) for op, k in kernel.items()}
     ops = [[p.split("~")[0] for p in a.split("|") if "~" in p] for a in table["arch_str"]]
-    size = [sum(5 * sum(k * k * c * c + 2 * c for c in (16, 32, 64)) for o in arch for k in
-                ({"nor_conv_1x1": 1, "nor_conv_3x3": 3}.get(o, 0),) if k) for arch in ops]
+    size = [sum(per_conv.get(op, 0) for op in arch) for arch in ops]
     check = summary["sample_check"]
     assert check["space"]["cifar10"] == pytest.approx(stats.spearmanr(size, table["mean"]).statistic, abs=1e-12)
     assert 0.7 < check["space"]["cifar10"] < 0.8 and set(check["sample"]) == set(check["space"])
