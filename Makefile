@@ -36,8 +36,11 @@ browser:
 	  echo "note: chromium not installed (needs root + apt-get); the browser test will be skipped"; }
 
 # pytest exits non-zero on failures and with code 5 when it collects no tests: both fail `make test`.
+# The suite runs on TEST_WORKERS pytest-xdist workers: one per core, at most 4 (the tests sharing the
+# rendered smoke report run on one worker, ~2 minutes; more workers cannot make the run shorter).
+TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ $$n -gt 4 ] && n=4; echo $$n)
 test: setup browser
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(TEST_WORKERS)
 
 report: setup
 	$(VENV)/bin/zcpt report

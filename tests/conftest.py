@@ -1,10 +1,55 @@
-"""Shared fixtures: the real reference data in ../shared/data and tiny networks for CPU tests."""
+"""Shared fixtures: the real reference data in ../shared/data and tiny networks for CPU tests.
+
+The suite runs in parallel with pytest-xdist (``make test``: ``-n auto``; ``--dist loadgroup`` is in
+the pytest options): tests that share an expensive fixture of module or session scope
+(:data:`SHARED_FIXTURES`) are put in one xdist group, so that fixture is built once, on one worker,
+while the other workers take the rest of the suite.
+"""
 from __future__ import annotations
+
+import warnings
 
 import pytest
 import torch
 
 from zcpt_analysis.datadir import data_dir
+
+SHARED_FIXTURES: tuple[str, ...] = ("smoke_report", "lab", "serial_store")
+"""Fixtures built once per worker and used by several tests: their tests run on one xdist worker
+(the rendered smoke report, the JupyterLab server, test_reproduce's serial reference grid)."""
+
+
+def pytest_report_header(config) -> str:
+    """The CPU kernel path torch took (tests/recorded.py explains why it matters)."""
+    return f"torch {torch.__version__}, CPU kernel path: {torch.backends.cpu.get_cpu_capability()}"
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the xdist_group markers
+def pytest_collection_modifyitems(config, items) -> None:
+    """One xdist group per shared expensive fixture (see the module docstring). On an xdist worker,
+    ``slow`` tests are also collected first, so the long units of work start at once and the short
+    ones fill the gaps (xdist hands out the largest groups first, then tests in collection order)."""
+    for item in items:
+        for name in SHARED_FIXTURES:
+            if name in getattr(item, "fixturenames", ()):
+                item.add_marker(pytest.mark.xdist_group(name))
+    if hasattr(config, "workerinput"):  # only under xdist: a serial run keeps each module's tests together
+        items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
+def pytest_collection_finish(session) -> None:
+    """Warn when xdist ignored the groups (pytest 9.2 with pytest-xdist 3.8, pytest-xdist#1386, hence
+    ``pytest<9.2`` in the test extra): the results stay right, but every worker that meets a shared
+    fixture builds it again (the run takes minutes longer)."""
+    config = session.config
+    if hasattr(config, "workerinput") and config.getvalue("loadgroup"):
+        lost = [item.nodeid for item in session.items
+                if item.get_closest_marker("xdist_group") is not None and "@" not in item.nodeid]
+        if lost:
+            warnings.warn(pytest.PytestWarning(
+                f"pytest-xdist did not group {len(lost)} test(s) sharing an expensive fixture (e.g. {lost[0]}): "
+                f"pytest {pytest.__version__} with this pytest-xdist ignores --dist loadgroup (pytest-xdist#1386); "
+                "install the test extra's versions (pip install -e '.[test]')"))
 
 
 @pytest.fixture(scope="session", autouse=True)
