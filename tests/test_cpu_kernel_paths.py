@@ -14,6 +14,8 @@ import torch
 from recorded import KERNEL_PATHS, kernel_path_env
 
 REPO = Path(__file__).resolve().parents[1]
+RECORDED_FILES = sorted(str(p) for p in (REPO / "tests").glob("test_*.py") if "mark.recorded" in p.read_text())
+"""The test files with ``recorded`` tests (collecting only them saves the subprocess ~5 s)."""
 
 
 def _capability(env: dict[str, str]) -> str:
@@ -33,8 +35,9 @@ def test_recorded_values_hold_on_every_kernel_path(path, shared_data):
     taken = _capability(env)
     if taken.lower() != path:
         pytest.skip(f"this CPU has no {path.upper()} kernel path (torch falls back to {taken})")
+    assert RECORDED_FILES, "no test file uses the recorded marker"
     done = subprocess.run([sys.executable, "-m", "pytest", "-m", "recorded", "-n", "0", "-p", "no:cacheprovider",
-                           "--durations=0", str(REPO / "tests")], cwd=REPO, env=env, capture_output=True, text=True,
+                           "--durations=0", *RECORDED_FILES], cwd=REPO, env=env, capture_output=True, text=True,
                           timeout=900)
     assert f"CPU kernel path: {taken}" in done.stdout  # the report header: the path was really taken
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
