@@ -1,7 +1,7 @@
 """Shared fixtures: the real reference data in ../shared/data and tiny networks for CPU tests.
 
-The suite runs in parallel with pytest-xdist (``make test``: ``-n auto``; ``--dist loadgroup`` is in
-the pytest options): tests that share an expensive fixture of module or session scope
+The suite runs in parallel with pytest-xdist (``make test``: one worker per core, at most 4;
+``--dist loadgroup`` is in the pytest options): tests that share an expensive fixture of module or session scope
 (:data:`SHARED_FIXTURES`) are put in one xdist group, so that fixture is built once, on one worker,
 while the other workers take the rest of the suite.
 """
