@@ -249,10 +249,11 @@ def test_migrate_converts_a_first_release_folder(tmp_path, capsys, cifar_sample)
     assert kinds.count("zcpt-search") == 6 and kinds.count("naswot") == 2 and kinds.count("op-scores") == 2
     zc_pt = next(r for r in store.records(kinds=["op-scores"]) if r.spec.method == "zc-pt")
     assert zc_pt.spec.supernet_options == TINY and zc_pt.spec.proxy_batch_size == 8
-    recomputed = zc_pt.spec.run(None, images=cifar_sample).table()
-    assert list(recomputed[["edge", "op"]].itertuples(index=False)) == list(zc_pt.table()[["edge", "op"]].itertuples(index=False))
+    recomputed, stored = zc_pt.spec.run(None, images=cifar_sample).table(), zc_pt.table()
+    rows = ["edge", "op"]
+    assert list(recomputed[rows].itertuples(index=False)) == list(stored[rows].itertuples(index=False))
     # the same scores, recomputed now (recorded on another CPU: within nwot's cross-machine tolerance)
-    assert_scores_close(recomputed["score"], zc_pt.table()["score"], zc_pt.spec.proxy, "zc-pt scores")
+    assert_scores_close(recomputed["score"], stored["score"], zc_pt.spec.proxy, "zc-pt scores")
     assert main(["results", "table", "--out", str(tmp_path)]) == 0
     assert "zcpt-search" in capsys.readouterr().out
 
