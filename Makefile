@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: setup notebook-filter browser demo test report clean
+.PHONY: setup notebook-filter browser demo lint test report clean
 
 setup: $(STAMP)
 
@@ -35,11 +35,18 @@ browser:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || \
 	  echo "note: chromium not installed (needs root + apt-get); the browser test will be skipped"; }
 
+# The layer contract ([tool.importlinter] in pyproject.toml): algorithms and core never import the results
+# layer or the faces, core never imports the algorithms, through any chain. `make test` runs it first, so a
+# broken contract fails CI in a second, before the suite starts (tests/test_layers.py checks it again).
+# No cache: the graph takes well under a second and nothing is written into the checkout.
+lint: setup
+	$(VENV)/bin/lint-imports --no-cache
+
 # pytest exits non-zero on failures and with code 5 when it collects no tests: both fail `make test`.
 # The suite runs on TEST_WORKERS pytest-xdist workers: one per core, at most 4 (the tests sharing the
 # rendered smoke report run on one worker, ~2 minutes; more workers cannot make the run shorter).
 TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ $$n -gt 4 ] && n=4; echo $$n)
-test: setup browser
+test: setup lint browser
 	$(PY) -m pytest -q -n $(TEST_WORKERS)
 
 report: setup

@@ -22,7 +22,7 @@ from pathlib import Path
 from zcpt_analysis.files import atomic_write_json
 from zcpt_analysis.spaces.darts import param_count
 from zcpt_analysis.spaces.genotypes import GENOTYPES
-from zcpt_analysis.train import resolve_genotype
+from zcpt_analysis.runs.genotype_input import resolve_genotype
 from zcpt_analysis.viz import genotype_svg
 
 COLUMNS = (("heavy_c10", "heavy", 10), ("mobile_c100", "mobile", 100), ("mobile_c10", "mobile", 10),

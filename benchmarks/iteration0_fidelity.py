@@ -65,6 +65,7 @@ from zcpt_analysis.fidelity import SEMANTICS, perturbation_scores
 from zcpt_analysis.files import atomic_write_json, atomic_write_text, read_json
 from zcpt_analysis.runs import ResultStore, ScoresSpec
 from zcpt_analysis.runs.store import ClaimedError
+from zcpt_analysis.scoring import ScoringContext
 from zcpt_analysis.spaces.nb201 import EDGES
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -174,7 +175,7 @@ def compute_multi(store: ResultStore, setting: Setting, cond: Condition, seed: i
     data = load_multi(store, setting, cond, seed)
     if len(data["edges"]) == len(EDGES):
         return
-    ctx = setting.spec("block-input", cond, seed).context()
+    ctx = ScoringContext(settings=setting.spec("block-input", cond, seed))
     net = ctx.untrained_supernet()
     for e, name in enumerate(EDGES):
         if name in data["edges"]:

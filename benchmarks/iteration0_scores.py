@@ -39,6 +39,7 @@ from zcpt_analysis.analysis import correlation_matrix, table1, table_a2_comparis
 from zcpt_analysis.paper import TABLE1 as PAPER_TABLE1
 from zcpt_analysis.files import atomic_write_json, atomic_write_text
 from zcpt_analysis.runs import ResultStore, ScoresSpec
+from zcpt_analysis.scoring import ScoringContext
 from zcpt_analysis.searches.darts import DartsConfig
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "iteration0_scores.json"
@@ -94,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     bench = None                 # method includes the supernet training)
     for label, specs in groups.items():
         t0 = time.time()
-        context = specs[0].context(bench=bench)
+        context = ScoringContext(settings=specs[0], bench=bench)
         context.checkpoint_dir = str(store.root / specs[0].supernet_folder())  # the trained supernet, if any
         for spec in specs:
             record = store.run(spec, progress=not args.quiet, context=context)

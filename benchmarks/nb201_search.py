@@ -35,7 +35,7 @@ def main() -> None:
     p.add_argument("-N", type=int, default=10)
     p.add_argument("-V", type=int, default=100)
     p.add_argument("--batch-size", type=int, default=256)
-    p.add_argument("--compat", default="fast", choices=("fast", "published"))
+    p.add_argument("--supernet-mode", default="fast", choices=("fast", "published"))
     p.add_argument("--data-source", default="auto")
     p.add_argument("--data-root", default=None)
     p.add_argument("--device", default="auto")
@@ -49,12 +49,12 @@ def main() -> None:
     records, started = [], time.perf_counter()
     for seed in args.seeds:
         spec = SearchSpec(proxy=args.proxy, order=args.order, N=args.N, V=args.V, batch_size=args.batch_size,
-                          seed=seed, compat=args.compat, data_source=args.data_source, data_root=args.data_root,
+                          seed=seed, supernet_mode=args.supernet_mode, data_source=args.data_source, data_root=args.data_root,
                           device=args.device)
         records.append(ResultStore(args.out).run(spec, progress=not args.quiet))
 
     print(f"\nZero-Cost-PT on NAS-Bench-201: proxy={args.proxy} order={args.order} N={args.N} V={args.V} "
-          f"batch={args.batch_size} compat={args.compat} data={records[0].data['source']} "
+          f"batch={args.batch_size} supernet_mode={args.supernet_mode} data={records[0].data['source']} "
           f"(pool {records[0].data['pool_size']} images) engine={records[0].engine}")
     print(f"{'seed':>4} {'cands':>5} {'C10 err':>8} {'C100 err':>9} {'IN16 err':>9} {'C10 rank':>9} "
           f"{'search s':>9} {'valid s':>8}  selected")
@@ -84,7 +84,7 @@ def main() -> None:
                "runs": [{"seed": r.spec.seed, "selected": r.selected.to_json(), "timing": r.timing,
                          "candidates": len(r.candidates)} for r in records]}
     atomic_write_json(Path(args.out) / f"summary-{args.proxy}-{args.order}-N{args.N}-V{args.V}-b{args.batch_size}-"
-                      f"{args.compat}.json", summary)
+                      f"{args.supernet_mode}.json", summary)
 
 
 if __name__ == "__main__":

@@ -80,7 +80,7 @@ def main() -> None:
         run.validate()
         validated = time.perf_counter()
     run.attach_benchmark()
-    rec = run.record
+    rec = run.result
     peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20  # Linux: KiB
     search_s, validation_s = searched - started, validated - searched
     bench = rec.selected.benchmark or {}

@@ -6,11 +6,11 @@
     "ReLU", ``K = c cᵀ + (1-c)(1-c)ᵀ`` with two float32 matmuls per hook, ``numpy.linalg.slogdet``;
     nothing batched, nothing cached.
 (b) ``library`` -- ``ZeroCostPT.search_iteration`` with the same seed, i.e. the same alpha,
-    minibatches and edge order, in ``compat="published"`` (the same scores as (a)) with the
+    minibatches and edge order, in ``supernet_mode="published"`` (the same scores as (a)) with the
     library's optimisations (``engine="batched"``: all perturbations of an edge in one forward,
     weight-0 ops skipped with their exact nwot contribution added, one exact kernel product per
     distinct tensor, the fused no-grad cell forward of ``zcpt_analysis.fastpath``, channels-last
-    convolutions on CPU). ``library-fast`` is the library's default semantics (``compat="fast"``),
+    convolutions on CPU). ``library-fast`` is the library's default semantics (``supernet_mode="fast"``),
     shown for its time only (its scores differ by design). ``library-plain`` is (b) with the fused
     forward off and plain float32 kernel products: the report checks that (b) gives *bitwise* the
     same scores (the exactness of the fast paths on a real run). ``library-simple``: one forward per
@@ -85,10 +85,10 @@ def reference_iteration(run: ZeroCostPT) -> dict:
     """One search iteration, random or fixed order, the straightforward way (same seeds as (b))."""
     import random
 
-    cfg = run.spec
+    cfg = run.settings
     supernet = run.space.supernet(num_classes=run.pool.num_classes, seed=cfg.seed, **cfg.supernet_options)
     supernet = supernet.to(run.device)
-    supernet.mode = "published"  # every op runs; weight-0 ops on zeroed inputs
+    supernet.supernet_mode = "published"  # every op runs; weight-0 ops on zeroed inputs
     supernet.redraw_alpha(run.alpha_seed(0))
     sampler = run._sampler(derive_seed(cfg.seed, 2, 0))
     rng = random.Random(derive_seed(cfg.seed, 3, 0))
@@ -132,9 +132,9 @@ def run_variant(args: argparse.Namespace) -> dict:
     torch.manual_seed(0)
     if args.variant == "library-plain":
         os.environ["ZCPT_NWOT_GRAM"] = "float32"  # plain float32 kernel products
-    compat = "fast" if args.variant == "library-fast" or args.proxy != "nwot" else "published"
+    supernet_mode = "fast" if args.variant == "library-fast" or args.proxy != "nwot" else "published"
     cfg = SearchSpec(space=args.space, proxy=args.proxy, order=args.order, N=1, V=max(1, args.validation_batches),
-                     batch_size=args.batch_size, seed=args.seed, device=args.device, compat=compat,
+                     batch_size=args.batch_size, seed=args.seed, device=args.device, supernet_mode=supernet_mode,
                      supernet_options=json.loads(args.supernet_options), data_source=args.data_source,
                      engine="simple" if args.variant == "library-simple" else ("auto" if args.proxy == "nwot" else
                                                                                 "batched"),
@@ -165,7 +165,7 @@ def run_variant(args: argparse.Namespace) -> dict:
             chosen = [(s.edge, s.chosen) for s in entry.steps]
             scores = [s.scores for s in entry.steps]
             evaluations, arch = entry.evaluations, str(entry.arch)
-            run.record.iterations.append(entry)
+            run.result.iterations.append(entry)
             validation_seconds = None
             if args.validation_batches > 0:
                 started = time.perf_counter()

@@ -11,13 +11,13 @@ import pytest
 import torch
 
 from zcpt_analysis import paper
-from zcpt_analysis.analysis import (correlation_matrix, figure_a1_data, iterative_scores,
-                                    per_edge_spearman, selected_ops, sign_adjusted, spearman, table1,
-                                    table_a2_comparison)
+from zcpt_analysis.analysis import (correlation_matrix, figure_a1_data, per_edge_spearman, selected_ops,
+                                    sign_adjusted, spearman, table1, table_a2_comparison)
+from zcpt_analysis.iterative import iterative_scores
 from zcpt_analysis.runs.specs import ScoresSpec
 from zcpt_analysis.runs.store import ResultStore
 from zcpt_analysis.errors import UnknownNameError, ZcptError
-from zcpt_analysis.scoring import ScoringContext, score_operations
+from zcpt_analysis.scoring import ScoringContext, ScoringSettings, score_operations
 from zcpt_analysis.spaces.nb201 import EDGES
 
 
@@ -133,8 +133,8 @@ def _toy_scorer(net, x, y):
 
 def test_iterative_setting_end_to_end(bench, cifar_sample):
     small = replace(cifar_sample, images=cifar_sample.images[:, :, 8:24, 8:24].contiguous())
-    ctx = ScoringContext(bench=bench, supernet_kwargs={"C": 4, "N": 1}, images=small, scorer=_toy_scorer,
-                         proxy_batch_size=16)
+    ctx = ScoringContext(settings=ScoringSettings(supernet_options={"C": 4, "N": 1}, proxy_batch_size=16), bench=bench,
+                         images=small, scorer=_toy_scorer)
     table = iterative_scores(ctx, ["best-acc", "zc-pt"])
     assert set(table["trajectory"]) == {"best-acc", "zc-pt"}
     for traj, grp in table.groupby("trajectory"):
@@ -161,7 +161,7 @@ def test_record_names_and_keys_are_canonical():
     a = ScoresSpec(method="zc-pt", seed=0, proxy_options={"mode": "eval", "hooks": "relu"})
     b = ScoresSpec(method="zc-pt", seed=0, proxy_options={"hooks": "relu", "mode": "eval"})
     assert a.key() == b.key() and a.record_name() == b.record_name()
-    assert a.key() != replace(a, seed=1).key() and a.record_name() != replace(a, seed=1).record_name()
+    assert a.key() != a.replace(seed=1).key() and a.record_name() != a.replace(seed=1).record_name()
     assert len(a.key()) == 12
 
 
@@ -175,7 +175,7 @@ def test_stored_scores_compute_once_and_reuse(bench, cifar_sample, tmp_path):
 
     specs = [ScoresSpec(method=m, supernet_options={"C": 4, "N": 1}, proxy_batch_size=16)
              for m in ("best-acc", "zc-pt")]
-    ctx = specs[1].context(bench=bench, images=small)
+    ctx = ScoringContext(settings=specs[1], bench=bench, images=small)
     ctx.scorer = scorer
     store = ResultStore(tmp_path)
     first = pd.concat([store.run(s, context=ctx).table() for s in specs], ignore_index=True)
@@ -184,7 +184,8 @@ def test_stored_scores_compute_once_and_reuse(bench, cifar_sample, tmp_path):
     assert len(calls) == 30  # read from the store
     pd.testing.assert_frame_equal(first, again, check_dtype=False)
     # another configuration is another record
-    store.run(replace(specs[1], proxy_batch_size=8), context=replace(ctx, proxy_batch_size=8, _batches={}))
+    store.run(specs[1].replace(proxy_batch_size=8),
+              context=replace(ctx, settings=ctx.settings.replace(proxy_batch_size=8), _batches={}))
     assert len(calls) == 60 and len(store.records()) == 3
     # a stored file must hold the configuration it is named after
     path = store.path_for(specs[1])
@@ -227,7 +228,7 @@ def test_cli_scores_prints_caches_and_writes(tmp_path, capsys):
 
 
 def test_cli_scores_iterative_prints_figure_a1_rows_and_reuses_the_store(tmp_path, capsys, monkeypatch):
-    from zcpt_analysis import analysis
+    from zcpt_analysis import analysis, iterative
     from zcpt_analysis.cli import main
 
     args = ["scores", "--iterative", "--methods", "avg-acc", "--out", str(tmp_path / "cache"),
@@ -248,6 +249,6 @@ def test_cli_scores_iterative_prints_figure_a1_rows_and_reuses_the_store(tmp_pat
     def fail(*a, **k):
         raise AssertionError("recomputed although cached")
 
-    monkeypatch.setattr(analysis, "iterative_scores", fail)
+    monkeypatch.setattr(iterative, "iterative_scores", fail)
     assert main(args) == 0
     assert "avg-acc" in capsys.readouterr().out

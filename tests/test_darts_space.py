@@ -73,9 +73,9 @@ def test_every_mask_state_runs_on_both_cell_types(space, x8):
                 assert out.shape == (2, 10) and torch.isfinite(out).all()
                 if not noisy:
                     assert not torch.allclose(out, base)
-                    sn.mode = "published"
+                    sn.supernet_mode = "published"
                     assert torch.allclose(sn(x8), out, atol=1e-6)
-                    sn.mode = "fast"
+                    sn.supernet_mode = "fast"
                 sn.undo()
                 if not noisy:
                     assert torch.equal(sn(x8), base)

@@ -8,8 +8,8 @@ from dataclasses import replace
 import pytest
 import torch
 
-from zcpt_analysis.errors import StateError, UnknownNameError
-from zcpt_analysis.scoring import ScoringContext, g, score_operations
+from zcpt_analysis.errors import StateError, UnknownNameError, ZcptError
+from zcpt_analysis.scoring import ScoringContext, ScoringSettings, g, score_operations
 from zcpt_analysis.searches.darts import (DartsConfig, FixedBatches, SearchData, argmax_architecture, evaluate,
                                         train_supernet)
 from zcpt_analysis.searches.darts_pt import DartsPTConfig, decision_schedule, run_darts_pt
@@ -41,9 +41,10 @@ def test_defaults_are_darts_pt_nb201_settings():
     assert (c.grad_clip, c.train_portion, c.arch_update) == (5.0, 0.5, "first-order")
     p = DartsPTConfig()
     assert (p.proj_intv, p.edge_decision, p.proj_crit, p.bn_mode) == (5, "random", "acc", "train")
-    with pytest.raises(UnknownNameError):
+    with pytest.raises(ZcptError, match="arch_update must be one of first-order, second-order or fixed, "
+                                        "got 'zeroth-order'"):
         DartsConfig(arch_update="zeroth-order")
-    with pytest.raises(UnknownNameError):
+    with pytest.raises(ZcptError, match="proj_crit must be one of acc or loss, got 'speed'"):
         DartsPTConfig(proj_crit="speed")
 
 
@@ -66,10 +67,10 @@ def test_first_order_training_updates_alpha_and_records_history(data):
 def test_fixed_alpha_and_second_order(data):
     net = tiny_supernet()
     alpha0 = net.alpha.clone()
-    train_supernet(net, data, replace(TINY, epochs=1, arch_update="fixed"), progress=False)
+    train_supernet(net, data, TINY.replace(epochs=1, arch_update="fixed"), progress=False)
     assert torch.equal(net.alpha, alpha0)
     net2 = tiny_supernet()
-    run = train_supernet(net2, data, replace(TINY, epochs=1, steps_per_epoch=1, arch_update="second-order"),
+    run = train_supernet(net2, data, TINY.replace(epochs=1, steps_per_epoch=1, arch_update="second-order"),
                          progress=False)
     assert not torch.equal(run.alpha_at(), alpha0) and torch.isfinite(run.alpha_at()).all()
 
@@ -89,7 +90,7 @@ def test_checkpoints_resume_to_the_same_result(data, tmp_path):
     again = train_supernet(tiny_supernet(), data, TINY, seed=3, out_dir=out, progress=False)
     assert torch.equal(again.alpha_at(), straight.alpha_at())
     with pytest.raises(StateError, match="another configuration"):
-        train_supernet(tiny_supernet(), data, replace(TINY, learning_rate=0.1), seed=3, out_dir=out, progress=False)
+        train_supernet(tiny_supernet(), data, TINY.replace(learning_rate=0.1), seed=3, out_dir=out, progress=False)
 
 
 def test_evaluate_in_train_mode_restores_batchnorm_statistics(data):
@@ -139,12 +140,12 @@ def test_darts_pt_end_to_end(data, bench):
         assert d.scores[d.chosen[0]] == min(d.scores.values())  # removal hurts most: lowest accuracy
         assert res.arch.op_on(d.target) == d.chosen[0]
     assert len(res.finetune_valid_acc) == 6
-    assert res.benchmark["cifar10"]["index"] == bench.index_of(res.arch)
+    assert res.benchmark["cifar10"].index == bench.index_of(res.arch)
     assert res.to_json()["method"] == "darts-pt"
 
 
 def test_darts_pt_fix_alpha_keeps_alpha(data):
-    run = train_supernet(tiny_supernet(), data, replace(TINY, epochs=1, arch_update="fixed"), progress=False)
+    run = train_supernet(tiny_supernet(), data, TINY.replace(epochs=1, arch_update="fixed"), progress=False)
     alpha = run.supernet.alpha.clone()
     res = run_darts_pt(run, data, TINY, DartsPTConfig(proj_intv=1, fix_alpha=True, edge_decision="fixed"),
                        progress=False)
@@ -154,8 +155,9 @@ def test_darts_pt_fix_alpha_keeps_alpha(data):
 
 
 def test_training_based_scores_end_to_end(small_images, bench):
-    ctx = ScoringContext(bench=bench, supernet_kwargs={"C": 4, "N": 1}, images=small_images,
-                         darts=replace(TINY, steps_per_epoch=1), disc_epochs=1, darts_alpha_epoch=1)
+    settings = ScoringSettings(supernet_options={"C": 4, "N": 1}, darts=TINY.replace(steps_per_epoch=1), disc_epochs=1,
+                               darts_alpha_epoch=1)
+    ctx = ScoringContext(settings=settings, bench=bench, images=small_images)
     table = score_operations(ctx, ["darts-pt", "darts"])
     assert len(table) == 60
     alpha1 = torch.softmax(ctx.trained_run().alpha_at(1), -1)
@@ -200,7 +202,7 @@ def test_cli_darts_and_darts_pt(tmp_path, capsys):
 def test_darts_pt_on_a_darts_cell_space_decides_ops_then_topology(data):
     space = get_space("darts-s2")
     net = space.supernet(num_classes=10, seed=0, C=2, layers=3)
-    cfg = replace(TINY, epochs=1, steps_per_epoch=1, eval_max_images=8)
+    cfg = TINY.replace(epochs=1, steps_per_epoch=1, eval_max_images=8)
     run = train_supernet(net, data, cfg, progress=False)
     res = run_darts_pt(run, data, cfg, DartsPTConfig(proj_intv=0), space=space, progress=False)
     ops = [d for d in res.decisions if d.kind == "op"]
@@ -216,10 +218,12 @@ def test_darts_pt_on_a_darts_cell_space_decides_ops_then_topology(data):
 
 @pytest.mark.filterwarnings("ignore::zcpt_analysis.searches.op_selection.TiedScoresWarning")  # a barely trained net
 def test_iterative_darts_pt_trajectory_retrains_its_own_copy(small_images, bench):
-    from zcpt_analysis.analysis import figure_a1_data, iterative_scores
+    from zcpt_analysis.analysis import figure_a1_data
+    from zcpt_analysis.iterative import iterative_scores
 
-    ctx = ScoringContext(bench=bench, supernet_kwargs={"C": 4, "N": 1}, images=small_images,
-                         darts=replace(TINY, epochs=1, steps_per_epoch=1, eval_max_images=8))
+    ctx = ScoringContext(settings=ScoringSettings(supernet_options={"C": 4, "N": 1},
+                                                  darts=TINY.replace(epochs=1, steps_per_epoch=1, eval_max_images=8)),
+                         bench=bench, images=small_images)
     trained = ctx.trained_supernet()
     weights = [p.detach().clone() for p in trained.parameters()]
     table = iterative_scores(ctx, ["darts-pt"], order=list(reversed(EDGES)), retrain_epochs=1)

@@ -12,44 +12,53 @@ from zcpt_analysis import experiments as ex
 from zcpt_analysis import paper
 from zcpt_analysis.cli import main, parse_specs
 from zcpt_analysis.errors import UnknownNameError, ZcptError
-from zcpt_analysis.runs import ResultStore
-from zcpt_analysis.searches.zcpt import run_zcpt
+from zcpt_analysis.experiments.collect import NOT_COMPUTED, NOT_TRAINED, commands
+from zcpt_analysis.experiments.darts_tables import genotype_table, trained_errors, training_results
+from zcpt_analysis.experiments.display import pending_markdown
+from zcpt_analysis.experiments.formatting import Row, error_bars, error_table
+from zcpt_analysis.experiments.nb201_tables import DARTS_VARIANTS, select_subset, zcpt_runs
+from zcpt_analysis.experiments.presets import ITERATIVE_SMOKE_METHODS
+from zcpt_analysis.runs import ResultStore, execute
 
 
 def test_presets():
     s = ex.search_settings("smoke")
-    assert (s.N, s.V, s.batch_size, s.seeds, s.supernet_options, s.compute_missing) == (1, 1, 8, (0,), {"C": 4, "N": 1},
-                                                                                        True)
+    assert (s.spec.N, s.spec.V, s.spec.batch_size, s.seeds, s.spec.supernet_options, s.compute_missing) == (
+        1, 1, 8, (0,), {"C": 4, "N": 1}, True)
     p = ex.search_settings("paper")
-    assert (p.N, p.V, p.batch_size, p.seeds, p.supernet_options, p.compute_missing) == (10, 100, 256, (0, 1, 2, 3), {},
-                                                                                        False)
-    assert ex.search_settings("paper", space="darts").batch_size == 64
-    assert ex.search_settings("smoke", space="darts-s2").supernet_options == {"C": 1, "layers": 3}
-    assert ex.search_settings("paper", N=3, seeds=[7]).N == 3
-    cfg = p.spec(2, proxy="snip", order="fixed", N=100)
+    assert (p.spec.N, p.spec.V, p.spec.batch_size, p.seeds, p.spec.supernet_options, p.compute_missing) == (
+        10, 100, 256, (0, 1, 2, 3), {}, False)
+    assert ex.search_settings("paper", space="darts").spec.batch_size == 64
+    assert ex.search_settings("smoke", space="darts-s2").spec.supernet_options == {"C": 1, "layers": 3}
+    assert ex.search_settings("paper", N=3, seeds=[7]).spec.N == 3
+    cfg = p.at(2, proxy="snip", order="fixed", N=100)
     assert (cfg.proxy, cfg.order, cfg.N, cfg.seed, cfg.V) == ("snip", "fixed", 100, 2, 100)
     with pytest.raises(UnknownNameError, match="valid presets: smoke, cpu, paper"):
         ex.search_settings("fast")
     with pytest.raises(ZcptError, match="at least one seed"):
         ex.search_settings("smoke", seeds=[])
-    assert ex.preset_default("paper", "nv_N_values") == [10, 100, 1000]
-    assert ex.preset_default("smoke", "nv_N_values", [3]) == [3]
-    assert ex.iterative_settings("smoke").methods == ex.ITERATIVE_SMOKE_METHODS
-    assert ex.iterative_settings("paper").seeds == (0, 1, 2, 3) and len(ex.iterative_settings("paper").methods) == 7
-    assert ex.score_settings("paper").disc_epochs == 5 and ex.score_settings("paper").darts.epochs == 100
+    smoke, paper_preset = ex.preset("smoke"), ex.preset("paper")
+    assert paper_preset.default("nv_N_values") == [10, 100, 1000]
+    assert smoke.default("nv_N_values", [3]) == [3]
+    assert smoke.spec("iterative").methods == ITERATIVE_SMOKE_METHODS
+    assert paper_preset.seeds["iterative"] == (0, 1, 2, 3) and len(paper_preset.spec("iterative").methods) == 7
+    assert paper_preset.spec("scores").disc_epochs == 5 and paper_preset.spec("scores").darts.epochs == 100
     # the paper preset runs NB201 as the published code does (benchmarks/iteration0_fidelity.py)
-    assert (p.compat, s.compat, ex.search_settings("paper", space="darts").compat) == ("block-input", "fast", "fast")
-    zc = ex.score_settings("paper").spec("zc-pt", 0)
+    darts = ex.search_settings("paper", space="darts")
+    assert (p.spec.supernet_mode, s.spec.supernet_mode, darts.spec.supernet_mode) == ("block-input", "fast", "fast")
+    zc = paper_preset.runs("scores").at(0, method="zc-pt")
     assert (zc.supernet_mode, zc.proxy_options) == ("block-input", {"hooks": "published"})
-    assert ex.score_settings("paper", proxy="synflow").spec("zc-pt", 0).proxy_options == {}
-    assert ex.score_settings("smoke").spec("zc-pt", 0).supernet_mode == "fast"
+    assert paper_preset.runs("scores", proxy="synflow").at(0, method="zc-pt").proxy_options == {}
+    assert smoke.runs("scores").at(0, method="zc-pt").supernet_mode == "fast"
+    # a variant of a base spec is the spec's own replace (dotted names reach nested settings)
+    assert smoke.spec("darts", **{"darts.epochs": 3}).darts.epochs == 3 and smoke.spec("darts").darts.epochs == 2
 
 
 def test_search_command_reproduces_the_spec_and_the_record_is_found(tmp_path, capsys):
     s = ex.search_settings("smoke")
-    spec = s.spec(3, order="fixed", proxy_options={"mode": "train"})
+    spec = s.at(3, order="fixed", proxy_options={"mode": "train"})
     store = ResultStore(tmp_path)
-    cmd = ex.commands([spec], store)
+    cmd = commands([spec], store)
     assert cmd.startswith("zcpt search --device cpu --order fixed -N 1 -V 1 --batch-size 8 --seed 3")
     assert "--proxy-option mode=train --supernet-option C=4 --supernet-option N=1" in cmd
     assert store.find(spec) is None
@@ -58,14 +67,14 @@ def test_search_command_reproduces_the_spec_and_the_record_is_found(tmp_path, ca
     record = store.find(spec)
     assert record.spec == spec and record.status == "complete"
     # several seeds -> --seeds; specs that differ otherwise get a command each
-    assert "--seeds 0 1" in ex.commands([s.spec(0), s.spec(1)], store)
-    assert ex.commands([s.spec(0), s.spec(1, order="fixed")], store).count("zcpt search") == 2
+    assert "--seeds 0 1" in commands([s.at(0), s.at(1)], store)
+    assert commands([s.at(0), s.at(1, order="fixed")], store).count("zcpt search") == 2
 
 
 def test_lookup_matches_on_identity_fields_only(tmp_path, cifar_sample):
-    spec = ex.search_settings("smoke").spec(0)
+    spec = ex.search_settings("smoke").at(0)
     store = ResultStore(tmp_path)
-    run_zcpt(spec, store=store, progress=False, images=cifar_sample)
+    execute(spec, store, progress=False, images=cifar_sample)
     path = store.path_for(spec)
     data = json.loads(path.read_text())
     data["spec"].update(device="cuda", data_root="/elsewhere", bench="/other/nb201")  # where it ran: irrelevant
@@ -84,37 +93,37 @@ def test_lookup_matches_on_identity_fields_only(tmp_path, cifar_sample):
     data["status"] = "searching"
     path.write_text(json.dumps(data))
     assert store.find(spec) is None and store.load(spec).status == "searching"
-    runs = ex.zcpt_runs(ex.search_settings("smoke", compute_missing=False), "row", tmp_path)
+    runs = zcpt_runs(ex.search_settings("smoke", compute_missing=False), "row", tmp_path)
     assert not runs.records and "partial record" in runs.pending.reason
 
 
 def test_zcpt_runs_reads_computes_or_reports_pending(tmp_path, cifar_sample, monkeypatch):
     smoke = ex.search_settings("smoke")
-    runs = ex.zcpt_runs(smoke, "row", tmp_path, images=cifar_sample)
-    assert runs.complete and runs.seeds_done == [0] and ResultStore(tmp_path).path_for(smoke.spec(0)).exists()
+    runs = zcpt_runs(smoke, "row", tmp_path, images=cifar_sample)
+    assert runs.complete and runs.seeds_done == [0] and ResultStore(tmp_path).path_for(smoke.at(0)).exists()
     assert set(runs.stats()) == set(paper.NB201_DATASETS)
     monkeypatch.setattr("zcpt_analysis.searches.zcpt.ZeroCostPT.run", lambda *a, **k: pytest.fail("recomputed"))
-    assert ex.zcpt_runs(smoke, "row", tmp_path).records[0].selected.arch == runs.records[0].selected.arch
-    pending = ex.zcpt_runs(ex.search_settings("paper"), "Zero-Cost-PT", tmp_path).pending
-    assert pending is not None and pending.reason.startswith(ex.NOT_COMPUTED)
+    assert zcpt_runs(smoke, "row", tmp_path).records[0].selected.arch == runs.records[0].selected.arch
+    pending = zcpt_runs(ex.search_settings("paper"), "Zero-Cost-PT", tmp_path).pending
+    assert pending is not None and pending.reason.startswith(NOT_COMPUTED)
     assert "--seeds 0 1 2 3" in pending.command and "-N 10" not in pending.command  # the defaults are the paper's
-    assert parse_specs(shlex.split(pending.command.replace(" --seeds 0 1 2 3", ""))) == [ex.search_settings("paper").spec(0)]
-    assert "zcpt search" in ex.pending_markdown([pending])
+    assert parse_specs(shlex.split(pending.command.replace(" --seeds 0 1 2 3", ""))) == [ex.search_settings("paper").at(0)]
+    assert "zcpt search" in pending_markdown([pending])
 
 
 def test_select_subset_equals_a_shorter_run(cifar_sample):
     base = ex.search_settings("smoke")
-    long = run_zcpt(base.spec(1, N=3, V=3), progress=False, images=cifar_sample)
-    short = run_zcpt(base.spec(1, N=2, V=2), progress=False, images=cifar_sample)
-    sub = ex.select_subset(long, 2, 2)
+    long = execute(base.at(1, N=3, V=3), progress=False, images=cifar_sample)
+    short = execute(base.at(1, N=2, V=2), progress=False, images=cifar_sample)
+    sub = select_subset(long, 2, 2)
     assert sub["selected"] == short.selected.arch
     assert [c["arch"] for c in sub["candidates"]] == [c.arch for c in short.candidates]
     assert [c["total"] for c in sub["candidates"]] == pytest.approx([c.total for c in short.candidates])
-    assert ex.select_subset(long, 3, 3)["selected"] == long.selected.arch
+    assert select_subset(long, 3, 3)["selected"] == long.selected.arch
     with pytest.raises(ZcptError, match="cannot derive N=4"):
-        ex.select_subset(long, 4, 1)
+        select_subset(long, 4, 1)
     with pytest.raises(ZcptError, match="cannot derive V=5"):
-        ex.select_subset(long, 1, 5)
+        select_subset(long, 1, 5)
 
 
 def test_nv_ablation_facts_say_what_the_preset_cannot_show(tmp_path, cifar_sample):
@@ -126,14 +135,14 @@ def test_nv_ablation_facts_say_what_the_preset_cannot_show(tmp_path, cifar_sampl
 
 
 def test_score_records_match_the_zcpt_scores_command(tmp_path, bench, capsys):
-    settings = ex.score_settings("smoke", methods=["best-acc", "zc-pt"], compute_missing=False)
-    table, pending = ex.operation_scores(settings, results_dir=tmp_path, bench=bench)
+    settings, methods = ex.preset("smoke", compute_missing=False).runs("scores"), ["best-acc", "zc-pt"]
+    table, pending = ex.operation_scores(settings, methods, results_dir=tmp_path, bench=bench)
     assert set(table["method"]) == {"best-acc"}  # the benchmark-only method is computed in every preset
     assert len(pending) == 1 and pending[0].command.startswith("zcpt scores --methods zc-pt --device cpu")
-    assert parse_specs(shlex.split(pending[0].command)) == [settings.spec("zc-pt", 0)]
+    assert parse_specs(shlex.split(pending[0].command)) == [settings.at(0, method="zc-pt")]
     assert main(shlex.split(pending[0].command)[1:] + ["--quiet"]) == 0
     capsys.readouterr()
-    table, pending = ex.operation_scores(settings, results_dir=tmp_path, bench=bench)
+    table, pending = ex.operation_scores(settings, methods, results_dir=tmp_path, bench=bench)
     assert pending == [] and set(table["method"]) == {"best-acc", "zc-pt"}  # found under the command's key
     best = ex.oracle_rows(table, "best-acc")
     assert list(best.loc["1<-0"]) == [94.15, 94.18, 94.44, 94.68, 93.86]
@@ -145,33 +154,33 @@ def test_score_records_match_the_zcpt_scores_command(tmp_path, bench, capsys):
 
 
 def test_error_table_formats_measured_paper_and_diff():
-    rows = [ex.Row("random", {"cifar10": {"mean": 6.0, "std": 0.1, "n": 8}}, paper.TABLE2_ORDERINGS["random"],
+    rows = [Row("random", {"cifar10": {"mean": 6.0, "std": 0.1, "n": 8}}, paper.TABLE2["nwot"]["random"],
                    {"seeds": 4}),
-            ex.Row("fixed", {}, paper.TABLE2_ORDERINGS["fixed"])]
-    t = ex.error_table(rows, label="order")
+            Row("fixed", {}, paper.TABLE2["nwot"]["fixed"])]
+    t = error_table(rows, label="order")
     assert list(t.columns[:2]) == ["order", "seeds"]
     assert t.loc[0, "C10 measured"] == "6.00 ± 0.10" and t.loc[0, "C10 paper"] == "5.97 ± 0.17"
     assert t.loc[0, "C10 diff"] == pytest.approx(0.03) and t.loc[0, "C10 n"] == 8
-    assert t.loc[1, "C10 measured"] == ex.NOT_COMPUTED and math.isnan(t.loc[1, "C10 diff"])
-    assert t.loc[0, "C100 measured"] == ex.NOT_COMPUTED
-    bars = ex.error_bars(rows)
+    assert t.loc[1, "C10 measured"] == NOT_COMPUTED and math.isnan(t.loc[1, "C10 diff"])
+    assert t.loc[0, "C100 measured"] == NOT_COMPUTED
+    bars = error_bars(rows)
     assert set(bars["source"]) == {"measured", "paper"} and len(bars) == 2 * 3 * 2
 
 
 def test_baseline_commands_parse_with_the_cli(tmp_path):
-    b = ex.baseline_settings("paper", darts_seeds=[1], data_root="/data/cifar")
+    b = ex.preset("paper", data_root="/data/cifar")
     store = ResultStore(tmp_path)
-    for variant in ex.DARTS_VARIANTS:
-        (spec,) = b.darts_specs(variant)
-        cmd = ex.commands([spec], store)
+    for kind, changes in DARTS_VARIANTS.values():
+        (spec,) = b.runs(kind, seeds=[1]).specs(**changes)
+        cmd = commands([spec], store)
         assert parse_specs(shlex.split(cmd)) == [spec]
         assert spec.seed == 1 and spec.data_source == "full" and spec.data_root == "/data/cifar"
         folder = store.path_for(spec).parent.name  # the full dataset is not the default: hashed into the name
         assert folder.startswith(f"nb201-{'blank' if spec.darts.arch_update == 'fixed' else 'darts'}-h")
         assert folder.endswith("-seed1")
-    loop = ex.commands(ex.baseline_settings("paper").darts_specs("darts"), store)
+    loop = commands(ex.preset("paper").runs("darts").specs(), store)
     assert loop.startswith("zcpt darts --out") and loop.endswith("--seeds 0 1 2 3")  # DARTS-PT's settings: defaults
-    t4 = ex.table4(ex.search_settings("paper"), ex.baseline_settings("paper"), results_dir=tmp_path)
+    t4 = ex.table4(ex.preset("paper"), results_dir=tmp_path)
     cmd = next(p.command for p in t4.pending if p.what.startswith("NASWOT(nwot)"))
     assert "--n-samples 1000" not in cmd and "--seeds $(seq 0 499)" in cmd  # 1000 is the default
 
@@ -189,13 +198,13 @@ def test_training_results_are_read_from_the_store(tmp_path):
         spec = TrainSpec(genotype="ZCPT_RANDOM_C10_SEED0", config=TrainConfig(dataset="cifar10", seed=seed))
         store.save(TrainRecord(spec=spec, status="complete" if done == 600 else "running", genotype=g.to_json(),
                                epochs_completed=done, final_test_acc=acc))
-    found = ex.trained_errors(ex.training_results(tmp_path), g, "cifar10")
+    found = trained_errors(training_results(tmp_path), g, "cifar10")
     assert sorted((f.seed, f.complete) for f in found) == [(0, True), (1, False)]
-    assert ex.trained_errors(ex.training_results(tmp_path), GENOTYPES["DARTS_V2"], "cifar10") == []
+    assert trained_errors(training_results(tmp_path), GENOTYPES["DARTS_V2"], "cifar10") == []
     rows = ex.published_genotypes("ZCPT_RANDOM_C10_SEED0") + ex.published_genotypes("DARTS_V2")
-    table, pending = ex.genotype_table(rows, "cifar10", "heavy", 10, tmp_path)
+    table, pending = genotype_table(rows, "cifar10", "heavy", 10, tmp_path)
     first, second = table.iloc[0], table.iloc[1]
     assert first["test error avg"] == "2.50" and first["test error best"] == 2.5 and "600 epochs" in first["training"]
-    assert second["test error avg"] == ex.NOT_TRAINED and second["params (M, heavy)"] == pytest.approx(3.349, abs=1e-3)
+    assert second["test error avg"] == NOT_TRAINED and second["params (M, heavy)"] == pytest.approx(3.349, abs=1e-3)
     assert len(pending) == 1 and pending[0].command.startswith("for s in 0 1 2 3; do zcpt train --genotype DARTS_V2 "
                                                                "--out")

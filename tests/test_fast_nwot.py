@@ -42,8 +42,8 @@ def _plain_scores(sn, edge, x, hooks):
 def test_batched_scores_equal_individual_plain_nwot_bitwise(real_batch, semantics, hooks):
     sn = NB201Supernet(C=4, N=1, seed=1)
     sn.discretize("2<-1", "nor_conv_3x3").discretize("3<-2", "avg_pool_3x3")
-    sn.mode = semantics  # the individual calls run the supernet in the matching mode
-    batched = FastNwotPerturbations(sn, hooks=hooks, semantics=semantics)
+    sn.supernet_mode = semantics  # the individual calls run the supernet in the matching mode
+    batched = FastNwotPerturbations(sn, hooks=hooks, supernet_mode=semantics)
     for edge in (0, 3):
         assert batched.scores(edge, real_batch) == _plain_scores(sn, edge, real_batch, hooks)
     assert sn.chosen_ops()[2] == "nor_conv_3x3" and sn.undiscretized_edges() == [0, 1, 3, 4]
@@ -105,7 +105,7 @@ def test_fused_nb201_forwards_are_bitwise_the_plain_ones(real_batch, fmt):
     plan = sn.perturbation_plan(0, sn.remaining_ops(0))
     _assert_fused_equals_plain(sn, x.repeat(len(sn.remaining_ops(0)), 1, 1, 1).contiguous(memory_format=fmt),
                                lambda z: sn.forward_with_plan(z, plan))
-    sn.mode = "published"
+    sn.supernet_mode = "published"
     _assert_fused_equals_plain(sn, x)
     for arch in (ARCH, "|none~0|+|nor_conv_1x1~0|none~1|+|avg_pool_3x3~0|nor_conv_3x3~1|none~2|"):
         _assert_fused_equals_plain(NB201Network(arch, C=8, N=1).eval().to(memory_format=fmt), x)

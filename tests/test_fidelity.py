@@ -10,7 +10,7 @@ from zcpt_analysis.spaces.nb201 import NB201Supernet
 
 
 def _standard(sn, edge, x, mode, hooks, bn_mode):
-    sn.mode = mode
+    sn.supernet_mode = mode
     try:
         out = {}
         for o in sn.remaining_ops(edge):
@@ -18,7 +18,7 @@ def _standard(sn, edge, x, mode, hooks, bn_mode):
                 out[sn.candidates[edge][o]] = nwot(sn, x, hooks=hooks, mode=bn_mode)
         return out
     finally:
-        sn.mode = "fast"
+        sn.supernet_mode = "fast"
 
 
 @pytest.mark.parametrize("bn_mode", ["eval", "train"])
@@ -31,7 +31,7 @@ def test_every_semantics_equals_the_supernet_run_in_that_mode(cifar_sample, bn_m
         assert set(got) == set(SEMANTICS)
         for name, (mode, hooks) in SEMANTICS.items():
             assert got[name] == pytest.approx(_standard(sn, edge, x, mode, hooks, bn_mode), abs=1e-9), name
-    assert all(torch.equal(before[k], v) for k, v in sn.state_dict().items()) and sn.mode == "fast" and sn.training
+    assert all(torch.equal(before[k], v) for k, v in sn.state_dict().items()) and sn.supernet_mode == "fast" and sn.training
     # the semantics differ where the published code's wrapper hook matters: removing a conv
     assert got["block-input"]["nor_conv_1x1"] != got["published-v1"]["nor_conv_1x1"]
     assert got["block-input"]["skip_connect"] == got["published-v1"]["skip_connect"]

@@ -44,7 +44,7 @@ def no_work(monkeypatch):
     monkeypatch.setattr(zcpt.ZeroCostPT, "search_iteration", started("a search iteration"))
     monkeypatch.setattr(data, "load_images", started("loading images"))
     monkeypatch.setattr(train, "_load_split", started("loading training images"))
-    monkeypatch.setattr(scoring, "run_scores", started("operation scoring"))
+    monkeypatch.setattr(scoring, "score_operations", started("operation scoring"))
     monkeypatch.setattr(baselines, "naswot_run", started("NASWOT scoring"))
     monkeypatch.setattr(cli_bench, "read_tables", started("reading the conversion source"))
     monkeypatch.setattr(darts, "trained_supernet_of", started("supernet training"))
@@ -156,7 +156,7 @@ CASES = [
     ("darts-layers-2", ["search", *DARTS_S2[:-1], "layers=2", "--quiet"], ["supernet option layers", "at least 3",
                                                                           "got 2"]),
     ("darts-training-supernet-foo", ["darts", "--supernet-option", "foo=1"], ["'foo'", "valid nb201 supernet options"]),
-    ("darts-epochs-neg", ["darts", "--epochs", "-1"], ["epochs", ">= 0", "-1"]),
+    ("darts-epochs-neg", ["darts", "--epochs", "-1"], ["epochs", "at least 0", "-1"]),
     ("scores-supernet-N-0", ["scores", "--methods", "zc-pt", "--supernet-option", "N=0"], ["supernet option N",
                                                                                          "at least 1"]),
     ("scores-alpha-epoch", ["scores", "--methods", "darts", "--epochs", "3", "--darts-alpha-epoch", "9"],

@@ -16,17 +16,19 @@ def test_published_formatting():
 
 
 def test_nb201_tables_have_every_dataset_and_known_values():
-    for table in (paper.TABLE2_ORDERINGS, paper.TABLE3_PROXIES, paper.TABLE4_METHODS):
+    for table in (paper.TABLE2["nwot"], paper.TABLE3, paper.TABLE4_METHODS):
         for row in table.values():
             assert set(row) == set(paper.NB201_DATASETS)
-    assert paper.TABLE2_ORDERINGS["global-op-iter"]["cifar10"] == Published(5.69, 0.19)
+    assert paper.TABLE2["nwot"]["global-op-iter"]["cifar10"] == Published(5.69, 0.19)
     # the two -once rows are identical in the paper (published code: reverse canonical order)
-    assert paper.TABLE2_ORDERINGS["global-op-once"] == paper.TABLE2_ORDERINGS["global-edge-once"]
+    assert paper.TABLE2["nwot"]["global-op-once"] == paper.TABLE2["nwot"]["global-edge-once"]
     # Zero-Cost-PT(nwot) is the same run in Tables 2 (random), 3 and 4
-    assert paper.TABLE2_ORDERINGS["random"] == paper.TABLE3_PROXIES["nwot"] == paper.TABLE4_METHODS["Zero-Cost-PT(nwot)"]
-    assert paper.TABLE3_PROXIES["synflow"] == paper.TABLE4_METHODS["Zero-Cost-PT(synflow)"]
-    assert zcpt_reference("nwot", "fixed") is paper.TABLE2_ORDERINGS["fixed"]
-    assert zcpt_reference("snip", "random") is paper.TABLE3_PROXIES["snip"]
+    assert paper.TABLE2["nwot"]["random"] == paper.TABLE3["nwot"] == paper.TABLE4_METHODS["Zero-Cost-PT(nwot)"]
+    assert paper.TABLE3["synflow"] == paper.TABLE4_METHODS["Zero-Cost-PT(synflow)"]
+    assert [f"Zero-Cost-PT({p})" in paper.TABLE4_METHODS and f"NASWOT({p})" in paper.TABLE4_METHODS
+            for p in paper.TABLE4_PROXIES] == [True, True]
+    assert zcpt_reference("nwot", "fixed") is paper.TABLE2["nwot"]["fixed"]
+    assert zcpt_reference("snip", "random") is paper.TABLE3["snip"]
     assert zcpt_reference("snip", "fixed") is None
 
 

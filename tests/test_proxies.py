@@ -180,6 +180,47 @@ def test_registry_names_metadata_and_errors():
         get_proxy("naswot")
 
 
+def test_registration_facts_are_data_and_registry_imports_no_proxy():
+    import ast
+    from pathlib import Path
+
+    from zcpt_analysis.errors import ZcptError
+    from zcpt_analysis.proxies import registry
+    from zcpt_analysis.proxies.registry import check_batch_size, check_options
+
+    nwot, jacob_cov, swap = get_proxy("nwot"), get_proxy("jacob_cov"), get_proxy("swap")
+    assert (nwot.min_batch, jacob_cov.min_batch, get_proxy("synflow").min_batch) == (2, 2, 1)
+    assert "activation codes" in nwot.min_batch_reason
+    with pytest.raises(ZcptError, match="too small for nwot: it needs at least 2 images"):
+        check_batch_size("nwot", 1)
+    assert dict(nwot.naswot_options) == {"mode": "train"} and dict(nwot.published_zcpt_options) == {"hooks": "published"}
+    assert dict(nwot.option_choices) == {"hooks": ("relu", "published")}
+    with pytest.raises(ZcptError, match="hooks"):
+        check_options("nwot", {"hooks": "relu6"})
+    assert swap.reference_label == "swap:regular=true" and get_proxy("snip").reference_label == "snip"
+    assert [n for n in proxy_names() if get_proxy(n).batched_engine == "fast_nwot"] == ["nwot"]
+    assert {n: get_proxy(n).batched_kind for n in proxy_names() if get_proxy(n).batched_engine == "fast_gradients"} \
+        == {"synflow": "synaptic-flow", "snip": "weight-saliency", "fisher": "channel-fisher",
+            "grad_norm": "weight-saliency", "jacob_cov": "input-jacobian"}
+    assert [n for n in proxy_names() if get_proxy(n).auto_batched] == ["synflow", "nwot"]
+    for name in proxy_names():  # only nwot changes settings by default
+        if name != "nwot":
+            spec = get_proxy(name)
+            assert not spec.naswot_options and not spec.published_zcpt_options and not spec.option_choices
+    with pytest.raises(TypeError):
+        nwot.naswot_options["mode"] = "eval"  # read-only: callers copy it
+    # registry.py holds no per-proxy rule and imports no proxy module (no registry <-> proxy import circle)
+    tree = ast.parse(Path(registry.__file__).read_text())
+    imported = {(node.module or "").split(".")[0] for node in ast.walk(tree)
+                if isinstance(node, ast.ImportFrom) and node.level == 1}
+    imported |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.level == 1
+                 and not node.module for alias in node.names}
+    proxy_modules = {get_proxy(n).fn.__module__.rsplit(".", 1)[-1] for n in proxy_names()}
+    assert imported and not imported & proxy_modules, imported & proxy_modules
+    assert not any(isinstance(node, ast.Import) and any("proxies." in a.name for a in node.names)
+                   for node in ast.walk(tree))
+
+
 def test_clear_errors_for_bad_input():
     net = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 2))
     x = torch.randn(4, 2)

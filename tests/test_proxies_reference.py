@@ -277,7 +277,7 @@ def test_all_proxies_match_reference_on_supernet(tiny_batch):
 
     x, y = tiny_batch
     net = NB201Supernet(C=4, N=1, num_classes=10, alpha_std=1.0, seed=4)
-    net.mode = "published"
+    net.supernet_mode = "published"
     net.perturb(1, "nor_conv_1x1")
     net.train()
     assert compute_proxy("synflow", net, x) == pytest.approx(ref_synflow(net, x), rel=RTOL)

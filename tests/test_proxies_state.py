@@ -89,7 +89,7 @@ def test_every_proxy_has_state_test_options():
 def test_no_side_effects_on_supernet(name, tiny_batch, monkeypatch):
     x, y = tiny_batch
     net = _dress(NB201Supernet(C=4, N=1, num_classes=10, seed=0))
-    net.mode = "published"  # zero-weight ops run on zeroed inputs: extra ReLU calls, extra graph
+    net.supernet_mode = "published"  # zero-weight ops run on zeroed inputs: extra ReLU calls, extra graph
     net.perturb(0, "nor_conv_3x3")
     net.discretize(3, "skip_connect")
     arch = net.arch_state_dict()
@@ -162,7 +162,7 @@ def test_degenerate_supernet_state_and_nan_free_selection(tiny_batch):
 def test_nwot_chunked_equals_unchunked_exactly(tiny_batch, supernet_mode, hooks):
     x, _ = tiny_batch
     net = NB201Supernet(C=4, N=1, num_classes=10, seed=0)
-    net.mode = supernet_mode
+    net.supernet_mode = supernet_mode
     full = compute_proxy("nwot", net, x, hooks=hooks)
     for chunk in (3, 5):
         assert compute_proxy("nwot", net, x, hooks=hooks, chunk_size=chunk) == full, chunk

@@ -12,8 +12,8 @@ import pytest
 from zcpt_analysis.cli import main
 from zcpt_analysis.experiments import NEW_PROXIES, search_settings, table3
 from zcpt_analysis.proxies import rank_average
+from zcpt_analysis.runs import ResultStore, execute
 from zcpt_analysis.runs.specs import SearchSpec
-from zcpt_analysis.searches.zcpt import ZeroCostPT
 
 TINY = dict(supernet_options={"C": 2, "N": 1}, network_options={"C": 2, "N": 1}, batch_size=8, N=1, V=2,
             device="cpu", data_source="sample")
@@ -122,8 +122,8 @@ def test_zcpt_search_cli_with_meco(tmp_path, capsys, shared_data):
 @pytest.mark.parametrize("proxy", [p for p in NEW_PROXIES if p != "meco"])
 def test_zcpt_search_runs_with_every_new_proxy(proxy, cifar_sample, bench, tmp_path):
     options = {"num_samples": 4} if proxy == "ntk" else {}
-    record = ZeroCostPT(SearchSpec(proxy=proxy, proxy_options=options, **TINY), store=tmp_path, progress=False,
-                        images=cifar_sample, bench=bench).run()
+    record = execute(SearchSpec(proxy=proxy, proxy_options=options, **TINY), ResultStore(tmp_path), progress=False,
+                     images=cifar_sample, bench=bench)
     assert record.status == "complete" and record.selected.benchmark["cifar10"].rank >= 1
     for cand in record.candidates:
         assert len(cand.scores) == 2 and all(isinstance(s, float) for s in cand.scores)
@@ -145,3 +145,68 @@ def test_table3_lists_the_new_proxies_as_not_in_the_paper(tmp_path, cifar_sample
     ntk = [s for s in plan_table3(settings) if s.proxy == "ntk"]
     assert ntk and ntk[0].proxy_options == {}  # smoke batch 8: the NTK of the whole minibatch
     assert [s.proxy_options for s in plan_table3(search_settings("paper")) if s.proxy == "ntk"][0] == {"num_samples": 16}
+
+
+# ----------------------------------------------------------------------------- the study as a spec kind
+STUDY = ["--num-archs", "4", "--batch-size", "4", "--seed", "1", "--proxies", "nwot", "synflow:log=True", "params",
+         "--ensembles", "nwot,params", "--device", "cpu", "--quiet"]
+
+
+def test_study_spec_kind_streams_resumes_and_matches_the_benchmark_report(study, tmp_path, capsys, shared_data,
+                                                                         monkeypatch):
+    from zcpt_analysis.runs import ProxyStudySpec, ResultStore
+
+    store = ResultStore(tmp_path / "store")
+    assert main(["proxies", "study", *STUDY, "--out", str(store.root)]) == 0
+    assert "4 of 4 architectures complete" in capsys.readouterr().out
+    spec = ProxyStudySpec(num_archs=4, batch_size=4, seed=1, proxies=("nwot", "synflow:log=True", "params"),
+                          ensembles=("nwot,params",), device="cpu")
+    record = store.find(spec)
+    assert record.complete and record.num_archs == 4 and len(record.rows) == 4
+    stream = store.root / spec.score_stream_name()
+    assert len(stream.read_text().splitlines()) == 5  # header + one line per architecture
+    # the record and the benchmark script's report are the same correlations (timings aside)
+    assert study.main(["--num-archs", "4", "--batch-size", "4", "--seed", "1", "--proxies",
+                       "nwot,synflow:log=True,params", "--ensembles", "nwot,params", "--device", "cpu",
+                       "--out", str(tmp_path / "script")]) == 0
+    script = json.loads((tmp_path / "script.json").read_text())
+
+    def correlations(rows: list) -> list:
+        return [{k: v for k, v in r.items() if k != "seconds per arch"} for r in rows]
+
+    assert correlations(json.loads(json.dumps(record.to_json()))["rows"]) == correlations(script["rows"])
+    assert record.sample_check == script["sample_check"] and record.config == script["config"]
+    # a complete record is read back, nothing is scored again
+    monkeypatch.setattr("zcpt_analysis.proxy_study.score_architecture",
+                        lambda *a, **k: pytest.fail("scored again"))
+    assert main(["proxies", "study", *STUDY, "--out", str(store.root)]) == 0
+    monkeypatch.undo()
+    # a larger sample and one more proxy extend the same stream: only what is missing is scored
+    with open(stream, "a") as fh:
+        fh.write('{"index": 1, "arch"')  # a torn last line (an interrupted write) is cut off
+    bigger = ["--num-archs", "5", *STUDY[2:]]
+    bigger.insert(bigger.index("params") + 1, "l2_norm")
+    assert main(["proxies", "study", *bigger, "--out", str(store.root)]) == 0
+    lines = [json.loads(x) for x in stream.read_text().splitlines()[5:]]
+    assert [sorted(r["scores"]) for r in lines[:4]] == [["l2_norm"]] * 4 and len(lines[4]["scores"]) == 4
+    assert sorted(p.name for p in (store.root / "proxy-study").glob("study-*.json")) == sorted(
+        [Path(spec.record_name()).name, Path(spec.replace(num_archs=5, proxies=(*spec.proxies, "l2_norm"))
+                                             .record_name()).name])
+
+
+def test_study_spec_kind_is_planned_by_reproduce_and_read_by_the_notebook_layer(tmp_path, capsys, shared_data):
+    from zcpt_analysis.experiments import proxy_study as read_study
+    from zcpt_analysis.experiments.targets import plan
+
+    (spec,) = plan(["proxy_study"], "smoke")
+    assert spec.KIND == "proxy-study" and spec.num_archs == 5
+    assert main(["reproduce", "proxy_study", "--preset", "smoke", "--executor", "serial", "--results-dir",
+                 str(tmp_path), "--quiet"]) == 0
+    assert main(["reproduce", "proxy_study", "--preset", "smoke", "--executor", "serial", "--results-dir",
+                 str(tmp_path), "--dry-run"]) == 0
+    assert "0 to run, 1 already stored" in capsys.readouterr().out
+    result = read_study("smoke", results_dir=tmp_path, compute_missing=False)
+    assert result.note.startswith("5 random NAS-Bench-201 architectures") and len(result.table) == 4
+    pending = read_study("cpu", results_dir=tmp_path / "empty")
+    assert "not yet computed" in pending.note and "zcpt proxies study --num-archs 500" in pending.note
+    assert "the study this repository ships" in pending.note

@@ -88,14 +88,15 @@ def test_plan_cpu_preset_uses_paper_network_sizes_and_leaves_training_to_a_gpu()
 
 def test_cpu_preset_table4_shows_training_rows_as_needing_a_gpu(tmp_path, bench):
     from zcpt_analysis import experiments as ex
+    from zcpt_analysis.experiments.collect import NEEDS_GPU, NOT_COMPUTED
 
-    result = ex.table4(ex.search_settings("cpu"), ex.baseline_settings("cpu"), results_dir=tmp_path, bench=bench)
+    result = ex.table4(ex.preset("cpu"), results_dir=tmp_path, bench=bench)
     darts = [p for p in result.pending if p.what.startswith("DARTS")]
-    assert len(darts) == 3 and all(p.reason == ex.NEEDS_GPU for p in darts)
+    assert len(darts) == 3 and all(p.reason == NEEDS_GPU for p in darts)
     assert all("--device cpu" not in p.command and "zcpt darts" in p.command for p in darts)
     others = [p for p in result.pending if not p.what.startswith("DARTS")]
-    assert others and all(p.reason.startswith(ex.NOT_COMPUTED) for p in others)
-    assert ex.default_results_dir("cpu") == Path.cwd() / "runs" / "cpu"
+    assert others and all(p.reason.startswith(NOT_COMPUTED) for p in others)
+    assert ex.preset_results_dir("cpu") == Path.cwd() / "runs" / "cpu"
 
 
 def test_only_filters_on_identity_fields_and_rejects_unknown_ones():
@@ -120,11 +121,11 @@ def test_cost_estimates_scale_with_search_iterations_and_validation_batches(seri
     costs = CostModel.from_store(store)
     settings = search_settings("smoke", seeds=[0, 1])
     done = [store.find(s) for s in settings.specs(order="fixed")]
-    est = costs.estimate(settings.spec(5, order="fixed", N=3, V=4))  # same cost key: order, batch, sizes
+    est = costs.estimate(settings.at(5, order="fixed", N=3, V=4))  # same cost key: order, batch, sizes
     assert est is not None and est.records == 2
     scaled = [3 * r.timing["search"] + 4 * r.timing["validation"] for r in done]  # N 1 -> 3, V 1 -> 4
     assert est.seconds == pytest.approx(sum(scaled) / 2)  # the median of two
-    assert costs.estimate(settings.spec(0, order="fixed", batch_size=16)) is None  # another size: unknown
+    assert costs.estimate(settings.at(0, order="fixed", batch_size=16)) is None  # another size: unknown
 
 
 def test_bad_executor_options_are_errors_before_any_work(tmp_path, capsys):

@@ -18,8 +18,9 @@ import pytest
 import zcpt_analysis as zc
 from zcpt_analysis.cli import main, parse_specs
 from zcpt_analysis.errors import DamagedFileError, ZcptError
-from zcpt_analysis.runs import (DartsPTSpec, DartsSpec, IterativeSpec, NaswotSpec, RandomSpec, ResultStore,
-                                ScoresSpec, SearchSpec, TrainSpec, record_from_json)
+from zcpt_analysis.runs import (DartsPTSpec, DartsSpec, IterativeSpec, NaswotSpec, ProxyStudySpec, RandomSpec,
+                                ResultStore, ScoresSpec, SearchSpec, TrainSpec, execute, record_from_json)
+from zcpt_analysis.runs.legacy import record_from_legacy
 from zcpt_analysis.runs.specs import SPECS
 from zcpt_analysis.searches.darts import DartsConfig
 from zcpt_analysis.searches.darts_pt import DartsPTConfig
@@ -35,7 +36,7 @@ BEST = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_con
 # one spec per kind, most fields away from their defaults (the round trip must keep every one)
 ROUND_TRIP = [
     SearchSpec(space="nb201", proxy="synflow", order="global-op-once", N=3, V=7, batch_size=32, seed=5,
-               dataset="cifar10", data_source="png", train_portion=0.75, device="cpu", compat="published",
+               dataset="cifar10", data_source="png", train_portion=0.75, device="cpu", supernet_mode="published",
                proxy_options={"mode": "train", "chunk_size": 8, "log": True}, supernet_options=TINY,
                network_options={"C": 8}, published_once_order=True, engine="simple", channels_last=False,
                bench="/some/nb201"),
@@ -53,6 +54,8 @@ ROUND_TRIP = [
                supernet_options=TINY, supernet_mode="published"),
     ScoresSpec(method="disc-acc", disc_epochs=2, darts=DartsConfig(epochs=2), avg_acc_over="trials"),
     IterativeSpec(methods=("avg-acc", "zc-pt"), reference="avg-acc", retrain_epochs=0, seed=1, supernet_options=TINY),
+    ProxyStudySpec(num_archs=50, batch_size=32, seed=2, proxies=("nwot", "synflow", "snip:mode=eval"),
+                   ensembles=("nwot,synflow",), device="cuda", bench="/some/nb201"),
     TrainSpec(genotype="DARTS_V1", config=TrainConfig(dataset="cifar100", epochs=3, batch_size=8, learning_rate=0.1,
                                                       cutout=0, drop_path_prob=0.0, auxiliary=False, seed=4, C=4,
                                                       layers=3, train_limit=16, test_limit=8, checkpoint_every=2,
@@ -176,15 +179,15 @@ def test_a_stale_claim_of_a_dead_process_is_taken_over(tmp_path, cifar_sample):
     import socket
 
     claim.write_text(json.dumps({"host": socket.gethostname(), "pid": dead.pid, "since": "earlier"}))
-    assert store.claim_info(spec) is None
+    assert store.claim_info(spec) is None  # the owner file left by a dead process decides nothing
     assert store.run(spec, images=cifar_sample).complete and not claim.exists()
-    live = {"host": socket.gethostname(), "pid": os.getpid(), "since": "now"}
-    claim.write_text(json.dumps(live))
     from zcpt_analysis.runs.store import ClaimedError
 
-    with pytest.raises(ClaimedError, match=f"pid {os.getpid()}"):
-        store.run(spec, force=True, wait=False)
-    claim.unlink()
+    with store.claim(spec) as held:  # a live holder (the lock itself, not a file's contents, says so)
+        assert held and store.claim_info(spec)["pid"] == os.getpid()
+        with pytest.raises(ClaimedError, match=f"pid {os.getpid()}"):
+            store.run(spec, force=True, wait=False)
+    assert store.claim_info(spec) is None and not claim.exists()
 
 
 # ----------------------------------------------------------------------------- first-release records
@@ -197,17 +200,15 @@ def _legacy(path: str) -> dict:
 def test_first_release_searches_load_and_recompute_identically(name, cifar_sample):
     """Recomputed now, a first-release search takes the same decisions at every step; its scores
     agree within the cross-machine tolerance of its proxy (recorded on another CPU: tests/recorded.py)."""
-    from zcpt_analysis.searches.zcpt import run_zcpt
-
     old = _legacy(f"search/{name}")
-    record = record_from_json(old)
+    record = record_from_legacy(old)
     assert record.spec.record_name() == name or "-h" in record.spec.record_name()  # tiny networks: hashed
     assert record.selected.arch == old["selected"]["arch"] and record.complete
     assert record.timing["validation"] == old["validation"]["seconds"]
     # the execution the record names: channels-last is no longer the default for gradient proxies on
     # CPU (torch 2.14.1's channels-last backward), and it moves synflow's scores by an ulp
     spec = record.spec.replace(channels_last=old["engine"]["channels_last"])
-    new = run_zcpt(spec, progress=False, images=cifar_sample)
+    new = execute(spec, None, progress=False, images=cifar_sample)
     assert new.selected.arch == record.selected.arch
     assert [it.arch for it in new.iterations] == [it.arch for it in record.iterations]
     for a, b in zip(new.iterations, record.iterations):
@@ -223,18 +224,20 @@ def test_first_release_searches_load_and_recompute_identically(name, cifar_sampl
 def test_first_release_baselines_and_trainings_load(bench):
     for seed in (0, 1):
         old = _legacy(f"base/naswot-synflow-n5-s{seed}.json")
-        rec = record_from_json(old)
+        rec = record_from_legacy(old)
         assert rec.spec.network_options == TINY and rec.spec.seed == seed and rec.selected.arch == old["selected"]["arch"]
         new = rec.spec.run(None, bench=bench)
         assert new.selected.arch == rec.selected.arch
         assert_scores_close([new.selected.score], [rec.selected.score], rec.spec.proxy, "NASWOT selected score")
-    random = record_from_json(_legacy("base/random-n3-s0.json"))
+    random = record_from_legacy(_legacy("base/random-n3-s0.json"))
     assert random.seeds == [0, 1, 2] and random.spec == RandomSpec(runs=3)
     assert [p.arch for p in RandomSpec(runs=3).run(None, bench=bench).picks] == [p.arch for p in random.picks]
-    train = record_from_json(_legacy("train/DARTS_V2-cifar10-heavy-seed0/result.json"))
+    train = record_from_legacy(_legacy("train/DARTS_V2-cifar10-heavy-seed0/result.json"))
     assert train.complete and train.spec.config.C == 4 and train.params == 2858
     with pytest.raises(DamagedFileError, match="zcpt results migrate"):
-        record_from_json(_legacy("darts/nb201-darts-seed0/darts.json"))
+        record_from_legacy(_legacy("darts/nb201-darts-seed0/darts.json"))
+    with pytest.raises(DamagedFileError, match="JSON list"):
+        record_from_legacy([1, 2])
     with pytest.raises(DamagedFileError, match="JSON list"):
         record_from_json([1, 2])
 
@@ -289,7 +292,7 @@ def test_paths_are_relative_to_the_working_directory(tmp_path, monkeypatch):
     monkeypatch.delenv("ZCPT_HOME", raising=False)
     assert default_results_dir() == tmp_path / "runs" and ResultStore().root == tmp_path / "runs"
     assert ResultStore("rel").root == tmp_path / "rel"
-    assert ex.default_results_dir("paper") == tmp_path / "runs" / "paper"
+    assert ex.preset_results_dir("paper") == tmp_path / "runs" / "paper"
     (tmp_path / "home").mkdir()  # $ZCPT_HOME must exist (tests/test_hardening.py: else an error naming it)
     monkeypatch.setenv("ZCPT_HOME", str(tmp_path / "home"))
     assert ResultStore().root == tmp_path / "home" / "runs"

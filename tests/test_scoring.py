@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from zcpt_analysis.errors import InvalidArchError, StateError, UnknownNameError, ZcptError
-from zcpt_analysis.scoring import (METHOD_NAMES, ScoringContext, as_state, g, get_method,
+from zcpt_analysis.scoring import (METHOD_NAMES, ScoringContext, ScoringSettings, as_state, g, get_method,
                                    method_names, oracle_table, score_edge, score_operations)
 from zcpt_analysis.searches.op_selection import edge_scores
 from zcpt_analysis.spaces.nb201 import EDGES, OPS, Arch, NB201Supernet
@@ -74,15 +74,15 @@ def test_best_acc_is_max_over_single_trials_and_avg_acc_the_mean_of_arch_means(b
 
 
 def test_avg_acc_over_pooled_trials(bench):
-    ctx = ScoringContext(bench=bench, avg_acc_over="trials")
+    ctx = ScoringContext(settings=ScoringSettings(avg_acc_over="trials"), bench=bench)
     trials = bench.trials_table("cifar10")
     ops = _arch_ops(trials)
     got = score_edge("avg-acc", None, "2<-1", ctx)
     e = EDGES.index("2<-1")
     for o, op in enumerate(OPS):
         assert got[op] == pytest.approx(trials["test_accuracy"][ops[:, e] == o].mean())
-    with pytest.raises(UnknownNameError):
-        ScoringContext(bench=bench, avg_acc_over="median")
+    with pytest.raises(ZcptError, match="avg_acc_over must be one of arch-mean or trials, got 'median'"):
+        ScoringSettings(avg_acc_over="median")
 
 
 def test_oracle_scores_are_restricted_to_archs_consistent_with_discretized_edges(bench, oracle_ctx):
@@ -144,7 +144,7 @@ def test_bad_inputs_raise_clear_errors(oracle_ctx):
 
 
 def test_oracle_needs_a_benchmark_space(bench):
-    ctx = ScoringContext(space="darts", bench=bench)
+    ctx = ScoringContext(settings=ScoringSettings(space="darts"), bench=bench)
     with pytest.raises(ZcptError, match="needs a tabular benchmark"):
         score_edge("best-acc", None, 0, ctx)
 
@@ -165,7 +165,8 @@ def _toy_scorer(net, x, y):
 @pytest.fixture
 def zc_ctx(cifar_sample):
     small = replace(cifar_sample, images=cifar_sample.images[:, :, 8:24, 8:24].contiguous())
-    return ScoringContext(supernet_kwargs={"C": 4, "N": 1}, images=small, scorer=_toy_scorer, proxy_batch_size=16)
+    settings = ScoringSettings(supernet_options={"C": 4, "N": 1}, proxy_batch_size=16)
+    return ScoringContext(settings=settings, images=small, scorer=_toy_scorer)
 
 
 def test_zero_cost_scores_follow_their_definitions(zc_ctx):
@@ -202,11 +203,11 @@ def test_zero_cost_scores_of_a_partially_discretized_supernet(zc_ctx):
 
 def test_registered_proxy_is_used_when_no_scorer_is_given(zc_ctx):
     pytest.importorskip("zcpt_analysis.proxies")
-    ctx = replace(zc_ctx, scorer=None, proxy="nwot", untrained=None, _batches={})
+    ctx = replace(zc_ctx, settings=zc_ctx.settings.replace(proxy="nwot"), scorer=None, untrained=None, _batches={})
     scores = score_edge("zc-pt", None, 0, ctx)
     assert len(scores) == 5 and all(math.isfinite(v) for v in scores.values())
     with pytest.raises(UnknownNameError, match="proxy"):
-        score_edge("zc-pt", None, 0, replace(ctx, proxy="nope"))
+        score_edge("zc-pt", None, 0, replace(ctx, settings=ctx.settings.replace(proxy="nope")))
 
 
 def test_partial_arch_round_trip():

@@ -5,10 +5,11 @@ import pytest
 
 from zcpt_analysis.cli import main
 from zcpt_analysis.errors import UnknownNameError, ZcptError
-from zcpt_analysis.runs.records import BenchResult, Selection, error_statistics
+from zcpt_analysis.runs import execute
+from zcpt_analysis.runs.records import BenchResult, SearchRecord, Selection, error_statistics
 from zcpt_analysis.runs.specs import SearchSpec
 from zcpt_analysis.runs.store import ResultStore
-from zcpt_analysis.searches.zcpt import ZeroCostPT, run_zcpt
+from zcpt_analysis.searches.zcpt import ZeroCostPT
 from zcpt_analysis.spaces.nb201 import Arch
 
 TINY = dict(supernet_options={"C": 4, "N": 1}, network_options={"C": 4, "N": 1}, batch_size=16, N=3, V=2,
@@ -19,16 +20,29 @@ def _config(**kw):
     return SearchSpec(**{**TINY, **kw})
 
 
+def _run(spec, store=None, progress=True, images=None, force=False):
+    """Run (or resume from ``store``, a folder) one Zero-Cost-PT search and return its record."""
+    return execute(spec, ResultStore(store) if store is not None else None, progress=progress, force=force,
+                   images=images)
+
+
+def _search(spec, store, images):
+    """A search whose record is resumed from (and checkpointed to) the store folder ``store``."""
+    store = ResultStore(store)
+    record = store.load(spec) or SearchRecord(spec=spec, status="searching")
+    return ZeroCostPT(spec, progress=False, images=images, result=record, checkpoint=store.save)
+
+
 def test_same_seed_same_architecture(cifar_sample, tmp_path):
-    first = run_zcpt(_config(seed=1), store=tmp_path / "a", progress=False, images=cifar_sample)
-    second = run_zcpt(_config(seed=1), store=tmp_path / "b", progress=False, images=cifar_sample)
+    first = _run(_config(seed=1), store=tmp_path / "a", progress=False, images=cifar_sample)
+    second = _run(_config(seed=1), store=tmp_path / "b", progress=False, images=cifar_sample)
     assert first.selected.arch == second.selected.arch
     assert [it.arch for it in first.iterations] == [it.arch for it in second.iterations]
     assert all(a.scores == b.scores for a, b in zip(first.iterations[0].steps, second.iterations[0].steps))
 
 
 def test_record_contents(cifar_sample, tmp_path):
-    record = run_zcpt(_config(seed=0), store=tmp_path, progress=False, images=cifar_sample)
+    record = _run(_config(seed=0), store=tmp_path, progress=False, images=cifar_sample)
     path = ResultStore(tmp_path).path_for(_config(seed=0))
     assert path.name == "zcpt-nb201-nwot-random-N3-V2-b16-cifar10-h" + path.name.split("-h")[1]  # options hashed
     saved = json.loads(path.read_text())
@@ -57,8 +71,8 @@ def test_record_contents(cifar_sample, tmp_path):
 
 
 def test_interrupted_run_resumes_to_the_same_result(cifar_sample, tmp_path, monkeypatch):
-    reference = run_zcpt(_config(seed=2, V=3), store=tmp_path / "ref", progress=False, images=cifar_sample)
-    run = ZeroCostPT(_config(seed=2, V=3), store=tmp_path / "int", progress=False, images=cifar_sample)
+    reference = _run(_config(seed=2, V=3), store=tmp_path / "ref", progress=False, images=cifar_sample)
+    run = _search(_config(seed=2, V=3), tmp_path / "int", cifar_sample)
     calls = {"n": 0}
     original = run.search_iteration
 
@@ -73,7 +87,7 @@ def test_interrupted_run_resumes_to_the_same_result(cifar_sample, tmp_path, monk
         run.run()
     partial = json.loads(ResultStore(tmp_path / "int").path_for(_config(seed=2, V=3)).read_text())
     assert partial["status"] == "searching" and len(partial["iterations"]) == 1
-    resumed = ZeroCostPT(_config(seed=2, V=3), store=tmp_path / "int", progress=False, images=cifar_sample)
+    resumed = _search(_config(seed=2, V=3), tmp_path / "int", cifar_sample)
     done = []
     original_resumed = resumed.search_iteration
     monkeypatch.setattr(resumed, "search_iteration", lambda i, on_step=None: done.append(i) or original_resumed(i, on_step))
@@ -86,16 +100,16 @@ def test_interrupted_run_resumes_to_the_same_result(cifar_sample, tmp_path, monk
 
 def test_validation_resumes_mid_way(cifar_sample, tmp_path):
     cfg = _config(seed=3, N=2, V=4)
-    reference = run_zcpt(cfg, store=tmp_path / "ref", progress=False, images=cifar_sample)
-    run = ZeroCostPT(cfg, store=tmp_path / "int", progress=False, images=cifar_sample)
+    reference = _run(cfg, store=tmp_path / "ref", progress=False, images=cifar_sample)
+    run = _search(cfg, tmp_path / "int", cifar_sample)
     run.search()
-    run.record.candidates = run.candidates()
+    run.result.candidates = run.candidates()
     calls = {"n": 0}
     scorer = run.scorer
 
     def flaky(net, x, y):
         calls["n"] += 1
-        if calls["n"] > len(run.record.candidates) * 2:
+        if calls["n"] > len(run.result.candidates) * 2:
             raise KeyboardInterrupt
         return scorer(net, x, y)
 
@@ -104,32 +118,32 @@ def test_validation_resumes_mid_way(cifar_sample, tmp_path):
         run.validate()
     saved = json.loads(ResultStore(tmp_path / "int").path_for(cfg).read_text())
     assert saved["validation_batches"] == 2
-    record = ZeroCostPT(cfg, store=tmp_path / "int", progress=False, images=cifar_sample).run()
+    record = _run(cfg, store=tmp_path / "int", progress=False, images=cifar_sample)
     assert [c.scores for c in record.candidates] == [c.scores for c in reference.candidates]
 
 
 def test_different_config_in_the_same_folder_is_refused(cifar_sample, tmp_path):
-    run_zcpt(_config(seed=4, N=1, V=1), store=tmp_path, progress=False, images=cifar_sample)
+    _run(_config(seed=4, N=1, V=1), store=tmp_path, progress=False, images=cifar_sample)
     path = ResultStore(tmp_path).path_for(_config(seed=4, N=1, V=1))
     data = json.loads(path.read_text())
     data["spec"]["batch_size"] = 99
     path.write_text(json.dumps(data))
     with pytest.raises(ZcptError, match=r"different configuration \(batch_size: 99 -> 16\)"):
-        ZeroCostPT(_config(seed=4, N=1, V=1), store=tmp_path, progress=False, images=cifar_sample)
+        _run(_config(seed=4, N=1, V=1), store=tmp_path, progress=False, images=cifar_sample)
 
 
 @pytest.mark.parametrize("order", ["global-op-iter", "global-edge-once"])
 def test_other_orderings_and_proxies_run(cifar_sample, order):
-    record = run_zcpt(_config(order=order, N=1, V=1), progress=False, images=cifar_sample)
+    record = _run(_config(order=order, N=1, V=1), progress=False, images=cifar_sample)
     expected = {"global-op-iter": 105, "global-edge-once": 55}[order]
     assert record.iterations[0].evaluations == expected
-    record = run_zcpt(_config(proxy="synflow", N=1, V=1), progress=False, images=cifar_sample)
+    record = _run(_config(proxy="synflow", N=1, V=1), progress=False, images=cifar_sample)
     assert record.proxy["name"] == "synflow" and record.status == "complete"
 
 
 def test_published_compat_mode_runs(cifar_sample):
-    record = run_zcpt(_config(compat="published", N=1, V=1), progress=False, images=cifar_sample)
-    assert record.spec.compat == "published" and record.selected.arch
+    record = _run(_config(supernet_mode="published", N=1, V=1), progress=False, images=cifar_sample)
+    assert record.spec.supernet_mode == "published" and record.selected.arch
 
 
 def test_bad_config_values():
@@ -144,10 +158,11 @@ def test_bad_config_values():
 
 
 def test_error_statistics_are_over_runs_of_seed_mean_errors():
-    recs = [Selection("a", {"cifar10": BenchResult.from_json({"trial_errors": [5.0, 7.0], "error": 6.0}),
-                            "cifar100": BenchResult.from_json({"trial_errors": [], "error": 30.0})}),
-            Selection("b", {"cifar10": BenchResult.from_json({"trial_errors": [8.0], "error": 8.0}),
-                            "cifar100": BenchResult.from_json({"trial_errors": [], "error": 20.0})})]
+    recs = [Selection(arch="a", benchmark={"cifar10": BenchResult(mean=94.0, trials=(95.0, 93.0)),  # errors 5, 7
+                                           "cifar100": BenchResult(mean=70.0, trials=())}),
+            Selection(arch="b", benchmark={"cifar10": BenchResult(mean=92.0, trials=(92.0,)),
+                                           "cifar100": BenchResult(mean=80.0, trials=())})]
+    assert recs[0].benchmark["cifar10"].error == 6.0 and recs[0].benchmark["cifar10"].trial_errors == (5.0, 7.0)
     stats = error_statistics(recs)
     assert stats["cifar10"] == {"mean": 7.0, "std": 1.0, "n": 2}
     assert stats["cifar100"] == {"mean": 25.0, "std": 5.0, "n": 2}
@@ -167,9 +182,9 @@ def test_cli_search_with_seeds_prints_summary(tmp_path, capsys):
     assert len(list(tmp_path.glob("zcpt-nb201-nwot-random-N2-V1-b8-cifar10-h*-s*.json"))) == 2
 
 
-@pytest.mark.parametrize("compat", ["fast", "published", "block-input"])
-def test_batched_engine_matches_one_forward_per_perturbation(cifar_sample, compat):
-    common = dict(compat=compat, N=2, V=1, seed=5)
+@pytest.mark.parametrize("supernet_mode", ["fast", "published", "block-input"])
+def test_batched_engine_matches_one_forward_per_perturbation(cifar_sample, supernet_mode):
+    common = dict(supernet_mode=supernet_mode, N=2, V=1, seed=5)
     batched = ZeroCostPT(_config(engine="batched", **common), progress=False, images=cifar_sample)
     simple = ZeroCostPT(_config(engine="simple", channels_last=False, **common), progress=False, images=cifar_sample)
     assert batched.engine() == "batched" and simple.engine() == "simple"
@@ -186,7 +201,7 @@ def test_engine_selection():
     assert ZeroCostPT(_config(proxy="snip")).engine() == "simple"  # batched is exact but does not pay on CPU
     assert ZeroCostPT(_config(proxy="snip", engine="batched")).engine() == "batched"
     with pytest.raises(ZcptError, match="fast supernet semantics"):
-        ZeroCostPT(_config(proxy="snip", compat="published", engine="batched"))
+        ZeroCostPT(_config(proxy="snip", supernet_mode="published", engine="batched"))
     assert ZeroCostPT(_config(proxy="grasp")).engine() == "simple"
     assert ZeroCostPT(_config(proxy_options={"mode": "train"})).engine() == "simple"
     with pytest.raises(ZcptError, match="engine 'batched' is not available here: proxy 'grasp'"):

@@ -109,7 +109,7 @@ def test_published_mode_gives_the_same_output_as_fast_mode(tiny_supernet):
     x = torch.randn(3, 3, 16, 16)
     sn.discretize(0, "skip_connect").perturb(4, "nor_conv_1x1")
     fast = _forward(sn, x)
-    sn.mode = "published"
+    sn.supernet_mode = "published"
     published = _forward(sn, x)
     assert torch.allclose(fast, published, atol=1e-6)
     relu_calls = []
@@ -117,7 +117,7 @@ def test_published_mode_gives_the_same_output_as_fast_mode(tiny_supernet):
              for m in sn.modules() if isinstance(m, torch.nn.ReLU)]
     _forward(sn, x)
     n_published = len(relu_calls)
-    sn.mode = "fast"
+    sn.supernet_mode = "fast"
     relu_calls.clear()
     _forward(sn, x)
     for h in hooks:
@@ -139,7 +139,7 @@ def test_block_input_mode_zeroes_a_removed_conv_inside_the_wrapper(tiny_supernet
                wrapper[0].register_forward_pre_hook(lambda m, a: seen.__setitem__("relu", a[0].abs().sum().item()))]
     scores = {}
     for mode in ("published", "block-input"):
-        sn.mode = mode
+        sn.supernet_mode = mode
         with sn.perturbed(e, conv):
             _forward(sn, x)
             scores[mode, "conv"] = nwot(sn, x, hooks="published")

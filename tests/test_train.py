@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import csv
 import json
-from dataclasses import replace
-
 import pytest
 import torch
 
@@ -12,7 +10,10 @@ from zcpt_analysis.cli import main
 from zcpt_analysis.data import load_sample
 from zcpt_analysis.errors import InvalidArchError, MissingFileError, StateError, UnknownNameError
 from zcpt_analysis.spaces.genotypes import DARTS_V1, DARTS_V2
-from zcpt_analysis.train import AugmentedBatches, TrainConfig, TrainConfigError, resolve_genotype, train
+from zcpt_analysis.runs.genotype_input import resolve_genotype
+from zcpt_analysis.runs.runners import train_in_folder
+from zcpt_analysis.runs.specs import TrainSpec
+from zcpt_analysis.train import AugmentedBatches, TrainConfig, TrainConfigError, train
 
 TINY = TrainConfig(dataset="cifar10", setting="mobile", epochs=2, batch_size=8, C=4, layers=3, train_limit=16,
                    test_limit=8, data_source="sample", device="cpu")
@@ -25,7 +26,7 @@ def rows(path):
 
 def test_one_step_of_the_heavy_network_on_the_cifar_sample(tmp_path):
     cfg = TrainConfig(epochs=1, batch_size=4, train_limit=4, test_limit=4, data_source="sample", device="cpu")
-    summary = train(DARTS_V2, cfg, tmp_path, progress=False)
+    summary = train_in_folder(TrainSpec(genotype="DARTS_V2", config=cfg), tmp_path, resume=False, progress=False)
     assert summary.params == 3_349_342 and summary.network["C"] == 36 and summary.network["layers"] == 20
     assert summary.data["train"].startswith("sample:") and summary.data["train_images"] == 4
     (row,) = summary.history
@@ -40,14 +41,14 @@ def test_one_step_of_the_heavy_network_on_the_cifar_sample(tmp_path):
 
 def test_resumed_run_continues_from_its_checkpoint(tmp_path):
     straight = train(DARTS_V1, TINY, tmp_path / "a", progress=False)
-    first = train(DARTS_V1, replace(TINY, stop_after_epochs=1), tmp_path / "b", progress=False)
+    first = train(DARTS_V1, TINY.replace(stop_after_epochs=1), tmp_path / "b", progress=False)
     assert first.epochs_completed == 1 and first.status == "running"
     ckpt = torch.load(tmp_path / "b" / "checkpoint.pt", weights_only=False)
     assert ckpt["epoch"] == 1 and ckpt["scheduler"]["last_epoch"] == 1
     with pytest.raises(StateError, match="resume"):
         train(DARTS_V1, TINY, tmp_path / "b")
     with pytest.raises(StateError, match="batch_size"):
-        train(DARTS_V1, replace(TINY, batch_size=4), tmp_path / "b", resume=True)
+        train(DARTS_V1, TINY.replace(batch_size=4), tmp_path / "b", resume=True)
     with pytest.raises(StateError, match="different genotype"):
         train(DARTS_V2, TINY, tmp_path / "b", resume=True)
     resumed = train(DARTS_V1, TINY, tmp_path / "b", resume=True, progress=False)
@@ -107,11 +108,11 @@ def test_genotype_inputs(tmp_path):
 
 def test_config_errors():
     with pytest.raises(UnknownNameError, match="heavy, mobile"):
-        TrainConfig(setting="imagenet").validate()
+        TrainConfig(setting="imagenet")
     with pytest.raises(UnknownNameError, match="cifar100"):
-        TrainConfig(dataset="mnist").validate()
+        TrainConfig(dataset="mnist")
     with pytest.raises(TrainConfigError, match="epochs"):
-        TrainConfig(epochs=0).validate()
+        TrainConfig(epochs=0)
 
 
 def test_cli(tmp_path, capsys):

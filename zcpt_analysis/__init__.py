@@ -10,7 +10,7 @@ The curated API (``import zcpt_analysis as zc``; names load on first use)::
     zc.ResultStore("runs")                   # the results store: find / save / table()
     zc.reproduce(["table2"], preset="cpu")   # compute what the paper's tables need (client=: on Dask)
 """
-__version__ = "0.1.0"
+from .environment import VERSION as __version__
 
 _API = {"score_arch", "search", "score_operations", "plot_figure2", "load_benchmark", "ResultStore", "reproduce"}
 _SPECS = {"SearchSpec", "NaswotSpec", "RandomSpec", "DartsSpec", "DartsPTSpec", "ScoresSpec", "IterativeSpec",

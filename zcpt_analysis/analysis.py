@@ -20,10 +20,7 @@ import pandas as pd
 
 from . import paper as PAPER
 from .errors import UnknownNameError, ZcptError
-from .scoring import METHOD_NAMES, ScoringContext, as_state, finetune, get_method, score_operations
-from .supernet import ArchState
-from .runtime import derive_seed
-from .searches.darts import copy_supernet
+from .scoring import METHOD_NAMES, get_method
 from .searches.op_selection import select
 
 GROUP_COLUMNS: tuple[str, ...] = ("seed", "trajectory", "iteration")
@@ -193,62 +190,6 @@ def figure2_from_table_a2():
     return correlation_matrix(table_a2_frame(), methods=list(PAPER.TABLE_A2))
 
 
-# ----------------------------------------------------------------------------- iterative setting (A.1.1)
-def iterative_scores(context: ScoringContext, methods: Sequence[str] = METHOD_NAMES,
-                     order: Optional[Sequence[int | str]] = None, reference: str = "best-acc",
-                     retrain_epochs: int = 5, retrain_methods: Sequence[str] = ("darts-pt", "disc-acc"),
-                     discretize_with: Optional[str] = None) -> pd.DataFrame:
-    """Scores of the iterative setting of A.1.1, one trajectory per method.
-
-    For every method ``m`` (its *trajectory*), starting from ``A_0``: (1) score the ops of all
-    undiscretized edges with ``m`` and with ``reference`` (both on the same ``A_t``); (2)
-    discretize the next edge of ``order`` (default: canonical order) with the op ``m`` selects
-    (``discretize_with`` names another method to choose with, e.g. ``best-acc``); (3) for
-    ``retrain_methods`` fine-tune the trajectory's own copy of the trained supernet for
-    ``retrain_epochs`` epochs; repeat until every edge is discretized. Returns the tidy table of
-    :func:`score_operations` plus a ``trajectory`` column (iteration = number of discretized edges).
-    """
-    names = [get_method(m).name for m in methods]
-    ref = get_method(reference).name
-    chooser = get_method(discretize_with).name if discretize_with is not None else None
-    initial = as_state(None, context)
-    edge_order = list(range(len(initial.edge_names))) if order is None else [initial.edge_index(e) for e in order]
-    if sorted(edge_order) != list(range(len(initial.edge_names))):
-        raise ZcptError(f"order must list every edge once; got {order}")
-    tables = []
-    for m in names:
-        method = get_method(m)
-        ctx = context
-        retrain = m in retrain_methods and method.network == "trained" and retrain_epochs > 0
-        if method.network == "trained":
-            run = context.trained_run()
-            ctx = context.fork(trained=_copy_run(run) if retrain else run)
-        state: ArchState = initial
-        for i, e_next in enumerate(edge_order):
-            wanted = [m] if m == ref else [m, ref]
-            if chooser is not None and chooser not in wanted:
-                wanted.append(chooser)
-            scores = score_operations(ctx, wanted, state)
-            scores.insert(0, "trajectory", m)
-            tables.append(scores[scores["method"].isin([m, ref])])
-            pick = chooser or m
-            sub = scores[(scores["method"] == pick) & (scores["edge_index"] == e_next)]
-            op = select(dict(zip(sub["op"], sub["score"])), maximize=get_method(pick).higher_is_better,
-                        what=f"{pick} on edge {state.edge_names[e_next]}")
-            state = state.discretize(e_next, op)
-            if retrain and i + 1 < len(edge_order):
-                net = ctx.trained_supernet()
-                state.apply(net)
-                finetune(net, ctx, retrain_epochs, seed=derive_seed(context.seed, "iterative", m, i))
-    return pd.concat(tables, ignore_index=True)
-
-
-def _copy_run(run: Any) -> Any:
-    import dataclasses
-
-    return dataclasses.replace(run, supernet=copy_supernet(run.supernet), trainer=None)
-
-
 def figure_a1_data(table: pd.DataFrame, reference: str = "best-acc") -> pd.DataFrame:
     """Figure A1: per trajectory and iteration, the mean over the remaining edges (and seeds) of
     Spearman's rho between the trajectory's method and ``reference``. Columns ``method,
@@ -265,25 +206,3 @@ def figure_a1_data(table: pd.DataFrame, reference: str = "best-acc") -> pd.DataF
                          "rho": float(np.nanmean(vals)) if not np.all(np.isnan(vals)) else math.nan,
                          "edges": int(grp["edge"].nunique())})
     return pd.DataFrame(rows, columns=["method", "iteration", "rho", "edges"])
-
-
-def run_iterative(spec: Any, store: Any = None, progress: bool = False, bench: Any = None, images: Any = None,
-                  context: Optional[ScoringContext] = None) -> Any:
-    """The iterative setting of an :class:`~zcpt_analysis.runs.specs.IterativeSpec` as an
-    :class:`~zcpt_analysis.runs.records.IterativeRecord`, saved into ``store`` (the DARTS-trained
-    supernet is shared with the one-method scores of the same setting)."""
-    import time
-
-    from .runs.records import IterativeRecord
-
-    ctx = context if context is not None else spec.context(bench=bench, images=images)
-    ctx.progress = progress
-    trained = any(get_method(m).network == "trained" for m in (*spec.methods, spec.reference))
-    if store is not None and trained and ctx.trained is None and ctx.checkpoint_dir is None:
-        ctx.checkpoint_dir = str(store.root / spec.supernet_folder())
-    t0 = time.time()
-    table = iterative_scores(ctx, spec.methods, reference=spec.reference, retrain_epochs=spec.retrain_epochs)
-    record = IterativeRecord.of_table(spec, table, time.time() - t0, {"device": ctx.device})
-    if store is not None:
-        store.save(record)
-    return record

@@ -38,7 +38,9 @@ def score_operations(methods: Sequence[str] = ("best-acc", "avg-acc", "disc-acc"
     import pandas as pd
 
     specs = [ScoresSpec(method=m, **settings) for m in methods]
-    context = specs[0].context()
+    from .scoring import ScoringContext
+
+    context = ScoringContext(settings=specs[0])
     store = as_store(store)
     tables = [s.run(store, progress=progress, context=context).table() for s in specs]
     return pd.concat(tables, ignore_index=True)

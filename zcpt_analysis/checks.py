@@ -80,13 +80,6 @@ def check_range(name: str, value: Any, valid: Range, integer: bool = False) -> A
     return value
 
 
-def at_least(minimum: int, **values: Any) -> None:
-    """Each of ``values`` (by name) is None or an integer ``>= minimum``."""
-    for name, value in values.items():
-        if value is not None:
-            check_range(name, value, Range(minimum), integer=True)
-
-
 def check_value(name: str, value: Any, annotation: Any) -> None:
     """``value`` fits ``annotation``: ``int`` / ``float`` / ``bool`` / ``str``, ``Optional[...]``,
     ``Sequence[str]``, ``Annotated[T, Range(...) | Choices(...)]``; other annotations accept anything."""

@@ -12,14 +12,17 @@ from __future__ import annotations
 import pickle
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Any, Iterator, Literal, Optional
 
 import numpy as np
 import torch
 
 from .datadir import data_file
 from .errors import DataUnavailableError, MissingFileError, UnknownNameError
-from .options import opt
+from pydantic import field_validator, model_validator
+
+from .checks import check_device
+from .options import Settings, opt
 
 DATASETS = ("cifar10", "cifar100", "svhn", "imagenet16-120", "synthetic")
 SOURCES = ("auto", "sample", "sample-all", "full", "png", "synthetic")
@@ -43,32 +46,45 @@ def resolve_source(source: str, root: str | Path | None) -> str:
     return ("full" if root else "sample") if key == "auto" else key
 
 
-@dataclass(frozen=True, kw_only=True)
-class DataFields:
+class DataFields(Settings):
     """The images a run reads and where it runs: the fields every spec that loads images has.
 
-    ``data_source="auto"`` is resolved when the spec is built (``full`` with a ``data_root``, else
-    ``sample``), so it always says what was read; ``data_root`` and ``device`` say where, not what,
-    and are not part of a result's identity.
+    ``data_source="auto"`` is resolved when the settings are built (``full`` with a ``data_root``,
+    else ``sample``), so it always says what was read; ``data_root`` and ``device`` say where, not
+    what, and are not part of a result's identity.
     """
 
     dataset: str = opt("cifar10", "--dataset", help="image dataset (cifar10, cifar100, svhn, imagenet16-120, "
                        "synthetic)")
-    data_source: str = opt("auto", "--data-source", choices=SOURCES,
-                           help="auto: the full dataset when --data-root is given, else the shared CIFAR-10 sample; "
-                                "sample (its 400 training images), sample-all (its 550 train + test images), png, "
-                                "full (needs --data-root), synthetic")
+    data_source: Literal[SOURCES] = opt(  # type: ignore[valid-type]
+        "auto", "--data-source", help="auto: the full dataset when --data-root is given, else the shared CIFAR-10 "
+        "sample; sample (its 400 training images), sample-all (its 550 train + test images), png, full (needs "
+        "--data-root), synthetic")
     data_root: Optional[str] = opt(None, "--data-root", identity=False,
                                    help="folder of the full dataset (torchvision format / ImageNet16 pickles)")
-    device: str = opt("auto", "--device", identity=False,
-                      help="auto (CUDA when available), cpu, cuda or cuda:N")
+    device: str = opt("auto", "--device", identity=False, help="auto (CUDA when available), cpu, cuda or cuda:N")
 
-    def _normalize_data(self) -> None:
-        object.__setattr__(self, "dataset", canonical_image_dataset(self.dataset))
-        object.__setattr__(self, "data_source", resolve_source(self.data_source, self.data_root))
-        if self.data_source == "full" and not self.data_root:
-            raise DataUnavailableError(f"--data-source full needs --data-root (the folder of the full {self.dataset} "
-                                       "dataset)")
+    @model_validator(mode="before")
+    @classmethod
+    def _resolve_source(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            source = resolve_source(data.get("data_source", "auto"), data.get("data_root"))
+            if source == "full" and not data.get("data_root"):
+                raise DataUnavailableError(f"--data-source full needs --data-root (the folder of the full "
+                                           f"{data.get('dataset', 'cifar10')} dataset)")
+            data = {**data, "data_source": source}
+        return data
+
+    @field_validator("dataset")
+    @classmethod
+    def _dataset(cls, dataset: str) -> str:
+        return canonical_image_dataset(dataset)
+
+    @field_validator("device")
+    @classmethod
+    def _device(cls, device: str) -> str:
+        check_device(device)
+        return device
 
     def load_images(self, train: bool = True) -> "ImageSet":
         return load_images(self.dataset, self.data_source, self.data_root, train=train)

@@ -68,10 +68,10 @@ def perturbation_scores(supernet: Supernet, edge: int | str, inputs: torch.Tenso
                 if id(m) in hooked:
                     owner[m] = (mixed.edge, o, m is op)
     out: dict[str, dict[str, float]] = {name: {} for name in sem}
-    saved_mode, flags = supernet.mode, [m.training for m in supernet.modules()]
+    saved_mode, flags = supernet.supernet_mode, [m.training for m in supernet.modules()]
     buffers = [(b, b.detach().clone()) for b in supernet.buffers()] if bn_mode == "train" else []
     try:
-        supernet.mode = "block-input"
+        supernet.supernet_mode = "block-input"
         supernet.train(bn_mode == "train")
         for o in supernet.remaining_ops(e):
             with supernet.perturbed(e, o), torch.no_grad():
@@ -85,7 +85,7 @@ def perturbation_scores(supernet: Supernet, edge: int | str, inputs: torch.Tenso
                     finalize("nwot", -math.inf, degenerate="the kernel K is singular")
                     if sign.item() == 0 or value == -math.inf else finalize("nwot", value))
     finally:
-        supernet.mode = saved_mode
+        supernet.supernet_mode = saved_mode
         for m, flag in zip(supernet.modules(), flags):
             m.training = flag
     return out

@@ -1,72 +1,213 @@
-"""Run-spec fields declared once: their CLI option, help, default and whether they identify a result.
+"""Settings declared once, on pydantic: every field's type, range, default, help, command-line flag
+and whether it identifies a result are one declaration, and the rest is derived from it.
 
-A run spec (:mod:`.specs`) is a dataclass whose fields are declared with :func:`opt` (a field
-that is also a ``zcpt`` command-line option), :func:`plain` (a field without an option) or
-:func:`nested` (a dataclass of further fields, flattened into the same options). From that one
-declaration this module derives
+A settings class derives from :class:`Settings` (a frozen pydantic model) and declares its fields
+with :func:`opt` (a field that is also a ``zcpt`` option) or :func:`plain` (no option); a field
+whose type is itself a :class:`Settings` class (DARTS training hyper-parameters in a DARTS spec) is
+nested: its options join the same command and its fields are named ``darts.epochs`` in the
+identity, in :meth:`Settings.replace` and in error messages. From that one declaration:
 
-* the argparse options of the spec's command (:func:`add_options`; defaults come from the
-  dataclass, so ``--help`` and the library agree),
-* the spec from parsed arguments (:func:`from_args`),
-* the exact command-line arguments that rebuild a spec (:func:`to_argv`: every field that differs
-  from its default), so ``from_args(parse(to_argv(spec))) == spec``,
-* the identity of a result (:func:`identity_fields`: fields declared ``identity=True``).
+* validation with one clear line per bad value (:class:`~zcpt_analysis.errors.ZcptError`, see
+  :func:`explain`), before any work;
+* JSON in both directions (``model_dump`` / ``model_validate``; unknown keys are an error);
+* the argparse options of a command (:func:`add_options`), the settings from parsed arguments
+  (:func:`from_args`) and back (:func:`to_argv`: every field its default would not give), so
+  ``from_args(parse(to_argv(s))) == s``;
+* the identity of a result (:func:`identity_fields`: the fields declared ``identity=True``).
 
-``KEY=VALUE`` options (dict fields) parse values as JSON where possible (``C=8`` -> 8,
-``mode=train`` -> ``"train"``, ``flag=true`` -> True); :func:`parse_key_value` is the one parser of
+Normalisation (``space="NB201"`` -> ``nb201``, a ``None`` batch size -> the space's default) is done
+by field validators while the model is built, so two settings that compute the same thing compare
+equal. ``KEY=VALUE`` options (dict fields) parse values as JSON where possible (``C=8`` -> 8,
+``mode=train`` -> ``"train"``, ``flag=true`` -> True): :func:`parse_key_value` is the one parser of
 that syntax in the toolkit.
 """
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
+import types
 import typing
-from dataclasses import MISSING, Field, dataclass, field, fields, is_dataclass
-from typing import Any, Callable, Iterator, Optional, Sequence
+from dataclasses import dataclass
+from typing import Any, Callable, ClassVar, Iterator, Optional, Sequence
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic.fields import FieldInfo
 
 from .errors import ZcptError
 
-OPTION = "zcpt_option"
-NESTED = "zcpt_nested"
-IDENTITY = "zcpt_identity"
+REQUIRED: Any = ...
+"""The default of a field that has none (pydantic's ``...``)."""
 
 
 @dataclass(frozen=True)
 class Option:
-    """How a spec field appears on the command line."""
+    """How a field appears on the command line."""
 
     flags: tuple[str, ...]
     help: str
-    choices: Optional[Sequence[str]] = None
     metavar: Optional[str] = None
 
 
-def opt(default: Any = MISSING, *flags: str, help: str, choices: Optional[Sequence[str]] = None,
-        metavar: Optional[str] = None, identity: bool = True, factory: Optional[Callable[[], Any]] = None) -> Any:
-    """A spec field that is also a command-line option (``flags``, e.g. ``"--batch-size"``).
+def opt(default: Any = REQUIRED, *flags: str, help: str, metavar: Optional[str] = None, identity: bool = True,
+        factory: Optional[Callable[[], Any]] = None, **constraints: Any) -> Any:
+    """A field that is also a command-line option (``flags``, e.g. ``"--batch-size"``).
 
     ``identity``: whether the field determines the result (device, data folder and engine do not).
-    A ``bool`` field whose default is True takes a ``--no-...`` flag that sets it False.
+    ``constraints``: pydantic's ``ge`` / ``gt`` / ``le`` / ``lt``. A ``bool`` field whose default is
+    True takes a ``--no-...`` flag that sets it False; a ``Literal`` type gives the option's choices.
     """
-    md = {OPTION: Option(tuple(flags), help, tuple(choices) if choices is not None else None, metavar),
-          IDENTITY: identity}
+    extra = {"option": Option(tuple(flags), help, metavar), "identity": identity}
     if factory is not None:
-        return field(default_factory=factory, metadata=md)
-    return field(default=default, metadata=md)
+        return Field(default_factory=factory, description=help, json_schema_extra=extra, **constraints)
+    return Field(default, description=help, json_schema_extra=extra, **constraints)
 
 
-def plain(default: Any = MISSING, *, identity: bool = True, factory: Optional[Callable[[], Any]] = None) -> Any:
-    """A spec field without a command-line option (library / preset use only)."""
-    md = {IDENTITY: identity}
+def plain(default: Any = REQUIRED, *, identity: bool = True, factory: Optional[Callable[[], Any]] = None,
+          **constraints: Any) -> Any:
+    """A field without a command-line option (library and preset use only)."""
+    extra = {"identity": identity}
     if factory is not None:
-        return field(default_factory=factory, metadata=md)
-    return field(default=default, metadata=md)
+        return Field(default_factory=factory, json_schema_extra=extra, **constraints)
+    return Field(default, json_schema_extra=extra, **constraints)
 
 
-def nested(cls: type) -> Any:
-    """A field holding a dataclass whose own fields are options of the same command."""
-    return field(default_factory=cls, metadata={NESTED: True, IDENTITY: True})
+# ----------------------------------------------------------------------------- errors
+def _range_text(info: Optional[FieldInfo]) -> Optional[str]:
+    """The valid range of a field from its constraints (``"at least 1"``, ``"in (0, 1]"``)."""
+    if info is None:
+        return None
+    from .checks import Range
+
+    low = high = None
+    low_open = high_open = False
+    for item in info.metadata:
+        for name in ("ge", "gt", "le", "lt"):
+            value = getattr(item, name, None)
+            if value is None:
+                continue
+            if name in ("ge", "gt"):
+                low, low_open = value, name == "gt"
+            else:
+                high, high_open = value, name == "lt"
+    if low is None and high is None:
+        return None
+    return str(Range(low, high, low_open, high_open))
+
+
+def _field_at(model: type, loc: Sequence[Any]) -> Optional[FieldInfo]:
+    info = None
+    for part in loc:
+        fields = getattr(model, "model_fields", None)
+        if not isinstance(part, str) or fields is None or part not in fields:
+            return None
+        info = fields[part]
+        model = _settings_type(info.annotation) or object
+    return info
+
+
+def explain(exc: ValidationError, model: type) -> ZcptError:
+    """The first error of a pydantic validation as one :class:`ZcptError` line naming the field,
+    the bad value and what is valid (an error raised by a validator is passed on as it is)."""
+    err = exc.errors(include_url=False)[0]
+    cause = (err.get("ctx") or {}).get("error")
+    if isinstance(cause, ZcptError):
+        return cause
+    loc = tuple(err["loc"])
+    name = ".".join(str(p) for p in loc) or model.__name__
+    value, kind = err.get("input"), err["type"]
+    error = getattr(model, "ERROR", ZcptError)
+    if kind == "extra_forbidden":
+        parent = model
+        for part in loc[:-1]:
+            parent = _settings_type(parent.model_fields[part].annotation) if part in getattr(
+                parent, "model_fields", {}) else parent
+        valid = ", ".join(getattr(parent, "model_fields", {}))
+        return error(f"unknown {getattr(parent, '__name__', 'settings')} field {name!r}; valid: {valid}")
+    if kind == "missing":
+        return error(f"{name} is required")
+    if kind == "literal_error":
+        return error(f"{name} must be one of {err['ctx']['expected'].replace(chr(39), '')}, got {value!r}")
+    valid = _range_text(_field_at(model, loc))
+    if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than") and valid:
+        return error(f"{name} must be {valid}, got {value!r}")
+    if kind.startswith("int_"):
+        return error(f"{name} must be an integer{' ' + valid if valid else ''}, got {value!r}")
+    what = _EXPECTED.get(kind.split("_")[0])
+    if what is not None:
+        return error(f"{name} must be {what}, got {value!r}")
+    return error(f"{name}: {err['msg']}, got {value!r}")
+
+
+_EXPECTED = {"float": "a number", "bool": "true or false", "string": "text", "dict": "a mapping", "tuple": "a list",
+             "list": "a list"}
+"""What a field of each pydantic error family (``float_parsing``, ``dict_type``, ...) expects."""
+
+
+# ----------------------------------------------------------------------------- the base class
+class Settings(BaseModel):
+    """A frozen, validated group of settings (see the module docstring)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=False)
+    ERROR: ClassVar[type] = ZcptError
+    """The error class of a bad value (a :class:`ZcptError` subclass)."""
+
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise explain(exc, type(self)) from None
+
+    @classmethod
+    def from_json(cls, obj: dict[str, Any]) -> Any:
+        """The settings from their JSON form (unknown keys are an error)."""
+        try:
+            return cls.model_validate(obj)
+        except ValidationError as exc:
+            raise explain(exc, cls) from None
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON form (every field; tuples become lists)."""
+        return self.model_dump(mode="json")
+
+    def replace(self, **changes: Any) -> Any:
+        """A validated copy with ``changes`` (dotted names reach nested settings: ``darts.epochs=3``)."""
+        values = self.model_dump()
+        for key, value in changes.items():
+            *heads, last = key.split(".")
+            target = values
+            for head in heads:
+                if not isinstance(target.get(head), dict):
+                    raise ZcptError(f"unknown {type(self).__name__} field {key!r}")
+                target = target[head]
+            target[last] = value
+        return type(self)(**values)
+
+
+class Result(BaseModel):
+    """A result value (mutable while its run fills it in) with JSON in both directions; keys it does
+    not know are ignored when read, so an older reader skips what a newer writer added."""
+
+    model_config = ConfigDict(validate_assignment=False)
+
+    @classmethod
+    def from_json(cls, obj: Any) -> Any:
+        """The value from its JSON form (a damaged form is a :class:`~zcpt_analysis.errors.DamagedFileError`)."""
+        from .errors import DamagedFileError
+
+        try:
+            return cls.model_validate(obj)
+        except ValidationError as exc:
+            err = exc.errors(include_url=False)[0]
+            where = ".".join(str(p) for p in err["loc"])
+            raise DamagedFileError(f"not a valid {cls.__name__}: {where}: {err['msg']}") from None
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON form (plain dicts, lists and numbers)."""
+        return self.model_dump(mode="json")
+
+
+def _settings_type(annotation: Any) -> Optional[type]:
+    return annotation if isinstance(annotation, type) and issubclass(annotation, Settings) else None
 
 
 # ----------------------------------------------------------------------------- KEY=VALUE
@@ -101,12 +242,11 @@ def format_key_value(key: str, value: Any) -> str:
 
 # ----------------------------------------------------------------------------- field walking
 @dataclass(frozen=True)
-class FieldInfo:
-    """One leaf field of a spec: its path (``("darts", "epochs")``), type and declaration."""
+class Leaf:
+    """One leaf field of a settings class: its path (``("darts", "epochs")``) and declaration."""
 
     path: tuple[str, ...]
-    field: Field
-    type: Any
+    info: FieldInfo
 
     @property
     def name(self) -> str:
@@ -117,36 +257,56 @@ class FieldInfo:
         return "__".join(self.path)
 
     @property
+    def extra(self) -> dict[str, Any]:
+        return self.info.json_schema_extra if isinstance(self.info.json_schema_extra, dict) else {}
+
+    @property
     def option(self) -> Optional[Option]:
-        return self.field.metadata.get(OPTION)
+        return self.extra.get("option")
 
     @property
     def identity(self) -> bool:
-        return bool(self.field.metadata.get(IDENTITY, True))
+        return bool(self.extra.get("identity", True))
 
     @property
     def required(self) -> bool:
-        return self.field.default is MISSING and self.field.default_factory is MISSING  # type: ignore[misc]
+        return self.info.is_required()
 
     def default(self) -> Any:
-        """The field's default (:data:`dataclasses.MISSING` for a required field)."""
-        if self.field.default is not MISSING:
-            return self.field.default
-        if self.field.default_factory is not MISSING:  # type: ignore[misc]
-            return self.field.default_factory()  # type: ignore[misc]
-        return MISSING
+        return None if self.required else self.info.get_default(call_default_factory=True)
+
+    @property
+    def kind(self) -> str:
+        base, _ = _base_type(self.info.annotation)
+        origin = typing.get_origin(base) or base
+        if origin is dict:
+            return "dict"
+        if origin in (tuple, list):
+            return "tuple"
+        if base is bool:
+            return "bool"
+        return "scalar"
+
+    @property
+    def choices(self) -> Optional[tuple[Any, ...]]:
+        base, _ = _base_type(self.info.annotation)
+        return typing.get_args(base) if typing.get_origin(base) is typing.Literal else None
+
+    def parse(self) -> Callable[[str], Any]:
+        base, _ = _base_type(self.info.annotation)
+        if typing.get_origin(base) in (tuple, list):
+            base = typing.get_args(base)[0]
+        return base if base in (int, float, str) else str
 
 
-def leaf_fields(cls: type, prefix: tuple[str, ...] = ()) -> Iterator[FieldInfo]:
-    """Every leaf field of a (nested) spec dataclass, in declaration order."""
-    hints = typing.get_type_hints(cls)
-    for f in fields(cls):
-        if not f.init:
-            continue
-        if f.metadata.get(NESTED):
-            yield from leaf_fields(hints[f.name], prefix + (f.name,))
+def leaf_fields(cls: type, prefix: tuple[str, ...] = ()) -> Iterator[Leaf]:
+    """Every leaf field of a (nested) settings class, in declaration order."""
+    for name, info in cls.model_fields.items():
+        sub = _settings_type(info.annotation)
+        if sub is not None:
+            yield from leaf_fields(sub, prefix + (name,))
         else:
-            yield FieldInfo(prefix + (f.name,), f, hints[f.name])
+            yield Leaf(prefix + (name,), info)
 
 
 def get_path(obj: Any, path: Sequence[str]) -> Any:
@@ -158,188 +318,113 @@ def get_path(obj: Any, path: Sequence[str]) -> Any:
 def _base_type(tp: Any) -> tuple[Any, bool]:
     """``(T, optional)`` for ``T`` or ``Optional[T]``."""
     args = typing.get_args(tp)
-    if typing.get_origin(tp) is typing.Union and type(None) in args:
+    if typing.get_origin(tp) in (typing.Union, types.UnionType) and type(None) in args:
         rest = [a for a in args if a is not type(None)]
         return rest[0], True
     return tp, False
 
 
-def _kind(tp: Any) -> str:
-    base, _ = _base_type(tp)
-    origin = typing.get_origin(base) or base
-    if origin is dict:
-        return "dict"
-    if origin is tuple or origin is list:
-        return "tuple"
-    if base is bool:
-        return "bool"
-    return "scalar"
+def _json(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, dict):
+        return {str(k): _json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json(v) for v in value]
+    return value
 
 
-def _scalar(tp: Any) -> Callable[[str], Any]:
-    base, _ = _base_type(tp)
-    if typing.get_origin(base) in (tuple, list):
-        base = typing.get_args(base)[0]
-    return base if base in (int, float, str) else str
+def identity_fields(settings: Settings) -> dict[str, Any]:
+    """The fields that determine the result (dotted names), as JSON values."""
+    return {leaf.name: _json(get_path(settings, leaf.path)) for leaf in leaf_fields(type(settings)) if leaf.identity}
 
 
 # ----------------------------------------------------------------------------- argparse
 def add_options(parser: argparse.ArgumentParser, cls: type, skip: Sequence[str] = ()) -> None:
     """Add an option for every CLI field of ``cls`` (dotted names in ``skip`` are left out)."""
-    for info in leaf_fields(cls):
-        option = info.option
-        if option is None or info.name in skip:
+    for leaf in leaf_fields(cls):
+        option = leaf.option
+        if option is None or leaf.name in skip:
             continue
-        default = info.default()
-        kind = _kind(info.type)
-        shown = "" if info.required or default in (None, {}, ()) or kind == "bool" else f" (default {default})"
-        kwargs: dict[str, Any] = {"dest": info.dest, "default": argparse.SUPPRESS, "help": option.help + shown}
-        if info.required:
+        default, kind = leaf.default(), leaf.kind
+        shown = "" if leaf.required or default in (None, {}, ()) or kind == "bool" else f" (default {default})"
+        kwargs: dict[str, Any] = {"dest": leaf.dest, "default": argparse.SUPPRESS, "help": option.help + shown}
+        if leaf.required:
             kwargs["required"] = True
         if kind == "bool":
-            optional = _base_type(info.type)[1]
-            if optional:
+            if _base_type(leaf.info.annotation)[1]:
                 kwargs["action"] = argparse.BooleanOptionalAction
             else:
                 kwargs["action"] = "store_false" if default is True else "store_true"
         elif kind == "dict":
             kwargs.update(action="append", metavar=option.metavar or "KEY=VALUE")
         elif kind == "tuple":
-            kwargs.update(nargs="+", type=_scalar(info.type), metavar=option.metavar)
+            kwargs.update(nargs="*", type=leaf.parse(), metavar=option.metavar)
         else:
-            kwargs.update(type=_scalar(info.type), metavar=option.metavar)
-            if option.choices is not None:
-                kwargs["choices"] = option.choices
+            kwargs.update(type=leaf.parse(), metavar=option.metavar)
+            if leaf.choices is not None:
+                kwargs["choices"] = leaf.choices
         parser.add_argument(*option.flags, **kwargs)
 
 
 def from_args(cls: type, args: argparse.Namespace, **overrides: Any) -> Any:
-    """The spec ``cls`` from parsed arguments (absent options keep the dataclass defaults);
-    ``overrides`` (top-level field names) win over the arguments."""
-    values: dict[tuple[str, ...], Any] = {}
-    for info in leaf_fields(cls):
-        if info.option is None or not hasattr(args, info.dest):
+    """The settings ``cls`` from parsed arguments (absent options keep the defaults); ``overrides``
+    (top-level field names) win over the arguments."""
+    values: dict[str, Any] = {}
+    for leaf in leaf_fields(cls):
+        if leaf.option is None or not hasattr(args, leaf.dest):
             continue
-        value = getattr(args, info.dest)
-        kind = _kind(info.type)
-        if kind == "dict":
-            value = key_values(value, info.option.flags[0])
-        elif kind == "tuple":
+        value = getattr(args, leaf.dest)
+        if leaf.kind == "dict":
+            value = key_values(value, leaf.option.flags[0])
+        elif leaf.kind == "tuple":
             value = tuple(value)
-        values[info.path] = value
-    return build(cls, values, overrides)
+        target = values
+        for head in leaf.path[:-1]:
+            target = target.setdefault(head, {})
+        target[leaf.path[-1]] = value
+    return cls(**{**values, **overrides})
 
 
-def build(cls: type, values: dict[tuple[str, ...], Any], overrides: Optional[dict[str, Any]] = None) -> Any:
-    """``cls(**...)`` from leaf values by path (nested dataclasses built from theirs); a plain
-    ``ValueError`` of a settings class's own validation becomes a :class:`ZcptError` (user input)."""
-    kwargs: dict[str, Any] = {}
-    hints = typing.get_type_hints(cls)
-    for f in fields(cls):
-        if not f.init:
-            continue
-        if f.metadata.get(NESTED):
-            sub = {p[1:]: v for p, v in values.items() if p[0] == f.name}
-            if sub:
-                kwargs[f.name] = build(hints[f.name], sub)
-        elif (f.name,) in values:
-            kwargs[f.name] = values[(f.name,)]
-    kwargs.update(overrides or {})
+def _implied(settings: Settings, leaf: Leaf, default: Any) -> bool:
+    """Whether leaving the field at its default rebuilds ``settings`` anyway (a normalised default,
+    e.g. ``data_source="auto"`` that resolves to the ``sample`` the settings hold)."""
     try:
-        return cls(**kwargs)
-    except ValueError as exc:  # a settings class rejecting a value given on the command line
-        if isinstance(exc, ZcptError):
-            raise
-        raise ZcptError(str(exc)) from exc
-
-
-def _implied(spec: Any, info: FieldInfo, default: Any) -> bool:
-    """Whether leaving the field at its default rebuilds ``spec`` anyway (a normalized default,
-    e.g. ``data_source="auto"`` that resolves to the ``sample`` the spec holds)."""
-    try:
-        return replace(spec, **{info.name: default}) == spec
-    except Exception:  # noqa: BLE001 - the default is not valid with the other fields: the option is needed
+        return settings.replace(**{leaf.name: default}) == settings
+    except ZcptError:  # the default is not valid with the other fields: the option is needed
         return False
 
 
-def to_argv(spec: Any, skip: Sequence[str] = ()) -> list[str]:
-    """Command-line arguments that rebuild ``spec``: each CLI field whose value its default would
-    not give (defaults that normalize to the spec's value are left out)."""
+def to_argv(settings: Settings, skip: Sequence[str] = ()) -> list[str]:
+    """Command-line arguments that rebuild ``settings``: each CLI field whose value its default
+    would not give (defaults that normalise to the settings' value are left out)."""
     argv: list[str] = []
-    for info in leaf_fields(type(spec)):
-        option = info.option
-        if option is None or info.name in skip:
+    for leaf in leaf_fields(type(settings)):
+        option = leaf.option
+        if option is None or leaf.name in skip:
             continue
-        value, default = get_path(spec, info.path), info.default()
-        if not info.required and (value == default or _implied(spec, info, default)):
+        value, default = get_path(settings, leaf.path), leaf.default()
+        if not leaf.required and (value == default or _implied(settings, leaf, default)):
             continue
         flag = option.flags[0]
-        kind = _kind(info.type)
-        if kind == "bool":
-            if _base_type(info.type)[1]:
+        if leaf.kind == "bool":
+            if _base_type(leaf.info.annotation)[1]:
                 if value is None:
-                    raise ZcptError(f"{info.name}=None cannot be written as an option (it is not the default)")
+                    raise ZcptError(f"{leaf.name}=None cannot be written as an option (it is not the default)")
                 argv.append(flag if value else "--no-" + flag[2:])
             else:
                 argv.append(flag)
-        elif kind == "dict":
+        elif leaf.kind == "dict":
             for key, item in value.items():
                 argv += [flag, format_key_value(key, item)]
-        elif kind == "tuple":
+        elif leaf.kind == "tuple":
             argv += [flag, *map(str, value)]
         elif value is None:
-            raise ZcptError(f"{info.name}=None cannot be written as an option (default {default!r})")
+            raise ZcptError(f"{leaf.name}=None cannot be written as an option (default {default!r})")
         else:
             argv += [flag, str(value)]
     return argv
 
 
-# ----------------------------------------------------------------------------- identity & JSON
-def identity_fields(spec: Any) -> dict[str, Any]:
-    """The fields that determine the result (dotted names), as JSON values."""
-    return {info.name: to_jsonable(get_path(spec, info.path)) for info in leaf_fields(type(spec)) if info.identity}
-
-
-def to_jsonable(value: Any) -> Any:
-    if is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_jsonable(getattr(value, f.name)) for f in fields(value) if f.init}
-    if isinstance(value, dict):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [to_jsonable(v) for v in value]
-    return value
-
-
-def from_jsonable(cls: type, obj: dict[str, Any], strict: bool = True) -> Any:
-    """A (nested) dataclass from :func:`to_jsonable` output; unknown keys are an error if ``strict``."""
-    hints = typing.get_type_hints(cls)
-    names = {f.name: f for f in fields(cls) if f.init}
-    unknown = sorted(set(obj) - set(names))
-    if unknown and strict:
-        raise ZcptError(f"unknown {cls.__name__} field(s) {', '.join(unknown)}; valid: {', '.join(names)}")
-    kwargs = {}
-    for name, value in obj.items():
-        if name not in names:
-            continue
-        f = names[name]
-        tp = hints[name]
-        if f.metadata.get(NESTED):
-            kwargs[name] = from_jsonable(tp, value, strict)
-        elif _kind(tp) == "tuple" and value is not None:
-            kwargs[name] = tuple(value)
-        else:
-            kwargs[name] = value
-    return cls(**kwargs)
-
-
-def replace(spec: Any, **changes: Any) -> Any:
-    """``dataclasses.replace`` that also accepts dotted names of nested fields (``darts.epochs=3``)."""
-    top = {k: v for k, v in changes.items() if "." not in k}
-    deep: dict[str, dict[str, Any]] = {}
-    for key, value in changes.items():
-        if "." in key:
-            head, rest = key.split(".", 1)
-            deep.setdefault(head, {})[rest] = value
-    for head, sub in deep.items():
-        top[head] = replace(getattr(spec, head), **sub)
-    return dataclasses.replace(spec, **top)
+__all__ = ["Settings", "Result", "opt", "plain", "explain", "parse_key_value", "key_values", "format_key_value", "leaf_fields",
+           "identity_fields", "add_options", "from_args", "to_argv"]

@@ -141,15 +141,16 @@ FIGURE_A1_FINDINGS: tuple[str, ...] = (
 retrained 5 epochs after each discretization)."""
 
 # --------------------------------------------------------------------------------- Table 2
-TABLE2_ORDERINGS: dict[str, dict[str, Published]] = {
+TABLE2: dict[str, dict[str, dict[str, Published]]] = {"nwot": {
     "fixed": {"cifar10": Published(5.98, 0.50), "cifar100": Published(27.60, 1.63), "ImageNet16-120": Published(54.23, 0.93)},
     "global-op-iter": {"cifar10": Published(5.69, 0.19), "cifar100": Published(26.80, 0.51), "ImageNet16-120": Published(53.64, 0.40)},
     "global-op-once": {"cifar10": Published(6.30, 0.57), "cifar100": Published(28.96, 1.66), "ImageNet16-120": Published(55.04, 1.47)},
     "global-edge-iter": {"cifar10": Published(6.23, 0.45), "cifar100": Published(28.42, 0.59), "ImageNet16-120": Published(54.39, 0.47)},
     "global-edge-once": {"cifar10": Published(6.30, 0.57), "cifar100": Published(28.96, 1.66), "ImageNet16-120": Published(55.04, 1.47)},
     "random": {"cifar10": Published(5.97, 0.17), "cifar100": Published(27.47, 0.28), "ImageNet16-120": Published(53.82, 0.77)},
-}
-"""Paper, Table 2: Zero-Cost-PT (nwot, N=10, V=100) on NAS-Bench-201 by edge ordering."""
+}}
+"""Paper, Table 2: Zero-Cost-PT (N=10, V=100) on NAS-Bench-201 by proxy and edge ordering: the paper
+ran it with nwot only (``TABLE2["nwot"][order]``)."""
 TABLE2_EVALUATIONS = {"fixed": 30, "global-op-iter": 105, "global-op-once": 55, "global-edge-iter": 105,
                       "global-edge-once": 55, "random": 30}
 """Table 2's "# of perturbations" per search iteration, evaluated for NB201 (|O|=5, |E|=6)."""
@@ -171,7 +172,7 @@ doubles"; with N=10 both random and global-edge-iter already find top models; la
 variance of the selected architecture's accuracy, especially for small N."""
 
 # --------------------------------------------------------------------------------- Table 3
-TABLE3_PROXIES: dict[str, dict[str, Published]] = {
+TABLE3: dict[str, dict[str, Published]] = {
     "fisher": {"cifar10": Published(10.64, 1.27), "cifar100": Published(38.48, 1.96), "ImageNet16-120": Published(82.85, 12.63)},
     "grad_norm": {"cifar10": Published(10.55, 1.11), "cifar100": Published(38.43, 2.10), "ImageNet16-120": Published(80.71, 12.10)},
     "grasp": {"cifar10": Published(9.81, 3.42), "cifar100": Published(36.52, 6.33), "ImageNet16-120": Published(64.27, 8.82)},
@@ -195,6 +196,8 @@ TABLE4_METHODS: dict[str, dict[str, Published]] = {
 }
 """Paper, Table 4: comparison on NAS-Bench-201 (footnotes: DARTS-PT C10 numbers from the DARTS-PT
 paper, the others with its code over seeds 0-3; NASWOT with N=1000, averaged over 500 runs)."""
+TABLE4_PROXIES: tuple[str, ...] = ("synflow", "nwot")
+"""The proxies Table 4 compares: rows ``NASWOT(<proxy>)`` and ``Zero-Cost-PT(<proxy>)``, in this order."""
 
 # --------------------------------------------------------------------------------- Table 5
 @dataclass(frozen=True)

@@ -295,7 +295,7 @@ def run_reports(names: Optional[Sequence[str]] = None, preset: str = "smoke", ou
 def index_info(runs: Sequence[NotebookRun], preset: str, parameters: Mapping[str, Any], started: _dt.datetime,
                seconds: float) -> dict[str, Any]:
     """The content of the index (and ``run.json``): date, preset, parameters, versions, runs."""
-    from .experiments import versions
+    from .environment import versions
 
     return {"kind": "zcpt-report", "started": started.isoformat(timespec="seconds"), "seconds": seconds,
             "preset": preset, "parameters": dict(parameters), "versions": versions(),

@@ -49,20 +49,28 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Optional, Sequence
+from typing import Any, Callable, Literal, Mapping, Optional, Sequence
 
 import numpy as np
 import pandas as pd
 import torch
 
-from .errors import InvalidArchError, StateError, UnknownNameError, ZcptError
+from pydantic import Field, model_validator
+
+from .bench.benchmark import BenchField
+from .checks import Range, check_range
+from .data import DataFields
+from .errors import InvalidArchError, StateError, ZcptError
+from .evaluation import evaluate
+from .options import opt
+from .proxies.ensemble import comparable
 from .registry import Registry
 from .runtime import derive_seed
-from .evaluation import evaluate
 from .searches.darts import BilevelTrainer, DartsConfig, DartsRun, FixedBatches, SearchData, copy_supernet, train_supernet
-from .proxies.ensemble import comparable
 from .searches.op_selection import Scorer, edge_scores
-from .supernet import ArchState, Supernet
+from .setting_checks import ProxyName, SpaceBatchSize, SpaceName, check_dataset, check_run_options
+from .spaces import get_space
+from .supernet import SUPERNET_MODES, ArchState, Supernet
 
 METHOD_NAMES: tuple[str, ...] = ("best-acc", "avg-acc", "disc-acc", "darts-pt", "disc-zc", "zc-pt", "darts")
 AVG_MODES: tuple[str, ...] = ("arch-mean", "trials")
@@ -123,7 +131,7 @@ def _oracle_scores(ctx: "ScoringContext", state: ArchState, edge: int, ops: Sequ
     from .spaces import nb201
 
     if not ctx.get_space().has_benchmark:
-        raise ZcptError(f"{kind} needs a tabular benchmark; search space {ctx.space!r} has none (only nb201 does)")
+        raise ZcptError(f"{kind} needs a tabular benchmark; search space {ctx.settings.space!r} has none (only nb201 does)")
     table = oracle_table(ctx.get_bench(), ctx.bench_dataset)
     try:
         cols = [nb201.EDGES.index(n) for n in state.edge_names]
@@ -142,97 +150,109 @@ def _oracle_scores(ctx: "ScoringContext", state: ArchState, edge: int, ops: Sequ
             out[o] = math.nan
         elif kind == "best-acc":
             out[o] = float(table.best[sel].max())
-        elif ctx.avg_acc_over == "trials":
+        elif ctx.settings.avg_acc_over == "trials":
             out[o] = float(table.trial_sum[sel].sum() / table.trial_count[sel].sum())
         else:
             out[o] = float(table.mean[sel].mean())
     return out
 
 
-# ----------------------------------------------------------------------------- context
+# ----------------------------------------------------------------------------- settings and context
+class ScoringSettings(BenchField, DataFields):
+    """The setting of section 3's operation scores: which supernets (space, shape, execution mode,
+    seed), which images, which proxy for the zero-cost methods and which DARTS training for the
+    training-based ones. ``proxy_batch_size=None`` means the space's default (256 for nb201)."""
+
+    space: SpaceName = opt("nb201", "--space", help="search space")
+    seed: int = opt(0, "--seed", help="seed of the supernets (weights, alpha) and of the minibatches")
+    proxy: ProxyName = opt("nwot", "--proxy", help="zero-cost proxy of zc-pt / disc-zc")
+    proxy_options: dict[str, Any] = opt(None, "--proxy-option", factory=dict, help="proxy option, e.g. mode=train")
+    proxy_batch_size: SpaceBatchSize = opt(None, "--proxy-batch-size", ge=1, validate_default=True,
+                                          help="zero-cost minibatch (default: the space's, 256 for nb201)")
+    supernet_options: dict[str, Any] = opt(None, "--supernet-option", factory=dict,
+                                           help="supernet shape, e.g. C=8 or N=1 (default: the paper's)")
+    supernet_mode: Literal[SUPERNET_MODES] = opt(  # type: ignore[valid-type]
+        "fast", "--supernet-mode", help="block-input: every op runs, a weight-0 op zeroes its input inside, as the "
+        "published NB201 code (with --proxy-option hooks=published: the paper's setting); published: the first "
+        "release's approximation (input zeroed before the op)")
+    disc_epochs: int = opt(5, "--disc-epochs", help="fine-tuning epochs of disc-acc (paper: 5)", ge=0)
+    darts_alpha_epoch: Optional[int] = opt(None, "--darts-alpha-epoch",
+                                           help="take the darts score (softmax alpha) after this many epochs "
+                                                "(paper: 60; default: the last)")
+    avg_acc_over: Literal[AVG_MODES] = opt(  # type: ignore[valid-type]
+        "arch-mean", "--avg-acc-over", help="avg-acc: mean of architectures' seed-means, or of all pooled trials")
+    darts: DartsConfig = Field(default_factory=DartsConfig)
+
+    @model_validator(mode="after")
+    def _check_with_space(self) -> "ScoringSettings":
+        if self.darts_alpha_epoch is not None:
+            check_range("darts_alpha_epoch", self.darts_alpha_epoch, Range(0, self.darts.epochs), integer=True)
+        check_dataset(self.space, self.dataset)
+        check_run_options(self.space, self.proxy, self.proxy_options, self.proxy_batch_size, "proxy_batch_size",
+                          self.supernet_options)
+        return self
+
+
 @dataclass
 class ScoringContext:
-    """Everything the scoring methods need, built lazily: benchmark, images, networks, proxy.
+    """What the scoring methods work with: their ``settings`` and the runtime resources built
+    lazily from them (benchmark, images, networks, scorer), which can also be passed in.
 
-    Networks: ``supernet_kwargs`` (e.g. ``{"C": 16, "N": 5}``, the paper's NB201 supernet) shape
-    both the untrained supernet (zero-cost methods; weights and alpha drawn from ``seed``) and the
-    supernet that is DARTS-trained for disc-acc / darts-pt / darts (``darts`` config; checkpoints in
-    ``checkpoint_dir``; pass ``trained`` to reuse a run). Images: ``images`` or
-    ``load_images(dataset, data_source, data_root)``; the training methods split them with
-    ``darts.train_portion`` (first part: weights, second: alpha and validation accuracy); the
-    zero-cost methods draw ``proxy_batch_size`` distinct augmented images per (iteration, edge).
+    Networks: ``settings.supernet_options`` (e.g. ``{"C": 16, "N": 5}``, the paper's NB201 supernet)
+    shape both the untrained supernet (zero-cost methods; weights and alpha drawn from the seed) and
+    the supernet that is DARTS-trained for disc-acc / darts-pt / darts (``settings.darts``;
+    checkpoints in ``checkpoint_dir``; pass ``trained`` to reuse a run). Images: ``images`` or the
+    settings' dataset; the training methods split them with ``darts.train_portion`` (first part:
+    weights, second: alpha and validation accuracy); the zero-cost methods draw
+    ``proxy_batch_size`` distinct augmented images per (iteration, edge). ``scorer`` replaces the
+    registered proxy (any ``f(net, x, y) -> float``, higher is better).
     """
 
-    space: str = "nb201"
-    seed: int = 0
-    supernet_kwargs: dict = field(default_factory=dict)
-    supernet_mode: str = "fast"
-    device: str = "cpu"
-    progress: bool = False
-    # benchmark
+    settings: ScoringSettings = field(default_factory=ScoringSettings)
     bench: Any = None
-    bench_path: Optional[str] = None
-    bench_dataset: str = "cifar10"
-    avg_acc_over: str = "arch-mean"
-    # images
-    dataset: str = "cifar10"
-    data_source: str = "sample"
-    data_root: Optional[str] = None
     images: Any = None
-    # zero-cost
-    proxy: str = "nwot"
-    proxy_options: dict = field(default_factory=dict)
     scorer: Optional[Scorer] = None
-    proxy_batch_size: int = 256
-    proxy_augment: bool = True
-    # training
-    darts: DartsConfig = field(default_factory=DartsConfig)
-    disc_epochs: int = 5
-    finetune_lr: Optional[float] = None
-    pt_bn_mode: str = "train"
-    disc_bn_mode: str = "eval"
-    darts_alpha_epoch: Optional[int] = None
+    progress: bool = False
     checkpoint_dir: Optional[str] = None
     trained: Optional[DartsRun] = None
     untrained: Optional[Supernet] = None
+    bench_dataset: str = "cifar10"
+    proxy_augment: bool = True
+    finetune_lr: Optional[float] = None
+    pt_bn_mode: str = "train"
+    disc_bn_mode: str = "eval"
+    device: str = field(init=False)
     _search_data: Optional[SearchData] = field(default=None, repr=False)
     _batches: dict = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
-        if self.avg_acc_over not in AVG_MODES:
-            raise UnknownNameError("avg-acc mode", self.avg_acc_over, AVG_MODES)
-        if self.disc_epochs < 0:
-            raise ValueError(f"disc_epochs must be >= 0, got {self.disc_epochs}")
+        from .runtime import resolve_device
+
+        self.device = str(resolve_device(self.settings.device))
 
     # -- lazy resources
     def get_space(self):
-        from .spaces import get_space
-
-        return get_space(self.space)
+        return get_space(self.settings.space)
 
     def get_bench(self):
         if self.bench is None:
-            from .bench import load_benchmark
-
-            self.bench = load_benchmark(self.bench_path)
+            self.bench = self.settings.load_bench()
         return self.bench
 
     def get_images(self):
         if self.images is None:
-            from .data import load_images
-
-            self.images = load_images(self.dataset, self.data_source, self.data_root)
+            self.images = self.settings.load_images()
         return self.images
 
     def search_data(self) -> SearchData:
         if self._search_data is None:
-            self._search_data = SearchData.from_images(self.get_images(), self.darts.train_portion)
+            self._search_data = SearchData.from_images(self.get_images(), self.settings.darts.train_portion)
         return self._search_data
 
     def _new_supernet(self) -> Supernet:
-        net = self.get_space().supernet(num_classes=self.get_images().num_classes, seed=self.seed,
-                                        **self.supernet_kwargs)
-        net.mode = self.supernet_mode
+        net = self.get_space().supernet(num_classes=self.get_images().num_classes, seed=self.settings.seed,
+                                        **self.settings.supernet_options)
+        net.supernet_mode = self.settings.supernet_mode
         return net.to(self.device)
 
     def untrained_supernet(self) -> Supernet:
@@ -244,7 +264,7 @@ class ScoringContext:
     def trained_run(self) -> DartsRun:
         """The DARTS-trained supernet (trained on first use; resumed from ``checkpoint_dir``)."""
         if self.trained is None:
-            self.trained = train_supernet(self._new_supernet(), self.search_data(), self.darts, seed=self.seed,
+            self.trained = train_supernet(self._new_supernet(), self.search_data(), self.settings.darts, seed=self.settings.seed,
                                           device=self.device, out_dir=self.checkpoint_dir, progress=self.progress)
         return self.trained
 
@@ -253,7 +273,7 @@ class ScoringContext:
 
     def darts_alpha(self) -> torch.Tensor:
         """Raw alpha after ``darts_alpha_epoch`` epochs of supernet training (None: the last)."""
-        return self.trained_run().alpha_at(self.darts_alpha_epoch)
+        return self.trained_run().alpha_at(self.settings.darts_alpha_epoch)
 
     def get_scorer(self) -> Scorer:
         """The zero-cost scorer: ``scorer`` if given, else the registered proxy ``proxy``."""
@@ -262,10 +282,10 @@ class ScoringContext:
         try:
             from .proxies import get_proxy  # type: ignore[attr-defined]
         except ImportError as exc:
-            raise ZcptError(f"zero-cost proxy {self.proxy!r} requested but the proxy registry "
+            raise ZcptError(f"zero-cost proxy {self.settings.proxy!r} requested but the proxy registry "
                             "(zcpt_analysis.proxies.get_proxy) is not available; pass a scorer instead") from exc
-        proxy = get_proxy(self.proxy)
-        options = dict(self.proxy_options)
+        proxy = get_proxy(self.settings.proxy)
+        options = dict(self.settings.proxy_options)
         return lambda net, x, y: proxy.fn(net, x, y, **options)
 
     def proxy_batch(self, iteration: int, edge: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -275,17 +295,17 @@ class ScoringContext:
 
         key = (iteration, edge)
         if key not in self._batches:
-            sampler = MinibatchSampler(self.get_images(), self.proxy_batch_size,
-                                       seed=derive_seed(self.seed, "proxy", iteration, edge),
+            sampler = MinibatchSampler(self.get_images(), self.settings.proxy_batch_size,
+                                       seed=derive_seed(self.settings.seed, "proxy", iteration, edge),
                                        augment=self.proxy_augment, device=self.device)
             self._batches[key] = sampler.sample()
         return self._batches[key]
 
     def valid_batches(self) -> FixedBatches:
         """Validation batches of the training-based scores (the second half of the search split)."""
-        return FixedBatches(self.search_data().valid, self.darts.batch_size,
-                            seed=derive_seed(self.seed, "score-eval"), augment=self.darts.augment,
-                            device=self.device, max_images=self.darts.eval_max_images)
+        return FixedBatches(self.search_data().valid, self.settings.darts.batch_size,
+                            seed=derive_seed(self.settings.seed, "score-eval"), augment=self.settings.darts.augment,
+                            device=self.device, max_images=self.settings.darts.eval_max_images)
 
     def fork(self, **changes: Any) -> "ScoringContext":
         """A copy sharing the lazily built resources, with ``changes`` applied."""
@@ -357,11 +377,11 @@ def _darts_pt(ctx: ScoringContext, state: ArchState, e: int, ops: Sequence[str])
 
 def finetune(supernet: Supernet, ctx: ScoringContext, epochs: int, seed: int) -> Supernet:
     """DARTS-PT-style fine-tuning of ``supernet`` in place: ``epochs`` bilevel epochs at the constant
-    LR ``finetune_lr`` (default ``learning_rate / 10``), alpha updated per ``ctx.darts.arch_update``
+    LR ``finetune_lr`` (default ``learning_rate / 10``), alpha updated per ``ctx.settings.darts.arch_update``
     with a fresh Adam (DARTS-PT continues the supernet's; irrelevant for a few epochs from Adam's
     bias-corrected first steps, but a difference)."""
-    lr = ctx.darts.learning_rate / 10 if ctx.finetune_lr is None else ctx.finetune_lr
-    trainer = BilevelTrainer(supernet, ctx.search_data(), ctx.darts, seed=seed, device=ctx.device, lr=lr,
+    lr = ctx.settings.darts.learning_rate / 10 if ctx.finetune_lr is None else ctx.finetune_lr
+    trainer = BilevelTrainer(supernet, ctx.search_data(), ctx.settings.darts, seed=seed, device=ctx.device, lr=lr,
                              lr_schedule="constant")
     for _ in range(epochs):
         trainer.train_epoch(progress=False)
@@ -376,7 +396,7 @@ def _disc_acc(ctx: ScoringContext, state: ArchState, e: int, ops: Sequence[str])
     for o in ops:
         net = copy_supernet(base)
         state.discretize(e, o).apply(net)
-        finetune(net, ctx, ctx.disc_epochs, seed=derive_seed(ctx.seed, "disc-acc", state.t, e))
+        finetune(net, ctx, ctx.settings.disc_epochs, seed=derive_seed(ctx.settings.seed, "disc-acc", state.t, e))
         out[o] = evaluate(net, batches, ctx.disc_bn_mode).accuracy
         del net
     return out
@@ -454,10 +474,10 @@ def _template(ctx: ScoringContext) -> Supernet:
         return ctx.untrained
     if ctx.trained is not None:
         return ctx.trained.supernet
-    if ctx.space not in _TEMPLATES:
-        kwargs = {"C": 1, "N": 1} if ctx.space == "nb201" else {}
-        _TEMPLATES[ctx.space] = ctx.get_space().supernet(num_classes=10, seed=0, **kwargs)
-    return _TEMPLATES[ctx.space]
+    if ctx.settings.space not in _TEMPLATES:
+        kwargs = {"C": 1, "N": 1} if ctx.settings.space == "nb201" else {}
+        _TEMPLATES[ctx.settings.space] = ctx.get_space().supernet(num_classes=10, seed=0, **kwargs)
+    return _TEMPLATES[ctx.settings.space]
 
 
 def score_edge(method: str | ScoringMethod, A_t: StateLike, edge: int | str,
@@ -509,28 +529,3 @@ def score_operations(context: ScoringContext, methods: Sequence[str] = METHOD_NA
                          "higher_is_better": m.higher_is_better, "for_correlation": m.sign * float(value),
                          "edge_index": e, "iteration": state.t})
     return pd.DataFrame(rows, columns=list(TABLE_COLUMNS))
-
-
-# ----------------------------------------------------------------------------- runs of a spec
-def run_scores(spec: Any, store: Any = None, progress: bool = False, bench: Any = None, images: Any = None,
-               context: Optional[ScoringContext] = None) -> Any:
-    """The iteration-0 scores of a :class:`~zcpt_analysis.runs.specs.ScoresSpec` (one method) as a
-    :class:`~zcpt_analysis.runs.records.ScoresRecord`, saved into ``store``. ``context`` (a context
-    of the same setting, e.g. shared by the methods of one ``zcpt scores`` call) reuses its
-    networks and images; the DARTS-trained supernet of the training-based methods is trained once
-    per setting into ``store`` and resumed from there."""
-    import time
-
-    from .runs.records import ScoresRecord
-
-    ctx = context if context is not None else spec.context(bench=bench, images=images)
-    ctx.progress = progress
-    if store is not None and get_method(spec.method).network == "trained" and ctx.trained is None \
-            and ctx.checkpoint_dir is None:
-        ctx.checkpoint_dir = str(store.root / spec.supernet_folder())
-    t0 = time.time()
-    table = score_operations(ctx, [spec.method])
-    record = ScoresRecord.of_table(spec, table, time.time() - t0, {"device": ctx.device})
-    if store is not None:
-        store.save(record)
-    return record

@@ -13,7 +13,7 @@ architecture: for every edge the candidate ops, the architecture weights ``alpha
 An undiscretized edge computes ``sum_o softmax(alpha)_o * o(x)`` over its remaining ops. With the
 untrained supernet of the paper, ``alpha ~ 1e-3 * N(0, 1)`` so the mix is near uniform.
 
-Execution modes (``supernet.mode``):
+Execution modes (``supernet.supernet_mode``):
 
 * ``"fast"`` (default): ops with weight 0 and ``none`` ops (whose output is 0) are skipped.
 * ``"block-input"``: as the published Zero-Cost-PT NAS-Bench-201 code runs it
@@ -48,7 +48,7 @@ from .errors import InvalidArchError, StateError
 from . import fastpath
 from .fastpath import SharedHeads, accumulate
 
-MODES = ("fast", "published", "block-input")
+SUPERNET_MODES = ("fast", "published", "block-input")
 ZERO_INPUT_MODES = ("published", "block-input")
 """Modes that run every candidate op, weight-0 ops on a zeroed input."""
 _KEEP = object()  # "unchanged" marker of ArchState._replace
@@ -373,7 +373,7 @@ class Supernet(nn.Module):
         # weight, as in the published code where it is a separate Variable); save it with
         # :meth:`arch_state_dict`.
         self.register_buffer("alpha", torch.zeros(len(edge_names), widths.pop()), persistent=False)
-        self.mode = "fast"
+        self.supernet_mode = "fast"
         self._history: list[ArchState] = []
         self.redraw_alpha(seed)
 
@@ -531,10 +531,10 @@ class Supernet(nn.Module):
     # ---------------------------------------------------------------- execution
     def plan(self) -> ExecutionPlan:
         """The terms every edge computes in the current state and mode."""
-        if self.mode not in MODES:
-            raise StateError(f"unknown supernet mode {self.mode!r}; valid modes: {', '.join(MODES)}")
-        published = self.mode in ZERO_INPUT_MODES
-        block = self.mode == "block-input"
+        if self.supernet_mode not in SUPERNET_MODES:
+            raise StateError(f"unknown supernet mode {self.supernet_mode!r}; valid modes: {', '.join(SUPERNET_MODES)}")
+        published = self.supernet_mode in ZERO_INPUT_MODES
+        block = self.supernet_mode == "block-input"
         arch = self._arch
         soft = torch.softmax(self.alpha, dim=-1)
         one = None
@@ -572,12 +572,12 @@ class Supernet(nn.Module):
         if self._arch.chosen_index(e) is not None or self._arch.pruned[e]:
             raise StateError(f"edge {self.edge_names[e]} is discretized or pruned; nothing to perturb")
         removed = [self.op_index(e, o) for o in ops]
-        saved = self.mode
-        self.mode = "fast"
+        saved = self.supernet_mode
+        self.supernet_mode = "fast"
         try:
             base = self.plan()
         finally:
-            self.mode = saved
+            self.supernet_mode = saved
         soft = torch.softmax(self.alpha, dim=-1)
         groups = len(removed)
         edge_terms = []

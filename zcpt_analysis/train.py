@@ -25,45 +25,38 @@ Parameter counts exclude the auxiliary head (DARTS convention).
 from __future__ import annotations
 
 import csv
-import json
 import math
 import os
-import platform
 import random
 import time
-from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator, Optional
+from typing import Any, Callable, ClassVar, Iterator, Optional
 
 import numpy as np
 import torch
 from torch import nn
 
-from .checks import Range, at_least, check_device, check_range
+from pydantic import Field, ValidationInfo, computed_field, field_validator, model_validator
+
+from .checks import Range, check_range
 from .data import DataFields, ImageSet, augment, load_images
-from .errors import DamagedFileError, InvalidArchError, MissingFileError, StateError, UnknownNameError, ZcptError
-from .files import atomic_torch_save, atomic_write_json, ensure_dir, load_checkpoint, read_json
+from .errors import DamagedFileError, StateError, UnknownNameError, ZcptError
 from .evaluation import evaluate
-from .options import identity_fields, opt, plain, to_jsonable
+from .files import atomic_torch_save, ensure_dir, load_checkpoint
+from .options import Result, identity_fields, opt, plain
 from .runtime import resolve_device, seed_everything
 from .spaces.darts import SETTINGS, build_network, count_parameters
-from .spaces.genotypes import GENOTYPES, Genotype, GenotypeLike, parse_genotype
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .runs.records import TrainRecord
-    from .runs.specs import TrainSpec
+from .spaces.genotypes import Genotype, GenotypeLike, parse_genotype
 
 TRAIN_DATASETS: tuple[str, ...] = ("cifar10", "cifar100", "svhn", "synthetic")
 TRAIN_SETTINGS: tuple[str, ...] = ("heavy", "mobile")
 CHECKPOINT = "checkpoint.pt"
 LOG_CSV = "log.csv"
-RESULT_JSON = "result.json"
 
 class TrainConfigError(ZcptError, ValueError):
     """An invalid training option (the message says which and what is valid)."""
 
 
-@dataclass(frozen=True, kw_only=True)
 class TrainConfig(DataFields):
     """Hyper-parameters of a final training run (defaults: the paper's CIFAR-10 protocol).
 
@@ -71,63 +64,61 @@ class TrainConfig(DataFields):
     ``C`` / ``layers`` override the setting's width and depth; ``train_limit`` / ``test_limit`` use
     only the first N images (smoke runs); ``cutout=0`` and ``drop_path_prob=0`` disable those;
     ``auxiliary=False`` drops the auxiliary head; ``stop_after_epochs`` ends this session after that
-    many epochs (checkpointed; resume later), e.g. for time-limited jobs.
+    many epochs (checkpointed; resume later), e.g. for time-limited jobs. A training minibatch needs
+    two images (BatchNorm), a network three cells (two reduction cells and a normal one).
     """
 
-    setting: Optional[str] = opt(None, "--setting", help=f"{'|'.join(TRAIN_SETTINGS)} (default: heavy for cifar10, "
-                                 "mobile otherwise, as in the paper)")
-    epochs: int = opt(600, "--epochs", help="training epochs")
-    batch_size: int = opt(96, "--batch-size", help="training minibatch")
+    ERROR: ClassVar[type] = TrainConfigError
+
+    setting: Optional[str] = opt(None, "--setting", validate_default=True,
+                                 help=f"{'|'.join(TRAIN_SETTINGS)} (default: heavy for cifar10, mobile otherwise, as "
+                                      "in the paper)")
+    epochs: int = opt(600, "--epochs", help="training epochs", ge=1)
+    batch_size: int = opt(96, "--batch-size", help="training minibatch", ge=2)
     learning_rate: float = opt(0.025, "--learning-rate", "--lr",
-                               help="initial learning rate (cosine to learning_rate_min)")
-    learning_rate_min: float = plain(0.0)
-    momentum: float = plain(0.9)
-    weight_decay: float = plain(3e-4)
-    cutout: int = opt(16, "--cutout", help="cutout length (0 disables)")
-    drop_path_prob: float = opt(0.2, "--drop-path", help="final drop-path probability")
+                               help="initial learning rate (cosine to learning_rate_min)", gt=0)
+    learning_rate_min: float = plain(0.0, ge=0)
+    momentum: float = plain(0.9, ge=0)
+    weight_decay: float = plain(3e-4, ge=0)
+    cutout: int = opt(16, "--cutout", help="cutout length (0 disables)", ge=0)
+    drop_path_prob: float = opt(0.2, "--drop-path", help="final drop-path probability", ge=0, lt=1)
     auxiliary: bool = opt(True, "--no-auxiliary", help="train without the auxiliary head")
-    auxiliary_weight: float = plain(0.4)
-    grad_clip: float = plain(5.0)
+    auxiliary_weight: float = plain(0.4, ge=0)
+    grad_clip: float = plain(5.0, gt=0)
     seed: int = opt(0, "--seed", help="seed of the weights and the data order")
-    C: Optional[int] = opt(None, "--C", help="override the setting's initial channels")
-    layers: Optional[int] = opt(None, "--layers", help="override the setting's number of cells")
-    train_limit: Optional[int] = opt(None, "--train-limit", help="use only the first N training images (smoke runs)")
-    test_limit: Optional[int] = opt(None, "--test-limit", help="use only the first N test images")
-    checkpoint_every: int = opt(1, "--checkpoint-every", identity=False, help="epochs between checkpoints")
-    stop_after_epochs: Optional[int] = opt(None, "--stop-after", identity=False, metavar="N",
+    C: Optional[int] = opt(None, "--C", help="override the setting's initial channels", ge=1)
+    layers: Optional[int] = opt(None, "--layers", help="override the setting's number of cells", ge=3)
+    train_limit: Optional[int] = opt(None, "--train-limit", ge=1,
+                                     help="use only the first N training images (smoke runs)")
+    test_limit: Optional[int] = opt(None, "--test-limit", help="use only the first N test images", ge=1)
+    checkpoint_every: int = opt(1, "--checkpoint-every", identity=False, help="epochs between checkpoints", ge=1)
+    stop_after_epochs: Optional[int] = opt(None, "--stop-after", identity=False, metavar="N", ge=1,
                                            help="end this session after N epochs (checkpointed; continue with "
                                                 "--resume)")
     deterministic: bool = plain(True, identity=False)
     """On CUDA: cudnn.deterministic=True, benchmark=False (process-wide), as published."""
 
-    def __post_init__(self) -> None:
-        self._normalize_data()
-        chosen = self.setting
-        if chosen is None:
-            chosen = "heavy" if self.dataset == "cifar10" else "mobile"
-        object.__setattr__(self, "setting", str(chosen).strip().lower())
+    @field_validator("dataset")
+    @classmethod
+    def _training_dataset(cls, dataset: str) -> str:
+        if dataset not in TRAIN_DATASETS:
+            raise UnknownNameError("training dataset", dataset, TRAIN_DATASETS)
+        return dataset
 
-    def validate(self) -> "TrainConfig":
-        """Check every value (clear error naming the bad one); returns the config."""
-        if self.dataset not in TRAIN_DATASETS:
-            raise UnknownNameError("training dataset", self.dataset, TRAIN_DATASETS)
-        if self.setting not in TRAIN_SETTINGS:
-            raise UnknownNameError("training setting", self.setting, TRAIN_SETTINGS)
-        check_device(self.device)
+    @field_validator("setting")
+    @classmethod
+    def _setting(cls, setting: Optional[str], info: ValidationInfo) -> Optional[str]:
+        if setting is None:
+            setting = "heavy" if info.data.get("dataset") == "cifar10" else "mobile"
+        setting = str(setting).strip().lower()
+        if setting not in TRAIN_SETTINGS:
+            raise UnknownNameError("training setting", setting, TRAIN_SETTINGS)
+        return setting
+
+    @model_validator(mode="after")
+    def _min_below_initial(self) -> "TrainConfig":
         try:
-            at_least(1, epochs=self.epochs, checkpoint_every=self.checkpoint_every, C=self.C,
-                     stop_after_epochs=self.stop_after_epochs, train_limit=self.train_limit, test_limit=self.test_limit)
-            at_least(0, cutout=self.cutout)
-            # BatchNorm cannot train on one image, so a training minibatch needs two
-            check_range("batch_size", self.batch_size, Range(2), integer=True)
-            if self.layers is not None:  # the two reduction cells and a normal one (the auxiliary head needs them)
-                check_range("layers", self.layers, Range(3), integer=True)
-            check_range("learning_rate", self.learning_rate, Range(0, low_open=True))
             check_range("learning_rate_min", self.learning_rate_min, Range(0, self.learning_rate))
-            check_range("drop_path_prob", self.drop_path_prob, Range(0, 1, high_open=True))
-            for name in ("momentum", "weight_decay", "auxiliary_weight"):
-                check_range(name, getattr(self, name), Range(0))
-            check_range("grad_clip", self.grad_clip, Range(0, low_open=True))
         except ZcptError as exc:
             raise TrainConfigError(str(exc)) from None
         return self
@@ -135,92 +126,6 @@ class TrainConfig(DataFields):
     def resume_key(self) -> dict[str, Any]:
         """The settings a checkpoint and the run resuming it must share (its identity fields)."""
         return identity_fields(self)
-
-
-# ------------------------------------------------------------------------------- genotype input
-def resolve_genotype(spec: Any) -> Genotype:
-    """The genotype named by ``spec``: a genotype file (JSON genotype, a search-result record with a
-    top-level ``"genotype"`` or ``"selected"`` entry, or a DARTS-repo ``Genotype(...)`` string), a
-    known name (``DARTS_V2``; see :data:`~zcpt_analysis.spaces.genotypes.GENOTYPES`), a JSON / DARTS
-    string, a record dict, or a genotype object."""
-    if isinstance(spec, Path):
-        return _genotype_from_file(spec)
-    if isinstance(spec, str):
-        text = spec.strip()
-        if text in GENOTYPES or text.startswith(("{", "Genotype")):
-            return parse_genotype(text)
-        if os.path.isfile(text):
-            return _genotype_from_file(Path(text))
-        raise InvalidArchError(f"genotype {spec!r} is neither a file, a known name ({', '.join(sorted(GENOTYPES))}), "
-                               "JSON nor a Genotype(...) string")
-    if isinstance(spec, dict):
-        return _genotype_from_record(spec, "genotype record")
-    return parse_genotype(spec)
-
-
-def _genotype_from_file(path: Path) -> Genotype:
-    if not path.is_file():
-        raise MissingFileError(f"genotype file {path} does not exist")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise InvalidArchError(f"genotype file {path} is not a text file; give a genotype JSON file, a search "
-                               "record, a Genotype(...) string or a known name such as DARTS_V2") from None
-    try:
-        obj = json.loads(text)
-    except json.JSONDecodeError as exc:
-        if text.strip().startswith("Genotype"):
-            return parse_genotype(text)
-        raise InvalidArchError(f"genotype file {path} is neither valid JSON ({exc}) nor a Genotype(...) string")
-    return _genotype_from_record(obj, str(path))
-
-
-def _genotype_from_typed_record(obj: dict, where: str) -> Genotype:
-    """The genotype of a results-layer record: a complete DARTS-space search (its selection) or a
-    training (its genotype); anything else is a clear error."""
-    from .runs.records import SearchRecord, TrainRecord, record_from_json
-    from .spaces import get_space
-
-    record = record_from_json(obj, where=where)
-    if isinstance(record, TrainRecord):
-        return parse_genotype(record.genotype)
-    space = getattr(record.spec, "space", None)
-    if space is not None and get_space(space).parse is not parse_genotype:
-        raise InvalidArchError(f"{where} is a {record.KIND} record in the {space} space, not a DARTS genotype; "
-                               "zcpt train trains DARTS-space architectures (search one with `zcpt search --space "
-                               "darts`)")
-    if isinstance(record, SearchRecord) and (not record.complete or record.selected is None):
-        raise InvalidArchError(f"{where} is an unfinished search (status {record.status!r}: "
-                               f"{len(record.iterations)}/{record.spec.N} iterations, no selected genotype yet); "
-                               f"finish it first with `{record.spec.command()}`")
-    selected = getattr(record, "selected", None)
-    arch = selected.arch if selected is not None else getattr(record, "arch", None)  # DARTS / DARTS-PT: .arch
-    if arch is None:
-        raise InvalidArchError(f"{where} is a {record.KIND} record without a selected genotype")
-    return parse_genotype(arch)
-
-
-def _genotype_from_record(obj: Any, where: str) -> Genotype:
-    if isinstance(obj, dict) and ("schema" in obj or "kind" in obj):
-        try:
-            return _genotype_from_typed_record(obj, where)
-        except DamagedFileError:
-            if "schema" in obj:
-                raise  # a current record that does not load; otherwise: not one of ours, read it as below
-    if isinstance(obj, dict):
-        for key in ("genotype", "selected"):
-            if key in obj and not all(k in obj for k in ("normal", "reduce")):
-                value = obj[key]
-                if isinstance(value, dict) and not all(k in value for k in ("normal", "reduce")):
-                    for inner in ("genotype", "arch"):
-                        if inner in value:
-                            return parse_genotype(value[inner])
-                return parse_genotype(value)
-    try:
-        return parse_genotype(obj)
-    except ZcptError as exc:
-        raise InvalidArchError(f"{where}: no genotype found (expected a genotype JSON, or a record with a "
-                               f"'genotype' / 'selected' entry): {exc}") from exc
 
 
 # ------------------------------------------------------------------------------- data
@@ -352,23 +257,49 @@ def _saved_config(saved: dict[str, Any]) -> TrainConfig:
     return config_from_dict(values)
 
 
+class TrainResult(Result):
+    """A final training of one genotype: the network, the per-epoch history (accuracies in %) and
+    the final test accuracy (the number the DARTS tables report, as an error: ``100 - acc``);
+    ``status`` is ``running`` until ``epochs`` epochs are done, then ``complete``."""
+
+    status: str = "running"
+    genotype: dict[str, Any] = Field(default_factory=dict)
+    network: dict[str, Any] = Field(default_factory=dict)
+    params: int = 0
+    data: dict[str, Any] = Field(default_factory=dict)
+    epochs_completed: int = 0
+    final_test_acc: Optional[float] = None
+    best_test_acc: Optional[float] = None
+    history: list[dict[str, Any]] = Field(default_factory=list)
+    timing: dict[str, float] = Field(default_factory=dict)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def params_millions(self) -> float:
+        """Parameters in millions (auxiliary head excluded)."""
+        return self.params / 1e6
+
+    @property
+    def error(self) -> Optional[float]:
+        """Final test error (%), the number the DARTS tables report."""
+        return None if self.final_test_acc is None else 100.0 - self.final_test_acc
+
+
 def train(genotype: GenotypeLike, config: Optional[TrainConfig] = None, out: str | Path = "runs/train",
-          resume: bool = False, progress: bool = True) -> "TrainRecord":
-    """Train ``genotype``'s evaluation network with the DARTS protocol; returns its record.
+          resume: bool = False, progress: bool = True, result: Optional[TrainResult] = None,
+          on_epoch: Optional[Callable[[TrainResult], None]] = None) -> TrainResult:
+    """Train ``genotype``'s evaluation network with the DARTS protocol; returns its result.
 
-    ``out`` is the run folder (``checkpoint.pt``, ``log.csv`` and the record ``result.json``).
-    Without ``resume`` an existing checkpoint there is an error (nothing is overwritten); with
-    ``resume`` the run continues from it (the identity settings of :class:`TrainConfig` must match)
-    or starts fresh if there is none.
+    ``out`` is the run folder (``checkpoint.pt`` and ``log.csv``). Without ``resume`` an existing
+    checkpoint there is an error (nothing is overwritten); with ``resume`` the run continues from it
+    (the identity settings of :class:`TrainConfig` must match) or starts fresh if there is none.
+    ``result`` is filled in (a new :class:`TrainResult` by default) and passed to ``on_epoch`` after
+    every epoch (the results layer saves it there).
     """
-    from .runs.records import TrainRecord, now
-    from .runs.specs import TrainSpec
-
-    cfg = (config or TrainConfig()).validate()
-    geno = resolve_genotype(genotype)
-    spec = TrainSpec(genotype=genotype if isinstance(genotype, str) else json.dumps(geno.to_json()), config=cfg)
+    cfg = config or TrainConfig()
+    geno = parse_genotype(genotype)
     out = ensure_dir(out, "run folder")
-    ckpt_path, csv_path, json_path = out / CHECKPOINT, out / LOG_CSV, out / RESULT_JSON
+    ckpt_path, csv_path = out / CHECKPOINT, out / LOG_CSV
     checkpoint = None
     if ckpt_path.exists():
         if not resume:
@@ -425,22 +356,21 @@ def train(genotype: GenotypeLike, config: Optional[TrainConfig] = None, out: str
     network = {"setting": cfg.setting, **SETTINGS[cfg.setting], **({"C": cfg.C} if cfg.C is not None else {}),
                **({"layers": cfg.layers} if cfg.layers is not None else {}), "auxiliary": cfg.auxiliary,
                "num_classes": train_set.num_classes}
-    record = TrainRecord(spec=spec, status="running", created=now(),
-                         environment={"device": str(device), "torch": torch.__version__,
-                                      "python": platform.python_version()},
-                         genotype=geno.to_json(), network=network, params=n_params,
-                         data={"train": train_set.source, "test": test_set.source, "train_images": len(train_set),
-                               "test_images": len(test_set)})
+    result = result if result is not None else TrainResult()
+    result.genotype, result.network, result.params = geno.to_json(), network, n_params
+    result.data = {"train": train_set.source, "test": test_set.source, "train_images": len(train_set),
+                   "test_images": len(test_set)}
 
-    def finish(rows: list[dict[str, Any]]) -> TrainRecord:
-        record.history = list(rows)
-        record.epochs_completed = int(rows[-1]["epoch"]) if rows else 0
-        record.final_test_acc = rows[-1]["test_acc"] if rows else None
-        record.best_test_acc = max(r["test_acc"] for r in rows) if rows else None
-        record.timing = {"training": round(sum(float(r.get("epoch_seconds", 0.0)) for r in rows), 3)}
-        record.status = "complete" if record.epochs_completed >= cfg.epochs else "running"
-        atomic_write_json(json_path, record.to_json())
-        return record
+    def finish(rows: list[dict[str, Any]]) -> TrainResult:
+        result.history = list(rows)
+        result.epochs_completed = int(rows[-1]["epoch"]) if rows else 0
+        result.final_test_acc = rows[-1]["test_acc"] if rows else None
+        result.best_test_acc = max(r["test_acc"] for r in rows) if rows else None
+        result.timing = {"training": round(sum(float(r.get("epoch_seconds", 0.0)) for r in rows), 3)}
+        result.status = "complete" if result.epochs_completed >= cfg.epochs else "running"
+        if on_epoch is not None:
+            on_epoch(result)
+        return result
 
     from tqdm.auto import tqdm
 
@@ -492,40 +422,20 @@ def train(genotype: GenotypeLike, config: Optional[TrainConfig] = None, out: str
             atomic_torch_save({"epoch": epoch + 1, "session": session, "model": model.state_dict(),
                                "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
                                "rng": _rng_state(data_gen, device), "history": history,
-                               "config": to_jsonable(cfg), "genotype": geno.to_json()}, ckpt_path)
+                               "config": cfg.to_json(), "genotype": geno.to_json()}, ckpt_path)
         _append_csv(csv_path, [row])
         finish(history)
         if progress:
             tqdm.write(f"epoch {epoch + 1}/{cfg.epochs}  lr {lr:.5f}  train {row['train_acc']:.2f}%  "
                        f"test {test.accuracy:.2f}%  ({row['epoch_seconds']:.1f}s)")
     if not history or start_epoch == end_epoch:  # resumed a finished run: nothing left to train
-        if json_path.exists():
-            from .runs.records import record_from_json
-
-            return record_from_json(read_json(json_path), where=str(json_path))  # type: ignore[return-value]
         return finish(history)
-    return record
-
-
-def run_train(spec: "TrainSpec", store: Any = None, progress: bool = False, force: bool = False) -> "TrainRecord":
-    """Train ``spec`` into its run folder in ``store`` (resuming a checkpoint there; ``force``
-    starts over), or into a temporary folder without a store."""
-    import shutil
-    import tempfile
-
-    if store is None:
-        with tempfile.TemporaryDirectory(prefix="zcpt-train-") as tmp:
-            return train(spec.genotype, spec.config, tmp, progress=progress)
-    folder = store.artifacts_for(spec)
-    if force and folder.exists():
-        shutil.rmtree(folder)
-    return train(spec.genotype, spec.config, folder, resume=True, progress=progress)
+    return result
 
 
 def config_from_dict(values: dict[str, Any]) -> TrainConfig:
     """A :class:`TrainConfig` from a dict (unknown keys are an error)."""
-    names = {f.name for f in fields(TrainConfig)}
-    unknown = sorted(set(values) - names)
+    unknown = sorted(set(values) - set(TrainConfig.model_fields))
     if unknown:
-        raise UnknownNameError("training option", unknown[0], sorted(names))
+        raise UnknownNameError("training option", unknown[0], sorted(TrainConfig.model_fields))
     return TrainConfig(**values)

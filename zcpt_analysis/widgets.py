@@ -325,7 +325,7 @@ class StepThroughWidget:
     def _default_config(self, space: str, proxy: str, order: str, seed: int) -> Any:
         from .experiments import search_settings
 
-        return search_settings(self.preset, space, data_root=self.data_root).spec(seed, proxy=proxy, order=order)
+        return search_settings(self.preset, space, data_root=self.data_root).at(seed, proxy=proxy, order=order)
 
     def settings(self) -> tuple[str, str, str, int]:
         """(space, proxy, ordering, seed) as the dropdowns show them."""

@@ -12,17 +12,20 @@ Conventions (state them wherever a number is shown):
 """
 from __future__ import annotations
 
+import math
 import os
 import re
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 import pandas as pd
+from pydantic import ConfigDict, Field, computed_field
 
 from ..datadir import data_dir
 from ..errors import InvalidArchError, MissingFileError, ZcptError
+from ..options import Result, Settings, opt
 from ..spaces.nb201 import Arch, ArchLike, parse_arch
 from .table import (DATASETS, DOWNLOAD_HINT, MEAN_FILE, TidyTables, canonical_dataset, read_tidy_folder,
                     trials_file)
@@ -30,33 +33,36 @@ from .table import (DATASETS, DOWNLOAD_HINT, MEAN_FILE, TidyTables, canonical_da
 BENCH_ENV_VAR = "ZCPT_BENCH"
 
 
-@dataclass(frozen=True)
-class ArchResult:
-    """Benchmark results of one architecture on one dataset (accuracies in %)."""
+class BenchResult(Result):
+    """NAS-Bench-201 results of one architecture on one dataset (200 epochs, accuracies in %):
+    ``mean`` is the seed-mean test accuracy, ``error`` = 100 - ``mean`` (what the paper's tables
+    report), ``trial_errors`` the per-training-trial errors. ``dataset`` names the dataset a query
+    asked for (not stored: records keep results by dataset)."""
 
-    arch: Arch
-    index: int
-    dataset: str
-    trials: tuple[float, ...]
+    model_config = ConfigDict(frozen=True)
+
+    index: int = -1
+    trials: tuple[float, ...] = ()
     mean: float
-    rank: int
-    percentile: float
-    num_archs: int
+    rank: int = 0
+    percentile: float = math.nan
+    num_archs: int = 0
+    dataset: Optional[str] = Field(None, exclude=True)
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def error(self) -> float:
         """Mean test error in % (100 - mean accuracy)."""
         return 100.0 - self.mean
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def trial_errors(self) -> tuple[float, ...]:
         return tuple(100.0 - t for t in self.trials)
 
-    def to_json(self) -> dict:
-        """The numbers of this result as a JSON-friendly dict (accuracies and errors in %)."""
-        return {"index": self.index, "trials": list(self.trials), "mean": self.mean, "error": self.error,
-                "trial_errors": list(self.trial_errors), "rank": self.rank, "percentile": self.percentile,
-                "num_archs": self.num_archs}
+
+Benchmark = dict[str, BenchResult]
+"""Benchmark results of one architecture by dataset."""
 
 
 class NB201Benchmark:
@@ -147,7 +153,7 @@ class NB201Benchmark:
         return self._mean_tables[name]
 
     # ------------------------------------------------------------------ queries
-    def query(self, arch: ArchLike, dataset: str = "cifar10") -> ArchResult:
+    def query(self, arch: ArchLike, dataset: str = "cifar10") -> BenchResult:
         """Test accuracy of ``arch`` on ``dataset``: per trial, seed-mean, rank and percentile."""
         arch = parse_arch(arch)
         name = self._dataset(dataset)
@@ -157,8 +163,8 @@ class NB201Benchmark:
         if name in self._trials:
             t = self._trials[name]
             trials = tuple(float(v) for v in t.loc[t["index"] == index].sort_values("trial")["test_accuracy"])
-        return ArchResult(arch, index, name, trials, float(row["mean"]), int(row["rank"]), float(row["percentile"]),
-                          len(self.mean_table(name)))
+        return BenchResult(index=index, trials=trials, mean=float(row["mean"]), rank=int(row["rank"]),
+                           percentile=float(row["percentile"]), num_archs=len(self.mean_table(name)), dataset=name)
 
     def _row_of(self, dataset: str, index: int) -> int:
         table = self.mean_table(dataset)
@@ -167,10 +173,9 @@ class NB201Benchmark:
             raise InvalidArchError(f"index {index} has no {dataset} result in the benchmark ({self.source})")
         return pos
 
-    def summary(self, arch: ArchLike, datasets: tuple[str, ...] | None = None) -> dict[str, dict]:
-        """``{dataset: ArchResult.to_json()}`` for ``datasets`` (default: every dataset present)."""
-        return {d: self.query(arch, d).to_json() for d in (datasets or self.datasets) if canonical_dataset(d)
-                in self.datasets}
+    def summary(self, arch: ArchLike, datasets: tuple[str, ...] | None = None) -> Benchmark:
+        """``{dataset: BenchResult}`` for ``datasets`` (default: every dataset present)."""
+        return {d: self.query(arch, d) for d in (datasets or self.datasets) if canonical_dataset(d) in self.datasets}
 
     def top(self, dataset: str = "cifar10", k: int = 5) -> pd.DataFrame:
         """The ``k`` best architectures by seed-mean accuracy (ties broken by index)."""
@@ -178,6 +183,31 @@ class NB201Benchmark:
             raise ZcptError(f"k must be a positive number of architectures, got {k!r}")
         return self.mean_table(dataset).sort_values(["mean", "index"], ascending=[False, True]).head(k).reset_index(
             drop=True)
+
+
+class BenchField(Settings):
+    """Which NAS-Bench-201 results a run looks its architectures up in (where, not what: not part
+    of a result's identity)."""
+
+    bench: Optional[str] = opt(None, "--bench", identity=False, metavar="PATH",
+                               help="NAS-Bench-201 tables folder, official .pth or NATS-Bench file "
+                                    "(default: $ZCPT_BENCH or the shared data's nb201/)")
+
+    def load_bench(self) -> "NB201Benchmark":
+        return load_benchmark(self.bench)
+
+    def bench_for_run(self, has_benchmark: bool) -> Optional["NB201Benchmark"]:
+        """The benchmark a run looks its result up in, loaded before the run starts: a ``bench`` (or
+        ``$ZCPT_BENCH``, ``$ZCPT_DATA``) that cannot be read, or a damaged benchmark, is an error
+        now, not after the work; None for a space without a benchmark, or when the default
+        benchmark is absent (the record then says why it has no benchmark results)."""
+        if not has_benchmark:
+            return None
+        if self.bench is None and not os.environ.get(BENCH_ENV_VAR):
+            folder = data_dir(required=False)  # a $ZCPT_DATA that points nowhere raises here
+            if folder is None or not (folder / "nb201").exists():
+                return None
+        return self.load_bench()
 
 
 def is_index(text: str) -> bool:

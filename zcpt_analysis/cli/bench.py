@@ -53,12 +53,12 @@ def _query(args: argparse.Namespace) -> int:
     datasets = wanted or bench.datasets
     results = [bench.query(arch, d) for d in datasets]
     if args.json:
-        print(json.dumps([{"arch": str(r.arch), "index": r.index, "dataset": r.dataset, "trials": list(r.trials),
+        print(json.dumps([{"arch": str(arch), "index": r.index, "dataset": r.dataset, "trials": list(r.trials),
                            "mean": r.mean, "error": r.error, "rank": r.rank, "percentile": r.percentile}
                           for r in results], indent=2))
         return 0
     first = results[0]
-    print(f"arch   {first.arch}\nindex  {first.index}")
+    print(f"arch   {arch}\nindex  {first.index}")
     for r in results:
         trials = " / ".join(f"{t:.2f}" for t in r.trials) if r.trials else "n/a (seed-mean table only)"
         print(f"{r.dataset:<15} mean test acc {r.mean:.2f}%  (error {r.error:.2f}%)  rank {r.rank:,}/{r.num_archs:,}"

@@ -40,16 +40,28 @@ def register(sub: argparse._SubParsersAction) -> None:
     sc.add_argument("--json", action="store_true", help="print JSON")
     sc.set_defaults(func=_score)
 
+    from ..runs.specs import ProxyStudySpec
+    from .options import add_run_options, spec_command
+
+    st = cmds.add_parser("study", help="rank-correlate every proxy with NAS-Bench-201 accuracy on sampled networks",
+                         description="The proxy study: score a seeded sample of NAS-Bench-201 standalone networks "
+                                     "with every proxy on one minibatch of the shared CIFAR-10 sample and print the "
+                                     "Spearman / Kendall correlations with each dataset's test accuracy next to the "
+                                     "published ones. Scores stream into the results store; an interrupted study "
+                                     "resumes.")
+    spec_command(st, ProxyStudySpec, _study, seeds=None)
+    add_run_options(st)
+
 
 def _list(args: argparse.Namespace) -> int:
-    from ..proxies import get_proxy, proxy_names
+    from ..proxies import ProxySpec, get_proxy, proxy_names
     from ..proxies.published import NB201_DATASETS, published_for
 
     specs = [get_proxy(n) for n in proxy_names()]
     if args.json:
         rows = []
         for s in specs:
-            ref = published_for(s.name + (":regular=true" if s.name == "swap" else ""))
+            ref = published_for(s.reference_label)
             rows.append({"name": s.name, "needs_labels": s.needs_labels, "needs_gradients": s.needs_gradients,
                          "higher_is_better": s.higher_is_better, "sign": s.sign, "relative": s.relative,
                          "default_mode": s.default_mode, "cost": s.cost, "chunking": s.chunking,
@@ -61,18 +73,19 @@ def _list(args: argparse.Namespace) -> int:
     yes = {True: "yes", False: "no"}
     short = {"cifar10": "C10", "cifar100": "C100", "ImageNet16-120": "IN16"}
 
-    def rho_text(name: str) -> str:
-        ref = published_for(name + (":regular=true" if name == "swap" else ""))
+    def rho_text(spec: ProxySpec) -> str:
+        ref = published_for(spec.reference_label)
         if ref is None:
             return "-"
+        variant = ", ".join(f"{k}={v}" for k, v in spec.reference_options.items())
         return " ".join(f"{short[d]} {ref.spearman[d]:.2f}" for d in NB201_DATASETS if d in ref.spearman) + (
-            " (regular=true)" if name == "swap" else "")
+            f" ({variant})" if variant else "")
 
     print(f"{'proxy':<10} {'labels':<7} {'grads':<6} {'mode':<14} {'direction':<17} {'sign':<57} "
           f"{'published rho, NB201':<27} reference")
     for s in specs:
         print(f"{s.name:<10} {yes[s.needs_labels]:<7} {yes[s.needs_gradients]:<6} {s.default_mode:<14} "
-              f"{'higher is better':<17} {s.sign:<57} {rho_text(s.name):<27} {s.reference}")
+              f"{'higher is better':<17} {s.sign:<57} {rho_text(s):<27} {s.reference}")
     print("Every score is signed so that higher is better (plain keeps its published sign, which correlates "
           "negatively). Published rho: NAS-Bench-Suite-Zero Fig. 2 (1,000 random NB201 archs), MeCo and SWAP from "
           "their papers; --json gives sources and settings.")
@@ -103,4 +116,23 @@ def _score(args: argparse.Namespace) -> int:
     print(f"{'proxy':<10} {'score (higher is better)':>26} {'time':>9}")
     for row in result.scores:
         print(f"{row.proxy:<10} {row.score:>26.10g} {row.seconds:>8.3f}s")
+    return 0
+
+
+def _study(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from .options import store_of
+
+    (spec,) = args.specs(args)
+    store = store_of(args, [spec])
+    record = store.run(spec, progress=not args.quiet, force=args.force)
+    print(f"proxy study: {record.num_archs} of {record.planned_archs} architectures complete; record "
+          f"{store.path_for(spec)}")
+    if record.rows:
+        columns = ["proxy", "cifar10 rho", "cifar10 reference rho", "cifar100 rho", "ImageNet16-120 rho",
+                   "rho with params", "seconds per arch"]
+        with pd.option_context("display.width", 200, "display.max_columns", 20):
+            print(pd.DataFrame(record.rows)[columns].round(3).to_string(index=False))
+        print(record.reference_note)
     return 0

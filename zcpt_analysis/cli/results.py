@@ -25,7 +25,7 @@ def _table(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from ..files import atomic_write_text, check_file_target
-    from ..runs.spec_base import SPECS
+    from ..runs.spec import SPECS
     from ..runs.store import ResultStore
 
     for kind in args.kind or []:
@@ -47,7 +47,7 @@ def _table(args: argparse.Namespace) -> int:
 
 
 def _migrate(args: argparse.Namespace) -> int:
-    from ..runs.migrate import migrate
+    from ..runs.legacy import migrate
     from ..runs.store import ResultStore
 
     store = ResultStore(args.out)

@@ -54,7 +54,9 @@ def _scores(args: argparse.Namespace) -> int:
 
     from ..analysis import correlation_matrix, table1
     from ..files import check_file_target
+    from ..runs.spec import execute
     from ..runs.store import ResultStore
+    from ..scoring import ScoringContext
 
     specs = _specs(args)
     if args.table1:
@@ -73,13 +75,13 @@ def _scores(args: argparse.Namespace) -> int:
         store = ResultStore(args.out)
         for spec in (specs if args.force else store.missing(specs)):
             store.ensure_writable(spec)
-    context = specs[0].context()
+    context = ScoringContext(settings=specs[0])
     if args.iterative:
         return _iterative(args, specs[0], store, context)
     tables = []
     for spec in specs:
         if store is None:
-            record = spec.execute(None, progress=not args.quiet, context=context)
+            record = execute(spec, None, progress=not args.quiet, context=context)
         else:
             record = store.run(spec, progress=not args.quiet, force=args.force, context=context)
         tables.append(record.table())
@@ -107,9 +109,10 @@ def _iterative(args: argparse.Namespace, spec: IterativeSpec, store, context) ->
     import pandas as pd
 
     from ..analysis import figure_a1_data
+    from ..runs.spec import execute
 
     if store is None:
-        record = spec.execute(None, progress=not args.quiet, context=context)
+        record = execute(spec, None, progress=not args.quiet, context=context)
     else:
         record = store.run(spec, progress=not args.quiet, force=args.force, context=context)
     table = record.table()

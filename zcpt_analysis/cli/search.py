@@ -69,7 +69,7 @@ def print_run(record: Any, path: Any = None) -> None:
 def print_statistics(label: str, selections: Sequence[Any], proxy: Optional[str] = None, order: Optional[str] = None,
                      reference: Optional[dict] = None) -> None:
     """Mean ± std of test error over runs, next to the paper's row when it published one."""
-    from ..experiments.common import zcpt_reference
+    from ..experiments import zcpt_reference
     from ..runs.records import error_statistics
 
     if reference is None and proxy is not None and order is not None:

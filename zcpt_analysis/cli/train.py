@@ -25,8 +25,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _run(args: argparse.Namespace) -> int:
     from ..errors import ZcptError
     from ..files import ensure_dir
+    from ..runs.runners import train_in_folder
     from ..runs.store import ResultStore
-    from ..train import train
 
     (spec,) = args.specs(args)
     if args.run_dir and args.out:
@@ -34,14 +34,15 @@ def _run(args: argparse.Namespace) -> int:
     if args.run_dir:
         folder = ensure_dir(args.run_dir, "run folder (--run-dir)")
         print(f"genotype {spec.resolved_genotype()}")
-        record = train(spec.genotype, spec.config, folder, resume=args.resume, progress=not args.no_progress)
+        record = train_in_folder(spec, folder, resume=args.resume, progress=not args.no_progress)
     else:
         store = ResultStore(args.out)
         store.ensure_writable(spec)
         print(f"genotype {spec.resolved_genotype()}")
         folder = store.artifacts_for(spec)
         with store.claim(spec, wait=False):  # another process training the same run: a clear error
-            record = train(spec.genotype, spec.config, folder, resume=args.resume, progress=not args.no_progress)
+            record = train_in_folder(spec, folder, resume=args.resume, progress=not args.no_progress,
+                                     save=store.save)
     final = record.final_test_acc if record.final_test_acc is not None else float("nan")
     best = record.best_test_acc if record.best_test_acc is not None else float("nan")
     print(f"{record.params:,} parameters = {record.params_millions:.2f}M (auxiliary head excluded); "

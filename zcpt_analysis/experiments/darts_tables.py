@@ -3,7 +3,6 @@ Table A1 (ImageNet), measured next to the paper. Searched cells come from Zero-C
 test errors from the store's training records (``zcpt train``, the 600-epoch DARTS protocol)."""
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 from dataclasses import dataclass
@@ -18,14 +17,15 @@ from ..paths import display
 from ..runs.records import TrainRecord
 from ..runs.specs import TrainSpec
 from ..train import TrainConfig
-from .common import (DATASET_LABELS, NOT_COMPUTED, NOT_TRAINED, Pending, Runs, comparison, commands, fmt, store_at)
+from .collect import NOT_COMPUTED, NOT_TRAINED, Pending, Runs, commands, store_of
+from .formatting import DATASET_LABELS, comparison, fmt
 from .nb201_tables import zcpt_runs
-from .presets import SearchSettings
+from .presets import SpecSeeds
 
 # ============================================================================= DARTS spaces (Tables 5, 6, A1)
 def training_results(results_dir: Any) -> list[TrainRecord]:
     """Every training record (``zcpt train``) in the results store ``results_dir``."""
-    store = store_at(results_dir)
+    store = store_of(results_dir)
     return store.records(kinds=["train"], warn=False) if store is not None else []  # type: ignore[return-value]
 
 
@@ -85,20 +85,20 @@ class GenotypeRow:
     seconds: Optional[float] = None
 
 
-def plan_darts_search(settings: SearchSettings, orders: Sequence[str]) -> list:
-    return [s for order in orders for s in settings.specs(order=order)]
+def plan_darts_search(search: SpecSeeds, orders: Sequence[str]) -> list:
+    return [s for order in orders for s in search.specs(order=order)]
 
 
-def darts_search(settings: SearchSettings, orders: Sequence[str], results_dir: Any = None,
+def darts_search(search: SpecSeeds, orders: Sequence[str], results_dir: Any = None,
                  progress: bool = False) -> tuple[dict[str, Runs], list[GenotypeRow], list[Pending]]:
     """Zero-Cost-PT runs on a DARTS space for every ordering and seed, with the searched genotypes."""
     from ..spaces.genotypes import parse_genotype
 
-    store = store_at(results_dir)
+    store = store_of(results_dir)
+    space, dataset = search.spec.space, search.spec.dataset  # type: ignore[attr-defined]
     runs, genotypes, pending = {}, [], []
     for order in orders:
-        r = zcpt_runs(settings, f"Zero-Cost-PT {settings.space} {settings.dataset}, order {order}", store, progress,
-                      order=order)
+        r = zcpt_runs(search, f"Zero-Cost-PT {space} {dataset}, order {order}", store, progress, order=order)
         runs[order] = r
         if r.pending:
             pending.append(r.pending)
@@ -106,7 +106,7 @@ def darts_search(settings: SearchSettings, orders: Sequence[str], results_dir: A
             g = parse_genotype(rec.selected.arch)
             path = store.path_for(rec.spec) if store is not None else None
             spec = display(path) if path is not None and path.exists() else json.dumps(g.to_json())
-            genotypes.append(GenotypeRow(f"{order} seed {rec.spec.seed}", g, f"searched ({settings.preset} preset)",
+            genotypes.append(GenotypeRow(f"{order} seed {rec.spec.seed}", g, f"searched ({search.preset} preset)",
                                          spec, rec.seconds))
     return runs, genotypes, pending
 
@@ -119,7 +119,7 @@ def genotype_table(rows: Sequence[GenotypeRow], dataset: str, setting: str, num_
     train`` commands otherwise)."""
     from ..spaces.darts import param_count
 
-    store = store_at(results_dir)
+    store = store_of(results_dir)
     results = training_results(store)
     out, pending = [], []
     for row in rows:
@@ -155,12 +155,12 @@ def published_genotypes(prefix: str) -> list[GenotypeRow]:
             if name.startswith(prefix)]
 
 
-def table5(settings: SearchSettings, orders: Sequence[str], results_dir: Any = None,
+def table5(search: SpecSeeds, orders: Sequence[str], results_dir: Any = None,
            progress: bool = False) -> dict[str, Any]:
     """Table 5 (DARTS space, CIFAR-10): searched genotypes per ordering with parameters (heavy
     setting), search cost and final test error where training results exist, next to the paper;
     plus the parameter counts of the authors' released cells against the paper's Params column."""
-    runs, genotypes, pending = darts_search(settings, orders, results_dir, progress)
+    runs, genotypes, pending = darts_search(search, orders, results_dir, progress)
     per_genotype, train_pending = genotype_table(genotypes, "cifar10", "heavy", 10, results_dir)
     results = training_results(results_dir)
     rows = []
@@ -216,19 +216,18 @@ def genotype_param_count(genotype: Any, setting: str, num_classes: int) -> float
     return param_count(genotype, setting, num_classes=num_classes) / 1e6
 
 
-def table6(settings_by_dataset: Mapping[str, SearchSettings], spaces: Sequence[str] = paper.TABLE6_SPACES,
+def table6(search_by_dataset: Mapping[str, SpecSeeds], spaces: Sequence[str] = paper.TABLE6_SPACES,
            results_dir: Any = None, progress: bool = False) -> dict[str, Any]:
     """Table 6 (S1-S4 x CIFAR-10 / CIFAR-100 / SVHN): searched genotypes (random order) per space and
     dataset, their parameters (heavy for CIFAR-10, mobile otherwise) and test errors where
     training results exist, next to the paper's Zero-Cost-PT, DARTS and DARTS-PT columns."""
     rows, per_genotype, genotypes, pending = [], [], {}, []
     results = training_results(results_dir)
-    for dataset, base in settings_by_dataset.items():
+    for dataset, base in search_by_dataset.items():
         num_classes = 100 if dataset == "cifar100" else 10
         setting = "heavy" if dataset == "cifar10" else "mobile"
         for space in spaces:
-            s = dataclasses.replace(base, space=space)
-            runs, gens, pend = darts_search(s, ["random"], results_dir, progress)
+            runs, gens, pend = darts_search(base.replace(space=space), ["random"], results_dir, progress)
             pending += pend
             table, train_pending = genotype_table(gens, dataset, setting, num_classes, results_dir,
                                                   label_prefix=f"{space} {dataset} ")
@@ -253,14 +252,14 @@ def table6(settings_by_dataset: Mapping[str, SearchSettings], spaces: Sequence[s
             else pd.DataFrame(), "genotypes": genotypes, "pending": pending}
 
 
-def table_a1(settings: SearchSettings, results_dir: Any = None, progress: bool = False) -> dict[str, Any]:
+def table_a1(search: SpecSeeds, results_dir: Any = None, progress: bool = False) -> dict[str, Any]:
     """Table A1 (ImageNet): the cells searched on CIFAR-10 (random order, this preset) and the
     authors' released cells, with their ImageNet-setting parameters (C=48, 14 layers, 1000 classes)
     and search time next to the paper. Accuracy: read from ``result.json`` files with dataset
     ``imagenet`` under ``results_dir`` (same format as ``zcpt train``'s) where present; the toolkit
     itself has no ImageNet training pipeline (``zcpt train`` trains CIFAR-10 / CIFAR-100 / SVHN), so
     otherwise every accuracy is "not trained"."""
-    runs, searched, pending = darts_search(settings, ["random"], results_dir, progress)
+    runs, searched, pending = darts_search(search, ["random"], results_dir, progress)
     results = training_results(results_dir)
     rows = []
     for g in searched + published_genotypes("ZCPT_IMAGENET") + published_genotypes("ZCPT_RANDOM_C10"):
@@ -290,8 +289,8 @@ def table_a1(settings: SearchSettings, results_dir: Any = None, progress: bool =
     return {"runs": runs, "table": table, "summary": summary_df, "paper": published, "pending": pending}
 
 
-def plan_table6(settings_by_dataset: Mapping[str, SearchSettings], spaces: Sequence[str] = paper.TABLE6_SPACES) -> list:
+def plan_table6(search_by_dataset: Mapping[str, SpecSeeds], spaces: Sequence[str] = paper.TABLE6_SPACES) -> list:
     """The searches of Table 6 (random order, every space and dataset); the trainings depend on
     the searched cells and are planned once those exist (:func:`genotype_table`'s pending list)."""
-    return [s for base in settings_by_dataset.values() for space in spaces
-            for s in dataclasses.replace(base, space=space).specs(order="random")]
+    return [s for base in search_by_dataset.values() for space in spaces
+            for s in base.specs(space=space, order="random")]

@@ -1,16 +1,21 @@
 """How the notebooks show what :mod:`zcpt_analysis.experiments` returns: tables that stay readable
-(:func:`table_view`: no wrapped cells, a header that stays in view, one marker for missing values)
-and warnings that a preset makes expected, summarised once in prose (:func:`expected_warnings`)
-instead of one stderr line each."""
+(:func:`table_view`: no wrapped cells, a header that stays in view, one marker for missing values),
+the settings of a run (:func:`settings_table`), pending work with its commands
+(:func:`show_pending`) and warnings that a preset makes expected, summarised once in prose
+(:func:`expected_warnings`) instead of one stderr line each."""
 from __future__ import annotations
 
+import dataclasses
 import html
+import json
 import math
 import warnings
 from contextlib import contextmanager
-from typing import Any, Iterator, Optional
+from typing import Any, Iterator, Optional, Sequence
 
 import pandas as pd
+
+from .collect import NOT_COMPUTED, NOT_TRAINED, Pending
 
 MISSING = "n/a"
 """How every table shows a missing number (NaN, None): one marker, explained next to the table."""
@@ -130,3 +135,61 @@ def constant_scores(scores: pd.DataFrame) -> dict[str, float]:
         if len(values) and values.nunique(dropna=False) == 1:
             out[str(method)] = float(values.iloc[0])
     return out
+
+
+def _setting_text(value: Any) -> str:
+    if isinstance(value, (dict, list, tuple)):
+        return json.dumps(value, default=str)
+    return str(value)
+
+
+def _field_names(obj: Any) -> Optional[list[str]]:
+    """The fields of a settings object (a dataclass or a pydantic model; None: not one)."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return [f.name for f in dataclasses.fields(obj)]
+    fields = getattr(type(obj), "model_fields", None)
+    return list(fields) if isinstance(fields, dict) else None
+
+
+def settings_table(settings: Any) -> pd.DataFrame:
+    """A two-column table (setting, value) of a settings object (a dataclass or a run spec), for
+    the notebook's header; nested settings (e.g. the DARTS training config) get one row per field
+    (``darts.epochs``), so no value is a long repr. A :class:`~.presets.SpecSeeds` shows its spec's
+    fields (its seeds in place of the spec's ``seed``) and then how the preset runs them."""
+    from .presets import SpecSeeds
+
+    rows = []
+
+    def add(obj: Any, prefix: str, skip: tuple[str, ...] = ()) -> None:
+        for name in _field_names(obj) or []:
+            value = getattr(obj, name)
+            if name in skip:
+                continue
+            if _field_names(value) is not None and not isinstance(value, type):
+                add(value, f"{prefix}{name}.")
+            else:
+                rows.append({"setting": prefix + name, "value": _setting_text(value)})
+
+    if isinstance(settings, SpecSeeds):
+        rows.append({"setting": "kind", "value": settings.spec.KIND})
+        add(settings.spec, "", skip=("seed",))
+        add(settings, "", skip=("spec",))
+    else:
+        add(settings, "")
+    return pd.DataFrame(rows)
+
+
+def pending_markdown(pending: Sequence[Pending], title: str = "Not yet computed") -> str:
+    """Markdown listing ``pending`` results and their commands (a one-liner when nothing is pending)."""
+    if not pending:
+        return "Everything in this notebook was computed (or read from result records) for this preset."
+    return (f"**{title}** (the tables show \"{NOT_COMPUTED}\" or \"{NOT_TRAINED}\" for these; run the commands, "
+            "then run this notebook again with the same `results_dir`):\n\n"
+            + "\n".join(p.to_markdown() for p in pending))
+
+
+def show_pending(pending: Sequence[Pending], title: str = "Not yet computed") -> None:
+    """Display :func:`pending_markdown` in a notebook."""
+    from IPython.display import Markdown, display as show
+
+    show(Markdown(pending_markdown(pending, title)))

@@ -7,7 +7,7 @@ returns the measured-vs-paper frame.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
@@ -16,22 +16,36 @@ import pandas as pd
 from .. import paper
 from ..errors import ZcptError
 from ..runs.records import SearchRecord, error_statistics
+from ..runs.specs import RunSpec
 from ..searches.op_selection import select_candidate
-from .common import (NEEDS_GPU, NOT_COMPUTED, NOT_IN_PAPER, Pending, Row, Runs, TableResult, bench as _bench, comparison, error_bars,
-                     error_table, fmt, runs_of, store_at)
-from .presets import BaselineSettings, SearchSettings, search_settings
+from .collect import NEEDS_GPU, NOT_COMPUTED, Pending, Runs, bench as _bench, runs_of, store_of
+from .formatting import NOT_IN_PAPER, Row, TableResult, comparison, error_bars, error_table, fmt
+from .presets import Preset, SpecSeeds, preset
 
-DARTS_VARIANTS: dict[str, str] = {"darts": "DARTS", "darts-pt": "DARTS-PT", "darts-pt-fix-alpha": "DARTS-PT (fix alpha)"}
-"""Table 4's DARTS rows: variant -> row label."""
+DARTS_VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
+    "DARTS": ("darts", {}), "DARTS-PT": ("darts-pt", {}), "DARTS-PT (fix alpha)": ("darts-pt", {"fix_alpha": True})}
+"""Table 4's DARTS rows: row label -> (preset spec kind, spec changes)."""
 
 
-def zcpt_runs(settings: SearchSettings, label: str, results_dir: Any = None, progress: bool = False,
+def zcpt_runs(search: SpecSeeds, label: str, results_dir: Any = None, progress: bool = False,
               images: Any = None, **changes: Any) -> Runs:
-    """Zero-Cost-PT records of ``settings`` (one per seed) with ``changes`` (proxy, order, N, ...):
-    from the store, or computed when ``settings.compute_missing``, else pending with the command."""
-    resources = {"images": images} if images is not None else {}
-    return runs_of(label, settings.specs(**changes), store_at(results_dir), settings.compute_missing, progress,
-                   **resources)
+    """Zero-Cost-PT records of ``search`` (one per seed) with ``changes`` (proxy, order, N, ...):
+    from the store, or computed when ``search.compute_missing``, else pending with the command."""
+    return _runs(search, label, search.specs(**changes), results_dir, progress, images=images)
+
+
+def _runs(runs: SpecSeeds, label: str, specs: Sequence[RunSpec], results_dir: Any, progress: bool,
+          **resources: Any) -> Runs:
+    """The records of one table row: ``specs`` (of ``runs``) read, computed or pending -- as "needs
+    a GPU" where the preset leaves them to one."""
+    reason = None if all(runs.planned(s) for s in specs) else NEEDS_GPU
+    resources = {k: v for k, v in resources.items() if v is not None}
+    return runs_of(label, specs, store_of(results_dir), runs.compute_missing, progress, reason, **resources)
+
+
+def _flat(rows: dict[Any, list[RunSpec]]) -> list[RunSpec]:
+    """The specs of a table's rows, in order (a plan)."""
+    return [s for specs in rows.values() for s in specs]
 
 
 def _mean_evaluations(runs: Runs) -> Any:
@@ -40,25 +54,33 @@ def _mean_evaluations(runs: Runs) -> Any:
 
 
 # ============================================================================= Table 2
-def plan_table2(settings: SearchSettings, orders: Optional[Sequence[str]] = None, proxy: str = "nwot") -> list:
+def table2_specs(search: SpecSeeds, orders: Optional[Sequence[str]] = None,
+                 proxy: Optional[str] = None) -> dict[str, list[RunSpec]]:
+    """Table 2's rows: ordering (default: all six) -> one spec per seed (``proxy``: the search's)."""
     from ..searches.orderings import ORDERINGS
 
-    return [s for order in (orders or ORDERINGS) for s in settings.specs(proxy=proxy, order=order)]
+    changes = {"proxy": proxy} if proxy else {}
+    return {order: search.specs(order=order, **changes) for order in (orders or ORDERINGS)}
 
 
-def table2(settings: SearchSettings, results_dir: Any = None, orders: Optional[Sequence[str]] = None,
-           proxy: str = "nwot", progress: bool = False) -> TableResult:
+def plan_table2(search: SpecSeeds, orders: Optional[Sequence[str]] = None, proxy: Optional[str] = None) -> list:
+    return _flat(table2_specs(search, orders, proxy))
+
+
+def table2(search: SpecSeeds, results_dir: Any = None, orders: Optional[Sequence[str]] = None,
+           proxy: Optional[str] = None, progress: bool = False) -> TableResult:
     """Table 2: Zero-Cost-PT test error by edge-discretization ordering (NB201, all three datasets),
     with the number of proxy evaluations per search iteration (measured and the paper's formula)."""
-    from ..searches.orderings import ORDERINGS, expected_evaluations
+    from ..searches.orderings import expected_evaluations
 
     rows, pending, runs = [], [], {}
-    for order in list(orders or ORDERINGS):
-        r = zcpt_runs(settings, f"Zero-Cost-PT {proxy}, order {order}", results_dir, progress, proxy=proxy, order=order)
+    for order, specs in table2_specs(search, orders, proxy).items():
+        name = specs[0].proxy  # type: ignore[attr-defined]
+        r = _runs(search, f"Zero-Cost-PT {name}, order {order}", specs, results_dir, progress)
         runs[order] = r
         if r.pending:
             pending.append(r.pending)
-        rows.append(Row(order, r.stats(), paper.TABLE2_ORDERINGS.get(order) if proxy == "nwot" else None,
+        rows.append(Row(order, r.stats(), paper.TABLE2.get(name, {}).get(order),
                         {"# perturbations (paper formula)": paper.TABLE2_PERTURBATION_FORMULAS.get(order, "-"),
                          "evaluations / iteration (formula, NB201)": expected_evaluations(order, 5, 6),
                          "evaluations / iteration (measured)": _mean_evaluations(r),
@@ -78,39 +100,46 @@ or on the whole minibatch when it has at most 16 images."""
 
 def table3_proxies(proxies: Optional[Sequence[str]] = None) -> list[str]:
     """Table 3's rows: ``proxies``, or the paper's six followed by :data:`NEW_PROXIES`."""
-    return list(proxies) if proxies is not None else list(paper.TABLE3_PROXIES) + list(NEW_PROXIES)
+    return list(proxies) if proxies is not None else list(paper.TABLE3) + list(NEW_PROXIES)
 
 
-def _table3_changes(settings: SearchSettings, proxy: str, order: str) -> dict[str, Any]:
+def _table3_changes(search: SpecSeeds, proxy: str, order: str) -> dict[str, Any]:
     """The spec changes of one Table 3 row; ntk's 16-image NTK only when the minibatch is larger."""
     changes: dict[str, Any] = {"proxy": proxy, "order": order}
     options = dict(TABLE3_PROXY_OPTIONS.get(proxy, {}))
-    if "num_samples" in options and settings.batch_size is not None and settings.batch_size <= options["num_samples"]:
+    batch_size = search.spec.batch_size  # type: ignore[attr-defined]
+    if "num_samples" in options and batch_size is not None and batch_size <= options["num_samples"]:
         del options["num_samples"]
     if options:
         changes["proxy_options"] = options
     return changes
 
 
-def plan_table3(settings: SearchSettings, proxies: Optional[Sequence[str]] = None, order: str = "random") -> list:
-    return [s for proxy in table3_proxies(proxies) for s in settings.specs(**_table3_changes(settings, proxy, order))]
+def table3_specs(search: SpecSeeds, proxies: Optional[Sequence[str]] = None,
+                 order: str = "random") -> dict[str, list[RunSpec]]:
+    """Table 3's rows: proxy -> one spec per seed (:func:`table3_proxies`)."""
+    return {proxy: search.specs(**_table3_changes(search, proxy, order)) for proxy in table3_proxies(proxies)}
 
 
-def table3(settings: SearchSettings, results_dir: Any = None, proxies: Optional[Sequence[str]] = None,
+def plan_table3(search: SpecSeeds, proxies: Optional[Sequence[str]] = None, order: str = "random") -> list:
+    return _flat(table3_specs(search, proxies, order))
+
+
+def table3(search: SpecSeeds, results_dir: Any = None, proxies: Optional[Sequence[str]] = None,
            order: str = "random", progress: bool = False) -> TableResult:
     """Table 3: Zero-Cost-PT test error by zero-cost proxy (random order, NB201): the paper's six
     proxies and, unless ``proxies`` says otherwise, the ones published since (:data:`NEW_PROXIES`,
     paper column "not in the paper")."""
     rows, pending, runs = [], [], {}
-    for proxy in table3_proxies(proxies):
-        changes = _table3_changes(settings, proxy, order)
-        label = proxy + "".join(f" {k}={v}" for k, v in changes.get("proxy_options", {}).items())
-        r = zcpt_runs(settings, f"Zero-Cost-PT {label}, order {order}", results_dir, progress, **changes)
+    for proxy, specs in table3_specs(search, proxies, order).items():
+        options = _table3_changes(search, proxy, order).get("proxy_options", {})
+        label = proxy + "".join(f" {k}={v}" for k, v in options.items())
+        r = _runs(search, f"Zero-Cost-PT {label}, order {order}", specs, results_dir, progress)
         runs[proxy] = r
         if r.pending:
             pending.append(r.pending)
         distinct = len({str(rec.selected.arch) for rec in r.records}) if r.records else NOT_COMPUTED
-        rows.append(Row(label, r.stats(), paper.TABLE3_PROXIES.get(proxy) if order == "random" else None,
+        rows.append(Row(label, r.stats(), paper.TABLE3.get(proxy) if order == "random" else None,
                         {"distinct selected archs": distinct, "seeds": len(r.records), "data": r.data_sources()}))
     return TableResult(error_table(rows, label="proxy"), error_bars(rows), pending, runs)
 
@@ -126,16 +155,15 @@ an hour per search iteration per proxy with 30 evaluations: N=5 and one seed kee
 proxies within a working day of one core."""
 
 
-def table3_cpu_settings(seeds: Sequence[int] = TABLE3_CPU_SEEDS) -> SearchSettings:
+def table3_cpu_settings(seeds: Sequence[int] = TABLE3_CPU_SEEDS) -> SpecSeeds:
     """The CPU budget of the repository's Table 3 records: the paper's setting with N=5 (paper 10),
     V=20 (paper 100), minibatches of 64 (paper 256) from the shared CIFAR-10 sample, seed 0 (paper
     0-3), on the CPU, with the fast execution (weight-0 ops skipped, nwot hooks on ``nn.ReLU``: what
     the records were computed with, as in the ``cpu`` preset; the paper preset's NAS-Bench-201
     default is the published ``block-input`` execution); read only (missing records are listed
     with their commands)."""
-    settings = search_settings("paper", N=TABLE3_CPU_N, V=20, batch_size=64, seeds=seeds, data_source="sample",
-                               device="cpu", compute_missing=False)
-    return replace(settings, compat="fast")
+    return preset("paper", device="cpu", compute_missing=False).runs(
+        "nb201-search", seeds=seeds, N=TABLE3_CPU_N, V=20, batch_size=64, data_source="sample", supernet_mode="fast")
 
 
 def table3_cpu(results_dir: Any = None, proxies: Optional[Sequence[str]] = None,
@@ -150,56 +178,45 @@ def table3_cpu(results_dir: Any = None, proxies: Optional[Sequence[str]] = None,
 
 
 # ============================================================================= Table 4
-def plan_table4(search: SearchSettings, baselines: BaselineSettings) -> list:
-    """Table 4's specs (DARTS / DARTS-PT only when the preset trains: not in the cpu preset)."""
-    specs: list = [baselines.random_spec()]
-    for variant in DARTS_VARIANTS:
-        if not baselines.training_needs_gpu:
-            specs += baselines.darts_specs(variant)
-    for proxy in ("synflow", "nwot"):
-        specs += baselines.naswot_specs(proxy)
-    for proxy in ("synflow", "nwot"):
-        specs += search.specs(proxy=proxy, order="random")
-    return specs
+def table4_specs(p: Preset) -> dict[str, tuple[SpecSeeds, list[RunSpec], str]]:
+    """Table 4's rows but Random: label -> (the preset's runs of its kind, one spec per seed, source)."""
+    rows: dict[str, tuple[SpecSeeds, list[RunSpec], str]] = {}
+    for label, (kind, changes) in DARTS_VARIANTS.items():
+        runs = p.runs(kind)
+        rows[label] = (runs, runs.specs(**changes), "supernet training")
+    naswot, search = p.runs("naswot"), p.runs("nb201-search")
+    for proxy in paper.TABLE4_PROXIES:
+        rows[f"NASWOT({proxy})"] = (naswot, naswot.specs(proxy=proxy),
+                                    f"{naswot.spec.n_samples} samples per run")  # type: ignore[attr-defined]
+    for proxy in paper.TABLE4_PROXIES:
+        rows[f"Zero-Cost-PT({proxy})"] = (search, search.specs(proxy=proxy, order="random"),
+                                          f"N={search.spec.N}, V={search.spec.V}")  # type: ignore[attr-defined]
+    return rows
 
 
-def table4(search: SearchSettings, baselines: BaselineSettings, results_dir: Any = None, bench: Any = None,
-           progress: bool = False) -> TableResult:
-    """Table 4: Zero-Cost-PT (nwot, synflow) next to Random, DARTS, DARTS-PT (and fix alpha) and
-    NASWOT (nwot, synflow) on NAS-Bench-201 (test error %, all three datasets)."""
+def plan_table4(p: Preset) -> list:
+    """Table 4's specs (DARTS / DARTS-PT only when the preset trains supernets: not in the cpu preset)."""
+    return [p.spec("random")] + [s for runs, specs, _ in table4_specs(p).values() for s in specs if runs.planned(s)]
+
+
+def table4(p: Preset, results_dir: Any = None, bench: Any = None, progress: bool = False) -> TableResult:
+    """Table 4: Zero-Cost-PT (synflow, nwot) next to Random, DARTS, DARTS-PT (and fix alpha) and
+    NASWOT (synflow, nwot) on NAS-Bench-201 (test error %, all three datasets), from the preset's
+    ``nb201-search``, ``random``, ``naswot``, ``darts`` and ``darts-pt`` runs."""
     bench = _bench(bench)
-    store = store_at(results_dir)
     rows, pending, runs = [], [], {}
-    random_record = baselines.random_spec().run(None, bench=bench)  # benchmark lookups: always exact and fast
+    random_record = p.spec("random").run(None, bench=bench)  # benchmark lookups: always exact and fast
     runs["Random"] = random_record
     rows.append(Row("Random", error_statistics(random_record.picks), paper.TABLE4_METHODS["Random"],
                     {"runs": len(random_record.picks), "source": "benchmark lookup"}))
-    for variant, label in DARTS_VARIANTS.items():
-        r = runs_of(label, baselines.darts_specs(variant), store, baselines.compute_missing, progress,
-                    NEEDS_GPU if baselines.training_needs_gpu else None, bench=bench)
+    for label, (kind_runs, specs, source) in table4_specs(p).items():
+        r = _runs(kind_runs, label, specs, results_dir, progress, bench=bench)
+        if r.pending and label.startswith("NASWOT("):  # 500 seeds: name the count, not the list
+            r.pending = Pending(f"{label} ({len(specs) - len(r.records)} runs)", r.pending.command, r.pending.reason)
         runs[label] = r
         if r.pending:
             pending.append(r.pending)
-        rows.append(Row(label, r.stats(), paper.TABLE4_METHODS[label], {"runs": len(r.records),
-                                                                         "source": "supernet training"}))
-    for proxy in ("synflow", "nwot"):
-        label = f"NASWOT({proxy})"
-        r = runs_of(label, baselines.naswot_specs(proxy), store, baselines.compute_missing, progress, bench=bench)
-        if r.pending:  # 500 seeds: name the count, not the list
-            r.pending = Pending(f"{label} ({len(baselines.naswot_seeds) - len(r.records)} runs)", r.pending.command,
-                                r.pending.reason)
-            pending.append(r.pending)
-        runs[label] = r
-        rows.append(Row(label, r.stats(), paper.TABLE4_METHODS[label],
-                        {"runs": len(r.records), "source": f"{baselines.naswot_samples} samples per run"}))
-    for proxy in ("synflow", "nwot"):
-        label = f"Zero-Cost-PT({proxy})"
-        r = zcpt_runs(search, label, results_dir, progress, proxy=proxy, order="random")
-        runs[label] = r
-        if r.pending:
-            pending.append(r.pending)
-        rows.append(Row(label, r.stats(), paper.TABLE4_METHODS[label],
-                        {"runs": len(r.records), "source": f"N={search.N}, V={search.V}"}))
+        rows.append(Row(label, r.stats(), paper.TABLE4_METHODS[label], {"runs": len(r.records), "source": source}))
     return TableResult(error_table(rows), error_bars(rows), pending, runs)
 
 
@@ -216,7 +233,7 @@ def select_subset(record: SearchRecord, N: int, V: int) -> dict[str, Any]:
     (:func:`~zcpt_analysis.searches.op_selection.select_candidate`). Returns ``{"N", "V",
     "candidates": [{"arch", "total"}], "distinct", "selected"}`` (candidates in order of discovery).
     """
-    from ..searches.zcpt import distinct_candidates
+    from ..searches.results import distinct_candidates
 
     have_n, have_v = len(record.iterations), record.validation_batches
     if not 1 <= N <= have_n:
@@ -242,13 +259,20 @@ class NVResult:
     pending: list[Pending]
 
 
-def plan_figure3(settings: SearchSettings, N_values: Sequence[int], V_values: Sequence[int],
-                 orders: Sequence[str] = ("random",), proxy: str = "nwot") -> list:
-    return [s for order in orders for s in settings.specs(proxy=proxy, order=order, N=max(N_values), V=max(V_values))]
+def figure3_specs(search: SpecSeeds, N_values: Sequence[int], V_values: Sequence[int],
+                  orders: Sequence[str] = ("random",), proxy: Optional[str] = None) -> dict[str, list[RunSpec]]:
+    """Figure 3's runs: ordering -> one spec per seed with ``max(N_values)`` and ``max(V_values)``."""
+    changes = {"proxy": proxy} if proxy else {}
+    return {order: search.specs(order=order, N=max(N_values), V=max(V_values), **changes) for order in orders}
 
 
-def nv_ablation(settings: SearchSettings, N_values: Sequence[int], V_values: Sequence[int],
-                orders: Sequence[str] = ("random",), proxy: str = "nwot", results_dir: Any = None,
+def plan_figure3(search: SpecSeeds, N_values: Sequence[int], V_values: Sequence[int],
+                 orders: Sequence[str] = ("random",), proxy: Optional[str] = None) -> list:
+    return _flat(figure3_specs(search, N_values, V_values, orders, proxy))
+
+
+def nv_ablation(search: SpecSeeds, N_values: Sequence[int], V_values: Sequence[int],
+                orders: Sequence[str] = ("random",), proxy: Optional[str] = None, results_dir: Any = None,
                 bench: Any = None, progress: bool = False) -> NVResult:
     """Figure 3: one run per (order, seed) with ``max(N_values)`` and ``max(V_values)``, from which
     every smaller (N, V) selection is derived (:func:`select_subset`). CIFAR-10 test accuracy from
@@ -256,9 +280,10 @@ def nv_ablation(settings: SearchSettings, N_values: Sequence[int], V_values: Seq
     bench = _bench(bench)
     n_max, v_max = max(N_values), max(V_values)
     sel_rows, point_rows, dist_rows, pending = [], [], [], []
-    for order in orders:
-        runs = zcpt_runs(settings, f"Zero-Cost-PT {proxy}, order {order}, N={n_max}, V={v_max}", results_dir,
-                         progress, proxy=proxy, order=order, N=n_max, V=v_max)
+    for order, specs in figure3_specs(search, N_values, V_values, orders, proxy).items():
+        name = specs[0].proxy  # type: ignore[attr-defined]
+        runs = _runs(search, f"Zero-Cost-PT {name}, order {order}, N={n_max}, V={v_max}", specs, results_dir,
+                     progress)
         if runs.pending:
             pending.append(runs.pending)
         for rec in runs.records:
@@ -309,6 +334,7 @@ def nv_ablation(settings: SearchSettings, N_values: Sequence[int], V_values: Seq
                     distribution, pd.DataFrame(summary_rows), comparison(facts) if facts else pd.DataFrame(), pending)
 
 
-__all__ = ["DARTS_VARIANTS", "NEW_PROXIES", "NVResult", "TABLE3_PROXY_OPTIONS", "nv_ablation", "plan_figure3",
-           "plan_table2", "plan_table3", "plan_table4", "select_subset", "table2", "table3", "table3_cpu",
-           "table3_cpu_settings", "table3_proxies", "table4", "zcpt_runs"]
+__all__ = ["DARTS_VARIANTS", "NEW_PROXIES", "NVResult", "TABLE3_PROXY_OPTIONS", "figure3_specs", "nv_ablation",
+           "plan_figure3", "plan_table2", "plan_table3", "plan_table4", "select_subset", "table2", "table2_specs",
+           "table3", "table3_cpu", "table3_cpu_settings", "table3_proxies", "table3_specs", "table4", "table4_specs",
+           "zcpt_runs"]

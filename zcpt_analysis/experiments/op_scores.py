@@ -3,48 +3,55 @@ measured next to the paper. Each score table is one record (one method, one seed
 from __future__ import annotations
 
 import math
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 import pandas as pd
 
 from .. import paper
-from .common import NEEDS_GPU, NOT_COMPUTED, Pending, bench as _bench, collect, commands, pending_for, store_at
-from .presets import ScoreSettings
+from ..runs.specs import RunSpec
+from .collect import NEEDS_GPU, NOT_COMPUTED, Pending, bench as _bench, collect, commands, pending_for, store_of
+from .presets import SpecSeeds, preset_results_dir
 
 
 # ============================================================================= iteration-0 scores
-def plan_scores(settings: ScoreSettings) -> list:
-    """Every (method, seed) score table of ``settings`` that the preset computes (the cpu preset
-    leaves the training-based methods to a GPU)."""
-    return [settings.spec(m, seed) for seed in settings.seeds for m in settings.methods if settings.is_planned(m)]
+def score_specs(scores: SpecSeeds, methods: Optional[Sequence[str]] = None) -> dict[int, list[RunSpec]]:
+    """The score tables of ``methods`` (default: all seven): seed -> one spec per method."""
+    from ..scoring import METHOD_NAMES
+
+    return {seed: [scores.at(seed, method=m) for m in (methods or METHOD_NAMES)] for seed in scores.seeds}
 
 
-def operation_scores(settings: ScoreSettings, results_dir: Any = None, bench: Any = None,
-                     progress: bool = False) -> tuple[pd.DataFrame, list[Pending]]:
-    """Iteration-0 operation scores ``g(A_0, e, o)`` of ``settings.methods`` for every seed: the
-    tidy table of :func:`~zcpt_analysis.scoring.score_operations` with a ``seed`` column.
+def plan_scores(scores: SpecSeeds, methods: Optional[Sequence[str]] = None) -> list:
+    """Every (method, seed) score table that the preset computes (the cpu preset leaves the
+    training-based methods to a GPU)."""
+    return [s for specs in score_specs(scores, methods).values() for s in specs if scores.planned(s)]
 
-    Tables are read from the results store ``results_dir`` (the paper preset's default store when
-    None); a missing one is computed when ``settings.compute_missing`` -- the benchmark-only methods
+
+def operation_scores(scores: SpecSeeds, methods: Optional[Sequence[str]] = None, results_dir: Any = None,
+                     bench: Any = None, progress: bool = False) -> tuple[pd.DataFrame, list[Pending]]:
+    """Iteration-0 operation scores ``g(A_0, e, o)`` of ``methods`` (default: all seven) for every
+    seed of ``scores``: the tidy table of :func:`~zcpt_analysis.scoring.score_operations` with a
+    ``seed`` column.
+
+    Tables are read from the results store ``results_dir`` (the preset's default store when None);
+    a missing one is computed when ``scores.compute_missing`` -- the benchmark-only methods
     (best-acc, avg-acc) always, they are exact and fast -- else reported as :class:`Pending` with the
     ``zcpt scores`` command.
     """
-    from ..scoring import TABLE_COLUMNS, get_method
-    from .common import default_results_dir
+    from ..scoring import TABLE_COLUMNS, ScoringContext, get_method
 
     bench = _bench(bench)
-    store = store_at(results_dir if results_dir is not None else default_results_dir(settings.preset))
+    store = store_of(results_dir if results_dir is not None else preset_results_dir(scores.preset))
     tables, pending = [], []
-    for seed in settings.seeds:
-        specs = [settings.spec(m, seed) for m in settings.methods]
-        context = specs[0].context(bench=bench)
+    for seed, specs in score_specs(scores, methods).items():
+        context = ScoringContext(settings=specs[0], bench=bench)  # type: ignore[arg-type]
         missing: dict[bool, list] = {True: [], False: []}  # planned in this preset? -> specs
         reasons = []
         for spec in specs:
-            compute = settings.compute_missing or get_method(spec.method).network == "none"
+            compute = scores.compute_missing or get_method(spec.method).network == "none"  # type: ignore[attr-defined]
             found = collect([spec], store, compute, progress, bench=bench, context=context)
             if found.missing:
-                planned = settings.is_planned(spec.method)
+                planned = scores.planned(spec)
                 missing[planned].append(spec)
                 reasons += found.reasons if planned else []
             else:
@@ -148,35 +155,33 @@ def table1_comparison(table: pd.DataFrame, bench: Any = None) -> pd.DataFrame:
 
 
 # ============================================================================= iterative setting (Figure A1)
-def plan_iterative(settings: ScoreSettings) -> list:
-    return [settings.iterative_spec(seed) for seed in settings.seeds]
+def plan_iterative(iterative: SpecSeeds) -> list:
+    return iterative.specs()
 
 
-def iterative_table(settings: ScoreSettings, results_dir: Any = None, bench: Any = None,
+def iterative_table(iterative: SpecSeeds, results_dir: Any = None, bench: Any = None,
                     reference: str = "best-acc", progress: bool = False) -> tuple[pd.DataFrame, list[Pending]]:
     """The iterative setting of A.1.1 (Figure A1) for every seed: the tidy table of
     :func:`~zcpt_analysis.analysis.iterative_scores` with a ``seed`` column; records from the
-    store, computed when ``settings.compute_missing``, else pending with the ``zcpt scores
+    store, computed when ``iterative.compute_missing``, else pending with the ``zcpt scores
     --iterative`` command."""
     from ..scoring import METHOD_NAMES
 
     bench = _bench(bench)
-    store = store_at(results_dir)
-    specs = [settings.iterative_spec(seed, reference) for seed in settings.seeds]
-    found = collect(specs, store, settings.compute_missing, progress, bench=bench)
+    store = store_of(results_dir)
+    specs = iterative.specs(reference=reference)
+    found = collect(specs, store, iterative.compute_missing, progress, bench=bench)
     tables = [found.records[i].table().assign(seed=specs[i].seed) for i in sorted(found.records)]
     pending = []
     missing = pending_for("iterative operation scores (seeds "
                           + ", ".join(str(specs[i].seed) for i in found.missing) + ")", specs, found, store)
     if missing:
         pending.append(missing)
-    excluded = [m for m in METHOD_NAMES if m not in settings.methods]
+    excluded = [m for m in METHOD_NAMES if m not in iterative.spec.methods]  # type: ignore[attr-defined]
     if excluded:
-        full = [s.replace(methods=tuple(METHOD_NAMES)) for s in specs]
-        if settings.training_needs_gpu:
-            full = [s.replace(device="auto") for s in full]
-        reason = (NEEDS_GPU if settings.training_needs_gpu
-                  else f"{NOT_COMPUTED} (not in the {settings.preset} preset's methods)")
+        full = iterative.specs(reference=reference, methods=tuple(METHOD_NAMES))
+        reason = (NOT_COMPUTED + f" (not in the {iterative.preset} preset's methods)" if iterative.planned(full[0])
+                  else NEEDS_GPU)
         pending.append(Pending(f"iterative trajectories of {', '.join(excluded)}", commands(full, store), reason))
     table = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
     return table, pending

@@ -1,9 +1,11 @@
-"""The proxy study (``benchmarks/proxy_correlation.py``) read back for the proxies notebook.
+"""The proxy study (:mod:`zcpt_analysis.proxy_study`) read back for the proxies notebook.
 
 The study scores every registered proxy on the same random NAS-Bench-201 architectures and
-minibatch and rank-correlates the scores with the test accuracies of all three datasets. This
-module only *reads* its summary (``benchmarks/results/proxy_study.json`` in a checkout) and lays it
-out next to the published reference values; it never computes. Reference values are labelled
+minibatch and rank-correlates the scores with the test accuracies of all three datasets. A preset's
+study is a run spec (kind ``proxy-study``, planned by ``zcpt reproduce``): its record is read from
+the preset's store (the smoke preset computes its small one on the spot); without it, the summary
+the repository ships (``benchmarks/results/proxy_study.json``, written by
+``benchmarks/proxy_correlation.py``) is shown, saying so. Reference values are labelled
 "reference" (published, not measured here).
 """
 from __future__ import annotations
@@ -17,11 +19,15 @@ import pandas as pd
 
 from ..files import read_json
 from ..proxies.published import NB201_DATASETS
-from .common import DATASET_LABELS
+from .collect import collect, store_of
+from .formatting import DATASET_LABELS
+from .presets import preset as preset_of
+from .presets import preset_results_dir
 
 STUDY_FILE = Path("benchmarks") / "results" / "proxy_study.json"
 """The study's summary, relative to the repository root."""
 STUDY_COMMAND = "python benchmarks/proxy_correlation.py --num-archs 1000 --threads 1"
+"""What writes :data:`STUDY_FILE` (a preset's own study: ``zcpt proxies study``, see the presets)."""
 
 
 def repository_root() -> Path:
@@ -47,16 +53,35 @@ def _num(value: Any) -> float:
     return math.nan if value is None else float(value)
 
 
-def proxy_study(path: Optional[Path] = None) -> StudyResult:
-    """The study summary at ``path`` (default: the repository's :data:`STUDY_FILE`)."""
+def proxy_study(preset: Optional[str] = None, *, results_dir: Any = None, compute_missing: Optional[bool] = None,
+                progress: bool = False, path: Optional[Path] = None) -> StudyResult:
+    """The study of ``preset`` (its record in ``results_dir``, default the preset's store; computed
+    when missing if ``compute_missing``, default: the preset's), else the summary at ``path``
+    (default: the repository's :data:`STUDY_FILE`)."""
     from ..viz import error_bars_info
 
+    source = ""
+    if preset is not None and path is None:
+        runs = preset_of(preset, compute_missing=compute_missing).runs("proxy-study")
+        spec = runs.specs()[0]
+        store = store_of(preset_results_dir(preset, results_dir))
+        found = collect([spec], store, runs.compute_missing, progress)
+        if not found.missing:
+            return _laid_out(found.records[0].to_json(), "")
+        source = (f"The {preset} preset's study is {found.reasons[0]}: `{spec.command(store.root if store else None)}`. "
+                  "Shown instead: the study this repository ships (measured on another machine). ")
     path = Path(path) if path is not None else repository_root() / STUDY_FILE
     if not path.exists():
         empty = pd.DataFrame()
         return StudyResult(empty, error_bars_info([]), empty,
-                           f"The proxy study has not been run here ({path} is missing): `{STUDY_COMMAND}`.")
-    data = read_json(path)
+                           source + f"The proxy study has not been run here ({path} is missing): `{STUDY_COMMAND}`.")
+    return _laid_out(read_json(path), source)
+
+
+def _laid_out(data: dict[str, Any], source: str) -> StudyResult:
+    """A study summary (a record's JSON or the shipped summary) as tables, bars and a note."""
+    from ..viz import error_bars_info
+
     rows, bars, matrix = [], [], {}
     for r in data["rows"]:
         item: dict[str, Any] = {"proxy": r["proxy"]}
@@ -78,9 +103,10 @@ def proxy_study(path: Optional[Path] = None) -> StudyResult:
         matrix[r["proxy"]] = {**{DATASET_LABELS[ds]: _num(r[f"{ds} rho"]) for ds in NB201_DATASETS},
                               "params": _num(r["rho with params"])}
     cfg = data["config"]
-    note = (f"{data['num_archs']} random NAS-Bench-201 architectures (of {data['planned_archs']} planned), one "
+    timing = data.get("timing_note") or data.get("timing")
+    note = source + (f"{data['num_archs']} random NAS-Bench-201 architectures (of {data['planned_archs']} planned), one "
             f"minibatch of {cfg['batch_size']} real CIFAR-10 images ({cfg['data']}, seed {cfg['seed']}) for every proxy "
-            f"and every dataset's accuracies; {data['reference_note']}. Timings: {data['timing']}.")
+            f"and every dataset's accuracies; {data['reference_note']}. Timings: {timing}.")
     check = data.get("sample_check")
     if check:  # params has no randomness: its whole-space vs sample rho is the sample's own effect
         note += (" Sample check: ρ(params) is " + " / ".join(f"{check['space'][ds]:.3f}" for ds in NB201_DATASETS)

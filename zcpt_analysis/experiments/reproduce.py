@@ -23,7 +23,7 @@ from ..paths import display, resolve
 from ..runs.costs import CostModel, Estimate, format_seconds
 from ..runs.specs import RunSpec
 from ..runs.store import ResultStore
-from .common import PRESET_RESULTS_DIRS, check_preset
+from .presets import PRESET_RESULTS_DIRS, check_preset
 from .targets import TARGETS
 
 EXECUTORS: tuple[str, ...] = ("dask", "serial")
@@ -85,7 +85,7 @@ def select(specs: Sequence[RunSpec], only: Mapping[str, Sequence[str]]) -> list[
 
 
 def default_store(preset: str) -> ResultStore:
-    """The preset's results store when none is given (:data:`~.common.PRESET_RESULTS_DIRS`)."""
+    """The preset's results store when none is given (:data:`~.presets.PRESET_RESULTS_DIRS`)."""
     return ResultStore(resolve(PRESET_RESULTS_DIRS[check_preset(preset)]))
 
 

@@ -17,11 +17,11 @@ from .. import paper
 from ..errors import ZcptError
 from ..registry import Registry
 from ..runs.specs import RunSpec
-from .common import check_preset, unique
+from .collect import unique
 from .darts_tables import plan_darts_search, plan_table6
 from .nb201_tables import plan_figure3, plan_table2, plan_table3, plan_table4
 from .op_scores import plan_iterative, plan_scores
-from .presets import baseline_settings, iterative_settings, preset_default, score_settings, search_settings
+from .presets import Preset, SpecSeeds, check_preset, preset, search_settings
 
 
 @dataclass(frozen=True)
@@ -50,38 +50,45 @@ OVERRIDES: tuple[str, ...] = ("data_root", "device", "seeds")
 TARGETS: Registry[Target] = Registry("target")
 
 
-def _search(preset: str, o: dict[str, Any], space: str = "nb201", **kw: Any):
-    if "seeds" in o:
-        kw["seeds"] = o["seeds"]
-    return search_settings(preset, space, data_root=o.get("data_root"), device=o.get("device"), **kw)
+def _preset(name: str, o: dict[str, Any]) -> Preset:
+    return preset(name, data_root=o.get("data_root"), device=o.get("device"))
 
 
-def _scores(preset: str, o: dict[str, Any]) -> list[RunSpec]:
-    return plan_scores(score_settings(preset, data_root=o.get("data_root"), device=o.get("device")))
+def _search(name: str, o: dict[str, Any], space: str = "nb201", seeds: Any = None, **changes: Any) -> SpecSeeds:
+    return search_settings(name, space, seeds=o.get("seeds", seeds), data_root=o.get("data_root"),
+                           device=o.get("device"), **changes)
+
+
+def _table6(name: str, o: dict[str, Any]) -> list[RunSpec]:
+    p = _preset(name, o)
+    return plan_table6({d: _search(name, o, "darts-s1", dataset=d, seeds=p.default("subspace_seeds"))
+                        for d in p.default("subspace_datasets")}, paper.TABLE6_SPACES)
 
 
 for _t in (
-    Target("table1", "iteration0_selection", "Table 1: the architecture each scoring method selects", _scores),
-    Target("tableA2", "operation_scores", "Table A2: raw iteration-0 operation scores", _scores),
-    Target("figure2", "operation_scores", "Figure 2: correlation of the operation scores", _scores),
+    Target("table1", "iteration0_selection", "Table 1: the architecture each scoring method selects",
+           lambda p, o: plan_scores(_preset(p, o).runs("scores"))),
+    Target("tableA2", "operation_scores", "Table A2: raw iteration-0 operation scores",
+           lambda p, o: plan_scores(_preset(p, o).runs("scores"))),
+    Target("figure2", "operation_scores", "Figure 2: correlation of the operation scores",
+           lambda p, o: plan_scores(_preset(p, o).runs("scores"))),
     Target("figureA1", "iterative_scores", "Figure A1: the iterative setting",
-           lambda p, o: plan_iterative(iterative_settings(p, data_root=o.get("data_root"), device=o.get("device")))),
+           lambda p, o: plan_iterative(_preset(p, o).runs("iterative"))),
     Target("table2", "search_orders", "Table 2: edge discretization orderings",
            lambda p, o: plan_table2(_search(p, o))),
     Target("table3", "proxies", "Table 3: zero-cost proxies", lambda p, o: plan_table3(_search(p, o))),
     Target("table4", "nb201_sota", "Table 4: NAS-Bench-201 comparison",
-           lambda p, o: plan_table4(_search(p, o), baseline_settings(p, data_root=o.get("data_root"),
-                                                                     device=o.get("device")))),
+           lambda p, o: plan_table4(_preset(p, o).with_spec("nb201-search", seeds=o.get("seeds")))),
     Target("figure3", "search_vs_validation", "Figure 3: search iterations N and validation minibatches V",
-           lambda p, o: plan_figure3(_search(p, o), preset_default(p, "nv_N_values"), preset_default(p, "nv_V_values"),
-                                     preset_default(p, "nv_orders"))),
+           lambda p, o: plan_figure3(_search(p, o), *(_preset(p, o).default(k)
+                                                       for k in ("nv_N_values", "nv_V_values", "nv_orders")))),
     Target("table5", "darts_space", "Table 5: the DARTS CNN space on CIFAR-10",
-           lambda p, o: plan_darts_search(_search(p, o, "darts"), preset_default(p, "darts_orders"))),
-    Target("table6", "darts_subspaces", "Table 6: RobustDARTS S1-S4",
-           lambda p, o: plan_table6({d: _search(p, o, "darts-s1", dataset=d, seeds=preset_default(p, "subspace_seeds"))
-                                     for d in preset_default(p, "subspace_datasets")}, paper.TABLE6_SPACES)),
+           lambda p, o: plan_darts_search(_search(p, o, "darts"), _preset(p, o).default("darts_orders"))),
+    Target("table6", "darts_subspaces", "Table 6: RobustDARTS S1-S4", _table6),
     Target("tableA1", "imagenet", "Table A1: ImageNet (cells searched on CIFAR-10)",
            lambda p, o: plan_darts_search(_search(p, o, "darts"), ["random"])),
+    Target("proxy_study", "proxies", "The proxy study: every proxy's rank correlation with NB201 accuracy",
+           lambda p, o: _preset(p, o).runs("proxy-study").specs()),
 ):
     TARGETS.register(_t)
 

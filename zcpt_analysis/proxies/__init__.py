@@ -14,8 +14,13 @@ negated NTK condition number) -- and the set-relative rank-average ``ensemble``.
 NAS-Bench-201 correlations are in :mod:`.published`. Every proxy leaves the network exactly as it found it
 (parameters, buffers, ``requires_grad``, ``.grad``, dtype, training flags, hooks) without copying
 it. The shared NaN/inf policy is documented in :mod:`zcpt_analysis.proxies.policy`.
+
+Each proxy registers itself where it is defined, with the :func:`~.registry.proxy` decorator; what
+other code needs to know about it (minimum batch, the options of the NASWOT baseline or of the
+published code, which batched search engine applies, ...) is a field of its :class:`ProxySpec`,
+never a test of its name.
 """
-# Importing a proxy module registers it; this order is the registry's (and `zcpt proxies list`'s) order.
+# Importing a proxy module registers it (its @proxy decorator); this order is the registry's (and `zcpt proxies list`'s) order.
 from . import synflow  # noqa: F401  isort:skip
 from . import snip  # noqa: F401  isort:skip
 from . import grasp  # noqa: F401  isort:skip
@@ -38,9 +43,9 @@ from .base import MODES, scored_layers
 from .policy import (DegenerateNetworkWarning, ProxyInputError, ProxyNaNWarning, ProxyOverflowWarning, ProxyWarning,
                      nan_safe_argbest, ranking_value)
 from .ensemble import ComponentScores, comparable, rank_average
-from .registry import ProxySpec, compute_proxy, get_proxy, parse_proxy_variant, proxy_names, register_proxy
+from .registry import ProxySpec, compute_proxy, get_proxy, parse_proxy_variant, proxy, proxy_names, register_proxy
 
 __all__ = ["MODES", "scored_layers", "DegenerateNetworkWarning", "ProxyInputError", "ProxyNaNWarning",
            "ProxyOverflowWarning", "ProxyWarning", "nan_safe_argbest", "ranking_value", "ProxySpec", "compute_proxy",
-           "get_proxy", "proxy_names", "register_proxy", "ComponentScores", "comparable", "rank_average",
+           "get_proxy", "proxy", "proxy_names", "register_proxy", "ComponentScores", "comparable", "rank_average",
            "parse_proxy_variant"]

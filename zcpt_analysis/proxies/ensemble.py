@@ -32,7 +32,7 @@ from torch import nn
 
 from .base import DeviceLike
 from .policy import ProxyInputError
-from .registry import ProxySpec, get_proxy, parse_proxy_variant, register_proxy
+from .registry import get_proxy, parse_proxy_variant, proxy
 
 DEFAULT_COMPONENTS: tuple[str, ...] = ("nwot", "synflow")
 """The ensemble's components when ``proxies`` is not given (Zero-Cost-PT's two best proxies)."""
@@ -120,6 +120,16 @@ def comparable(scores: Union[Mapping[Any, Any], Sequence[Any]]) -> Any:
     return dict(zip(keys, floats)) if is_map else floats
 
 
+@proxy(
+    "ensemble",
+    cost="the sum of its components' costs",
+    chunking="per component (give chunk_size to a component: proxies=nwot:chunk_size=32,...)",
+    default_mode="per component",
+    reference="rank averaging of zero-cost proxies (TE-NAS's rank sum); components default to nwot, synflow",
+    description="mean normalised rank of the component proxies within the set of networks compared",
+    sign="mean rank within the compared set",
+    relative=True,
+)
 def ensemble(net: nn.Module, inputs: torch.Tensor, targets: Optional[torch.Tensor] = None, loss_fn: Any = None, *,
              proxies: Union[str, Sequence[str], None] = None, device: DeviceLike = None) -> ComponentScores:
     """The component scores of ``net`` (rank them within a set with :func:`comparable`)."""
@@ -134,19 +144,3 @@ def ensemble(net: nn.Module, inputs: torch.Tensor, targets: Optional[torch.Tenso
             opts["device"] = device
         values.append(float(spec.fn(net, inputs, targets, loss_fn=loss_fn, **opts)))
     return ComponentScores([label for label, _, _ in parsed], values)
-
-
-register_proxy(ProxySpec(
-    name="ensemble",
-    fn=ensemble,
-    needs_labels=False,
-    needs_gradients=True,
-    higher_is_better=True,
-    cost="the sum of its components' costs",
-    chunking="per component (give chunk_size to a component: proxies=nwot:chunk_size=32,...)",
-    default_mode="per component",
-    reference="rank averaging of zero-cost proxies (TE-NAS's rank sum); components default to nwot, synflow",
-    description="mean normalised rank of the component proxies within the set of networks compared",
-    sign="mean rank within the compared set",
-    relative=True,
-))

@@ -36,7 +36,7 @@ from torch import nn
 
 from .base import DeviceLike, chunk_slices, logits_of, prepare_inputs, prepare_targets, scoring_state
 from .policy import ProxyInputError, finalize
-from .registry import ProxySpec, register_proxy
+from .registry import proxy
 
 EPS = 1e-5
 MANY_CLASSES = 100
@@ -88,6 +88,13 @@ def jacobian_and_classes(net: nn.Module, inputs: torch.Tensor, targets: Optional
         return torch.cat(rows), y, num_classes
 
 
+@proxy(
+    "epe_nas",
+    needs_labels=True,
+    cost="1 forward + 1 backward (input gradient) + one correlation matrix per class",
+    reference="Lopes et al. 2021 (EPE-NAS, ICANN); NASLib naslib/predictors/pruners/measures/epe_nas.py",
+    description="sum over classes of |sum log(|corr(J_c)| + 1e-5)| of the input-Jacobian rows per class",
+)
 def epe_nas(net: nn.Module, inputs: torch.Tensor, targets: Optional[torch.Tensor] = None, loss_fn: Any = None, *,
             mode: str = "as-is", chunk_size: Optional[int] = None, device: DeviceLike = None,
             output_index: Optional[int] = None) -> float:
@@ -101,18 +108,3 @@ def epe_nas(net: nn.Module, inputs: torch.Tensor, targets: Optional[torch.Tensor
     if bool(constant.any()):
         return finalize("epe_nas", math.nan)
     return finalize("epe_nas", epe_score(jac, labels, num_classes))
-
-
-register_proxy(ProxySpec(
-    name="epe_nas",
-    fn=epe_nas,
-    needs_labels=True,
-    needs_gradients=True,
-    higher_is_better=True,
-    cost="1 forward + 1 backward (input gradient) + one correlation matrix per class",
-    chunking="exact without batch-coupled layers (not with train-mode BatchNorm)",
-    default_mode="as-is",
-    reference="Lopes et al. 2021 (EPE-NAS, ICANN); NASLib naslib/predictors/pruners/measures/epe_nas.py",
-    description="sum over classes of |sum log(|corr(J_c)| + 1e-5)| of the input-Jacobian rows per class",
-    sign="as published",
-))

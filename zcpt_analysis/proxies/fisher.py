@@ -35,7 +35,7 @@ from .base import (DeviceLike, LossFn, chunk_slices, prepare_inputs, prepare_tar
                    scoring_state, sum_float64)
 from .gradients import chunk_loss, finish_saliency, grad_or_none
 from .policy import ProxyInputError
-from .registry import ProxySpec, register_proxy
+from .registry import proxy
 
 
 def _channel_products(layer: nn.Module, act: torch.Tensor, delta: torch.Tensor) -> torch.Tensor:
@@ -46,6 +46,18 @@ def _channel_products(layer: nn.Module, act: torch.Tensor, delta: torch.Tensor) 
     return prod.sum(dim=tuple(range(2, prod.dim()))) if prod.dim() > 2 else prod
 
 
+@proxy(
+    "fisher",
+    needs_labels=True,
+    cost="1 forward + 1 backward (gradients w.r.t. layer outputs)",
+    chunking="exact without batch-coupled layers (not in its default train mode on BatchNorm networks)",
+    default_mode="train",
+    reference="Turner et al. 2020; Abdelfattah et al. 2021 foresight/pruners/measures/fisher.py",
+    description="channel-wise 0.5*mean_n(sum_spatial a*dL/da)^2 times the weight fan-in",
+    batched_engine="fast_gradients",
+    batched_kind="channel-fisher",
+    batched_options=frozenset({"mode", "loss_reduction"}),
+)
 def fisher(net: nn.Module, inputs: torch.Tensor, targets: Optional[torch.Tensor] = None,
            loss_fn: Optional[LossFn] = None, *, mode: str = "train", chunk_size: Optional[int] = None,
            device: DeviceLike = None, loss_reduction: str = "mean", output_index: Optional[int] = None) -> float:
@@ -93,17 +105,3 @@ def fisher(net: nn.Module, inputs: torch.Tensor, targets: Optional[torch.Tensor]
                      if sq is not None]
             value = sum_float64(terms, dev).item()
     return finish_saliency("fisher", value)
-
-
-register_proxy(ProxySpec(
-    name="fisher",
-    fn=fisher,
-    needs_labels=True,
-    needs_gradients=True,
-    higher_is_better=True,
-    cost="1 forward + 1 backward (gradients w.r.t. layer outputs)",
-    chunking="exact without batch-coupled layers (not in its default train mode on BatchNorm networks)",
-    default_mode="train",
-    reference="Turner et al. 2020; Abdelfattah et al. 2021 foresight/pruners/measures/fisher.py",
-    description="channel-wise 0.5*mean_n(sum_spatial a*dL/da)^2 times the weight fan-in",
-))

@@ -18,9 +18,18 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from .base import DeviceLike, prepare_inputs, scoring_state
 from .policy import finalize
-from .registry import ProxySpec, register_proxy
+from .registry import proxy
 
 
+@proxy(
+    "flops",
+    needs_gradients=False,
+    cost="1 forward at batch 1 (FlopCounterMode)",
+    chunking="n/a (batch 1)",
+    default_mode="eval",
+    reference="baseline in Abdelfattah et al. 2021",
+    description="FLOPs (2 x MACs of conv/matmul) of one forward pass per input",
+)
 def flops(net: nn.Module, inputs: torch.Tensor, targets: Optional[torch.Tensor] = None, loss_fn: Any = None, *,
           mode: str = "eval", per_sample: bool = True, device: DeviceLike = None, **_: Any) -> float:
     """FLOPs of a forward pass of one input (or the whole batch) (**higher is better**; labels unused)."""
@@ -32,17 +41,3 @@ def flops(net: nn.Module, inputs: torch.Tensor, targets: Optional[torch.Tensor] 
         with counter:
             net(x)
         return finalize("flops", float(counter.get_total_flops()))
-
-
-register_proxy(ProxySpec(
-    name="flops",
-    fn=flops,
-    needs_labels=False,
-    needs_gradients=False,
-    higher_is_better=True,
-    cost="1 forward at batch 1 (FlopCounterMode)",
-    chunking="n/a (batch 1)",
-    default_mode="eval",
-    reference="baseline in Abdelfattah et al. 2021",
-    description="FLOPs (2 x MACs of conv/matmul) of one forward pass per input",
-))

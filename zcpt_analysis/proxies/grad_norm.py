@@ -18,26 +18,28 @@ from torch import nn
 
 from .base import DeviceLike, LossFn
 from .gradients import gradient_saliency
-from .registry import ProxySpec, register_proxy
+from .registry import proxy
 
 
+def grad_norm_saliency(w: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
+    """One layer's grad_norm term ``‖∂L/∂W‖₂`` (also the batched search engine's)."""
+    return g.norm()
+
+
+@proxy(
+    "grad_norm",
+    needs_labels=True,
+    cost="1 forward + 1 backward",
+    reference="Abdelfattah et al. 2021 foresight/pruners/measures/grad_norm.py",
+    description="sum over Conv2d/Linear layers of ||dL/dW||_2",
+    batched_engine="fast_gradients",
+    batched_kind="weight-saliency",
+    layer_saliency=grad_norm_saliency,
+    batched_options=frozenset({"mode", "loss_reduction"}),
+)
 def grad_norm(net: nn.Module, inputs: torch.Tensor, targets: Optional[torch.Tensor] = None,
               loss_fn: Optional[LossFn] = None, *, mode: str = "as-is", chunk_size: Optional[int] = None,
               device: DeviceLike = None, loss_reduction: str = "mean", output_index: Optional[int] = None) -> float:
     """``Σ_layers ‖∂L/∂W‖₂`` over Conv2d/Linear weights (**higher is better**; needs labels)."""
-    return gradient_saliency("grad_norm", lambda w, g: g.norm(), net, inputs, targets, loss_fn, mode=mode, chunk_size=chunk_size,
+    return gradient_saliency("grad_norm", grad_norm_saliency, net, inputs, targets, loss_fn, mode=mode, chunk_size=chunk_size,
                              device=device, loss_reduction=loss_reduction, output_index=output_index)
-
-
-register_proxy(ProxySpec(
-    name="grad_norm",
-    fn=grad_norm,
-    needs_labels=True,
-    needs_gradients=True,
-    higher_is_better=True,
-    cost="1 forward + 1 backward",
-    chunking="exact without batch-coupled layers (not with train-mode BatchNorm)",
-    default_mode="as-is",
-    reference="Abdelfattah et al. 2021 foresight/pruners/measures/grad_norm.py",
-    description="sum over Conv2d/Linear layers of ||dL/dW||_2",
-))

@@ -28,7 +28,7 @@ from torch import nn
 from .base import (DeviceLike, LossFn, chunk_slices, prepare_inputs, prepare_targets, resolve_loss, scored_layers,
                    scoring_state, sum_float64)
 from .gradients import Grads, accumulate, chunk_loss, finish_saliency, grad_or_none, weight_grads
-from .registry import ProxySpec, register_proxy
+from .registry import proxy
 
 
 def _hessian_grad(weights: list[torch.Tensor], g: Grads, grad_f: Grads) -> Grads:
@@ -39,6 +39,13 @@ def _hessian_grad(weights: list[torch.Tensor], g: Grads, grad_f: Grads) -> Grads
     return grad_or_none(torch.stack(terms).sum(), weights)
 
 
+@proxy(
+    "grasp",
+    needs_labels=True,
+    cost="1 forward + 1 backward (create_graph) + 1 double backward; chunked: 2 forwards per chunk",
+    reference="Wang et al. 2020; Abdelfattah et al. 2021 foresight/pruners/measures/grasp.py (sign negated)",
+    description="-sum W * (H g), Hessian-gradient product of the loss",
+)
 def grasp(net: nn.Module, inputs: torch.Tensor, targets: Optional[torch.Tensor] = None,
           loss_fn: Optional[LossFn] = None, *, mode: str = "as-is", chunk_size: Optional[int] = None,
           device: DeviceLike = None, loss_reduction: str = "mean", output_index: Optional[int] = None) -> float:
@@ -65,17 +72,3 @@ def grasp(net: nn.Module, inputs: torch.Tensor, targets: Optional[torch.Tensor] 
         with torch.no_grad():
             value = -sum_float64([(w * h).sum() for w, h in zip(weights, hg) if h is not None], dev).item()
     return finish_saliency("grasp", value + 0.0)  # + 0.0 turns -0.0 into 0.0
-
-
-register_proxy(ProxySpec(
-    name="grasp",
-    fn=grasp,
-    needs_labels=True,
-    needs_gradients=True,
-    higher_is_better=True,
-    cost="1 forward + 1 backward (create_graph) + 1 double backward; chunked: 2 forwards per chunk",
-    chunking="exact without batch-coupled layers (not with train-mode BatchNorm)",
-    default_mode="as-is",
-    reference="Wang et al. 2020; Abdelfattah et al. 2021 foresight/pruners/measures/grasp.py (sign negated)",
-    description="-sum W * (H g), Hessian-gradient product of the loss",
-))

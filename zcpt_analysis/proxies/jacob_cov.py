@@ -29,7 +29,7 @@ from torch import nn
 
 from .base import DeviceLike, chunk_slices, logits_of, prepare_inputs, scoring_state
 from .policy import finalize
-from .registry import ProxySpec, register_proxy
+from .registry import proxy
 
 EPS = 1e-5
 
@@ -68,6 +68,17 @@ def jacob_cov_from_jacobian(jacobian: torch.Tensor) -> tuple[float, Optional[str
     return float(-(torch.log(eig + EPS) + 1.0 / (eig + EPS)).sum().item()), None
 
 
+@proxy(
+    "jacob_cov",
+    cost="1 forward + 1 backward (input gradient) + N x N eigendecomposition",
+    reference="Mellor et al. 2020 (arXiv v1); Abdelfattah et al. 2021 foresight/pruners/measures/jacob_cov.py",
+    description="-sum(log(l+1e-5) + 1/(l+1e-5)) over eigenvalues of corr(input Jacobian rows)",
+    min_batch=2,
+    min_batch_reason="it correlates the input gradients of the images of a minibatch",
+    batched_engine="fast_gradients",
+    batched_kind="input-jacobian",
+    batched_options=frozenset({"mode"}),
+)
 def jacob_cov(net: nn.Module, inputs: torch.Tensor, targets: Optional[torch.Tensor] = None, loss_fn: Any = None, *,
               mode: str = "as-is", chunk_size: Optional[int] = None, device: DeviceLike = None,
               output_index: Optional[int] = None) -> float:
@@ -75,17 +86,3 @@ def jacob_cov(net: nn.Module, inputs: torch.Tensor, targets: Optional[torch.Tens
     jac = input_jacobian(net, inputs, mode=mode, chunk_size=chunk_size, device=device, output_index=output_index)
     value, degenerate = jacob_cov_from_jacobian(jac)
     return finalize("jacob_cov", value, degenerate=degenerate)
-
-
-register_proxy(ProxySpec(
-    name="jacob_cov",
-    fn=jacob_cov,
-    needs_labels=False,
-    needs_gradients=True,
-    higher_is_better=True,
-    cost="1 forward + 1 backward (input gradient) + N x N eigendecomposition",
-    chunking="exact without batch-coupled layers (not with train-mode BatchNorm)",
-    default_mode="as-is",
-    reference="Mellor et al. 2020 (arXiv v1); Abdelfattah et al. 2021 foresight/pruners/measures/jacob_cov.py",
-    description="-sum(log(l+1e-5) + 1/(l+1e-5)) over eigenvalues of corr(input Jacobian rows)",
-))

@@ -15,9 +15,18 @@ from torch import nn
 
 from .base import scored_layers
 from .policy import finalize
-from .registry import ProxySpec, register_proxy
+from .registry import proxy
 
 
+@proxy(
+    "l2_norm",
+    needs_gradients=False,
+    cost="no pass (weight norms)",
+    chunking="n/a",
+    default_mode="n/a",
+    reference="Krishnakumar et al. 2022 (NAS-Bench-Suite-Zero); NASLib naslib/predictors/pruners/measures/l2_norm.py",
+    description="sum over Conv2d/Linear layers of ||W||_2",
+)
 def l2_norm(net: nn.Module, inputs: Optional[torch.Tensor] = None, targets: Optional[torch.Tensor] = None,
             loss_fn: Any = None, **_: Any) -> float:
     """``Σ_layers ‖W‖₂`` over Conv2d/Linear weights (**higher is better**; no pass, inputs unused)."""
@@ -26,18 +35,3 @@ def l2_norm(net: nn.Module, inputs: Optional[torch.Tensor] = None, targets: Opti
         norms = [m.weight.detach().to(torch.float64).norm() for m in layers]
         value = torch.stack([n.to(norms[0].device) for n in norms]).sum().item()
     return finalize("l2_norm", value)
-
-
-register_proxy(ProxySpec(
-    name="l2_norm",
-    fn=l2_norm,
-    needs_labels=False,
-    needs_gradients=False,
-    higher_is_better=True,
-    cost="no pass (weight norms)",
-    chunking="n/a",
-    default_mode="n/a",
-    reference="Krishnakumar et al. 2022 (NAS-Bench-Suite-Zero); NASLib naslib/predictors/pruners/measures/l2_norm.py",
-    description="sum over Conv2d/Linear layers of ||W||_2",
-    sign="as published",
-))

@@ -42,7 +42,7 @@ from torch import nn
 from ..errors import UnknownNameError
 from .base import DeviceLike, chunk_slices, prepare_inputs, scoring_state
 from .policy import ProxyInputError, finalize
-from .registry import ProxySpec, register_proxy
+from .registry import proxy
 
 HOOK_CHOICES: tuple[str, ...] = ("conv", "published")
 SAMPLE_CHOICES: tuple[str, ...] = ("mean", "first")
@@ -89,6 +89,13 @@ def _published_value(output: Any) -> Optional[float]:
     return value if math.isfinite(value) else None
 
 
+@proxy(
+    "meco",
+    needs_gradients=False,
+    cost="1 forward (no grad) + one c x c correlation and eigendecomposition per conv layer and sample",
+    reference="Jiang et al. 2023 (MeCo, NeurIPS); published code: hooks on every module (hooks=published)",
+    description="sum over conv layers of the minimum eigenvalue of the channel correlation matrix, mean over samples",
+)
 def meco(net: nn.Module, inputs: torch.Tensor, targets: Optional[torch.Tensor] = None, loss_fn: Any = None, *,
          mode: str = "as-is", hooks: str = "conv", samples: Optional[str] = None, chunk_size: Optional[int] = None,
          device: DeviceLike = None) -> float:
@@ -138,18 +145,3 @@ def meco(net: nn.Module, inputs: torch.Tensor, targets: Optional[torch.Tensor] =
         count = x.shape[0] if samples == "mean" else 1
         value = torch.stack(totals).sum().item() / count
     return finalize("meco", value)
-
-
-register_proxy(ProxySpec(
-    name="meco",
-    fn=meco,
-    needs_labels=False,
-    needs_gradients=False,
-    higher_is_better=True,
-    cost="1 forward (no grad) + one c x c correlation and eigendecomposition per conv layer and sample",
-    chunking="exact without batch-coupled layers (not with train-mode BatchNorm)",
-    default_mode="as-is",
-    reference="Jiang et al. 2023 (MeCo, NeurIPS); published code: hooks on every module (hooks=published)",
-    description="sum over conv layers of the minimum eigenvalue of the channel correlation matrix, mean over samples",
-    sign="as published",
-))

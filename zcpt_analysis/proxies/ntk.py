@@ -38,7 +38,7 @@ from torch import nn
 from ..errors import UnknownNameError
 from .base import DeviceLike, logits_of, prepare_inputs, scoring_state
 from .policy import ProxyInputError, finalize
-from .registry import ProxySpec, register_proxy
+from .registry import proxy
 
 PARAM_CHOICES: tuple[str, ...] = ("all", "published")
 _GROUP = 8
@@ -97,6 +97,15 @@ def ntk_matrix(net: nn.Module, inputs: torch.Tensor, *, mode: str = "train", par
         return kernel
 
 
+@proxy(
+    "ntk",
+    cost="1 forward + N batched backward passes (per-sample parameter gradients) + N x N eigendecomposition",
+    chunking="n/a (the NTK couples the whole minibatch)",
+    default_mode="train",
+    reference="Chen et al. 2021 (TE-NAS, ICLR), NTK condition number; VITA-Group/TENAS lib/procedures/ntk.py",
+    description="negated condition number lambda_max/lambda_min of the empirical NTK J J^T",
+    sign="negated: -kappa (TE-NAS: lower kappa is better)",
+)
 def ntk(net: nn.Module, inputs: torch.Tensor, targets: Optional[torch.Tensor] = None, loss_fn: Any = None, *,
         mode: str = "train", params: str = "all", num_samples: Optional[int] = None, device: DeviceLike = None,
         output_index: Optional[int] = None) -> float:
@@ -111,18 +120,3 @@ def ntk(net: nn.Module, inputs: torch.Tensor, targets: Optional[torch.Tensor] = 
         return finalize("ntk", -math.inf, degenerate="the NTK is singular (smallest eigenvalue <= 0): infinite "
                         "condition number")
     return finalize("ntk", -hi / lo)
-
-
-register_proxy(ProxySpec(
-    name="ntk",
-    fn=ntk,
-    needs_labels=False,
-    needs_gradients=True,
-    higher_is_better=True,
-    cost="1 forward + N batched backward passes (per-sample parameter gradients) + N x N eigendecomposition",
-    chunking="n/a (the NTK couples the whole minibatch)",
-    default_mode="train",
-    reference="Chen et al. 2021 (TE-NAS, ICLR), NTK condition number; VITA-Group/TENAS lib/procedures/ntk.py",
-    description="negated condition number lambda_max/lambda_min of the empirical NTK J J^T",
-    sign="negated: -kappa (TE-NAS: lower kappa is better)",
-))

@@ -53,7 +53,7 @@ from ..errors import UnknownNameError
 from .base import DeviceLike, chunk_slices, prepare_inputs, scoring_state
 from .code_gram import codes_dtype, default_backend, gram
 from .policy import ProxyInputError, finalize
-from .registry import ProxySpec, register_proxy
+from .registry import proxy
 
 HOOK_CHOICES: tuple[str, ...] = ("relu", "published")
 _EXACT_FLOAT32 = 2 ** 24
@@ -298,6 +298,24 @@ def kernel_logdets(kernels: torch.Tensor) -> list[tuple[float, float]]:
     return out
 
 
+@proxy(
+    "nwot",
+    needs_gradients=False,
+    cost="1 forward (no grad) + one N x N matmul per hooked ReLU; chunked: m(m+1)/2 chunk forwards",
+    chunking="exact in eval mode (no batch-coupled layers); train-mode BatchNorm makes it per-chunk",
+    default_mode="eval",
+    reference="Mellor et al. 2021 (NASWOT, ICML), BayesWatch/nas-without-training hook_logdet",
+    description="log|det K| of the Hamming-similarity kernel of ReLU binary codes",
+    min_batch=2,
+    min_batch_reason="it compares the activation codes of the images of a minibatch; with one image its score "
+                     "is log(number of ReLU units), the same for any input",
+    option_choices={"hooks": HOOK_CHOICES},
+    naswot_options={"mode": "train"},
+    published_zcpt_options={"hooks": "published"},
+    batched_engine="fast_nwot",
+    batched_options=frozenset({"mode", "hooks", "device"}),
+    auto_batched=True,
+)
 def nwot(net: nn.Module, inputs: torch.Tensor, targets: Optional[torch.Tensor] = None, loss_fn: Any = None, *,
          mode: str = "eval", hooks: str = "relu", chunk_size: Optional[int] = None,
          device: DeviceLike = None) -> float:
@@ -314,17 +332,3 @@ def nwot(net: nn.Module, inputs: torch.Tensor, targets: Optional[torch.Tensor] =
         return finalize("nwot", -math.inf, degenerate="the kernel K is singular: two inputs share all binary "
                         "codes (input disconnected from the ReLUs, or a repeated image in the minibatch)")
     return finalize("nwot", logabs_v)
-
-
-register_proxy(ProxySpec(
-    name="nwot",
-    fn=nwot,
-    needs_labels=False,
-    needs_gradients=False,
-    higher_is_better=True,
-    cost="1 forward (no grad) + one N x N matmul per hooked ReLU; chunked: m(m+1)/2 chunk forwards",
-    chunking="exact in eval mode (no batch-coupled layers); train-mode BatchNorm makes it per-chunk",
-    default_mode="eval",
-    reference="Mellor et al. 2021 (NASWOT, ICML), BayesWatch/nas-without-training hook_logdet",
-    description="log|det K| of the Hamming-similarity kernel of ReLU binary codes",
-))

@@ -13,24 +13,20 @@ import torch
 from torch import nn
 
 from .policy import finalize
-from .registry import ProxySpec, register_proxy
+from .registry import proxy
 
 
-def params(net: nn.Module, inputs: Optional[torch.Tensor] = None, targets: Optional[torch.Tensor] = None,
-           loss_fn: Any = None, *, trainable_only: bool = False, **_: Any) -> float:
-    """Number of parameters of ``net`` (**higher is better**; no pass, inputs unused)."""
-    return finalize("params", float(sum(p.numel() for p in net.parameters() if p.requires_grad or not trainable_only)))
-
-
-register_proxy(ProxySpec(
-    name="params",
-    fn=params,
-    needs_labels=False,
+@proxy(
+    "params",
     needs_gradients=False,
-    higher_is_better=True,
     cost="no pass (counts parameters)",
     chunking="n/a",
     default_mode="n/a",
     reference="baseline in Abdelfattah et al. 2021",
     description="number of parameters",
-))
+    parameter_count=True,
+)
+def params(net: nn.Module, inputs: Optional[torch.Tensor] = None, targets: Optional[torch.Tensor] = None,
+           loss_fn: Any = None, *, trainable_only: bool = False, **_: Any) -> float:
+    """Number of parameters of ``net`` (**higher is better**; no pass, inputs unused)."""
+    return finalize("params", float(sum(p.numel() for p in net.parameters() if p.requires_grad or not trainable_only)))

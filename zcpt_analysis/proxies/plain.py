@@ -21,9 +21,17 @@ from torch import nn
 
 from .base import DeviceLike, LossFn
 from .gradients import gradient_saliency
-from .registry import ProxySpec, register_proxy
+from .registry import proxy
 
 
+@proxy(
+    "plain",
+    needs_labels=True,
+    cost="1 forward + 1 backward",
+    reference="Krishnakumar et al. 2022 (NAS-Bench-Suite-Zero); NASLib naslib/predictors/pruners/measures/plain.py",
+    description="signed sum of W * dL/dW over Conv2d/Linear weights",
+    sign="as published (correlates negatively with NB201 accuracy)",
+)
 def plain(net: nn.Module, inputs: torch.Tensor, targets: Optional[torch.Tensor] = None,
           loss_fn: Optional[LossFn] = None, *, mode: str = "as-is", chunk_size: Optional[int] = None,
           device: DeviceLike = None, loss_reduction: str = "mean", output_index: Optional[int] = None) -> float:
@@ -31,18 +39,3 @@ def plain(net: nn.Module, inputs: torch.Tensor, targets: Optional[torch.Tensor] 
     return gradient_saliency("plain", lambda w, g: (w.to(torch.float64) * g.to(torch.float64)).sum(), net, inputs,
                              targets, loss_fn, mode=mode, chunk_size=chunk_size, device=device,
                              loss_reduction=loss_reduction, output_index=output_index)
-
-
-register_proxy(ProxySpec(
-    name="plain",
-    fn=plain,
-    needs_labels=True,
-    needs_gradients=True,
-    higher_is_better=True,
-    cost="1 forward + 1 backward",
-    chunking="exact without batch-coupled layers (not with train-mode BatchNorm)",
-    default_mode="as-is",
-    reference="Krishnakumar et al. 2022 (NAS-Bench-Suite-Zero); NASLib naslib/predictors/pruners/measures/plain.py",
-    description="signed sum of W * dL/dW over Conv2d/Linear weights",
-    sign="as published (correlates negatively with NB201 accuracy)",
-))

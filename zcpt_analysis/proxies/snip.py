@@ -25,26 +25,28 @@ from torch import nn
 
 from .base import DeviceLike, LossFn
 from .gradients import gradient_saliency
-from .registry import ProxySpec, register_proxy
+from .registry import proxy
 
 
+def snip_saliency(w: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
+    """One layer's SNIP term ``Σ |W ⊙ ∂L/∂W|`` (also the batched search engine's)."""
+    return (w * g).abs().sum()
+
+
+@proxy(
+    "snip",
+    needs_labels=True,
+    cost="1 forward + 1 backward",
+    reference="Lee et al. 2019; Abdelfattah et al. 2021 foresight/pruners/measures/snip.py",
+    description="sum |W * dL/dW| over Conv2d/Linear weights",
+    batched_engine="fast_gradients",
+    batched_kind="weight-saliency",
+    layer_saliency=snip_saliency,
+    batched_options=frozenset({"mode", "loss_reduction"}),
+)
 def snip(net: nn.Module, inputs: torch.Tensor, targets: Optional[torch.Tensor] = None,
          loss_fn: Optional[LossFn] = None, *, mode: str = "as-is", chunk_size: Optional[int] = None,
          device: DeviceLike = None, loss_reduction: str = "mean", output_index: Optional[int] = None) -> float:
     """SNIP saliency ``Σ |W ⊙ ∂L/∂W|`` over Conv2d/Linear weights (**higher is better**; needs labels)."""
-    return gradient_saliency("snip", lambda w, g: (w * g).abs().sum(), net, inputs, targets, loss_fn, mode=mode, chunk_size=chunk_size,
+    return gradient_saliency("snip", snip_saliency, net, inputs, targets, loss_fn, mode=mode, chunk_size=chunk_size,
                              device=device, loss_reduction=loss_reduction, output_index=output_index)
-
-
-register_proxy(ProxySpec(
-    name="snip",
-    fn=snip,
-    needs_labels=True,
-    needs_gradients=True,
-    higher_is_better=True,
-    cost="1 forward + 1 backward",
-    chunking="exact without batch-coupled layers (not with train-mode BatchNorm)",
-    default_mode="as-is",
-    reference="Lee et al. 2019; Abdelfattah et al. 2021 foresight/pruners/measures/snip.py",
-    description="sum |W * dL/dW| over Conv2d/Linear weights",
-))

@@ -41,7 +41,7 @@ from ..runtime import derive_seed
 from .base import DeviceLike, prepare_inputs, scoring_state
 from .gaussian_init import INIT_CHOICES, gaussian_tensors
 from .policy import ProxyInputError, finalize
-from .registry import ProxySpec, register_proxy
+from .registry import proxy
 
 _WORD_BITS = 62
 
@@ -118,6 +118,16 @@ def _check_options(regular: bool, mu: Optional[float], sigma: Optional[float], i
         raise ProxyInputError("swap mu / sigma only apply to the regularised score: pass regular=true")
 
 
+@proxy(
+    "swap",
+    needs_gradients=False,
+    cost="1 forward (no grad) per repeat + a sort of the bit-packed activation patterns",
+    chunking="n/a (patterns span the whole minibatch)",
+    reference="Peng et al. 2024 (SWAP-NAS, ICLR); regular=true: the regularised SWAP-Score; published code: "
+              "Gaussian re-init, 32 repeats (init=gaussian, repeats=32)",
+    description="number of distinct sample-wise ReLU activation patterns (optionally x exp(-(params_K-mu)^2/sigma))",
+    reference_options={"regular": "true"},
+)
 def swap(net: nn.Module, inputs: torch.Tensor, targets: Optional[torch.Tensor] = None, loss_fn: Any = None, *,
          mode: str = "as-is", regular: bool = False, mu: Optional[float] = None, sigma: Optional[float] = None,
          init: str = "network", repeats: int = 1, seed: int = 0, device: DeviceLike = None) -> float:
@@ -153,19 +163,3 @@ def swap(net: nn.Module, inputs: torch.Tensor, targets: Optional[torch.Tensor] =
     if regular:
         value *= regular_factor(net, float(mu), float(sigma))  # type: ignore[arg-type]
     return finalize(name, value)
-
-
-register_proxy(ProxySpec(
-    name="swap",
-    fn=swap,
-    needs_labels=False,
-    needs_gradients=False,
-    higher_is_better=True,
-    cost="1 forward (no grad) per repeat + a sort of the bit-packed activation patterns",
-    chunking="n/a (patterns span the whole minibatch)",
-    default_mode="as-is",
-    reference="Peng et al. 2024 (SWAP-NAS, ICLR); regular=true: the regularised SWAP-Score; published code: "
-              "Gaussian re-init, 32 repeats (init=gaussian, repeats=32)",
-    description="number of distinct sample-wise ReLU activation patterns (optionally x exp(-(params_K-mu)^2/sigma))",
-    sign="as published",
-))

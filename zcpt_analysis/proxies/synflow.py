@@ -39,7 +39,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from .base import DeviceLike, check_inputs, logits_of, resolve_scoring_device, scored_layers, scoring_state
 from .policy import finalize
-from .registry import ProxySpec, register_proxy
+from .registry import proxy
 
 _MISSING = object()
 
@@ -92,6 +92,17 @@ def synflow_tensors(net: nn.Module, device: torch.device) -> tuple[dict[str, tor
     return tensors, kinds
 
 
+@proxy(
+    "synflow",
+    cost="1 forward + 1 backward at batch 1 in float64 (data-independent)",
+    chunking="n/a (batch 1; chunk_size is ignored)",
+    reference="Tanaka et al. 2020; Abdelfattah et al. 2021 foresight/pruners/measures/synflow.py (bn=False)",
+    description="sum |theta * dR/dtheta| with |weights|, float64, BN off, all-ones input",
+    batched_engine="fast_gradients",
+    batched_kind="synaptic-flow",
+    batched_options=frozenset({"mode", "log"}),
+    auto_batched=True,
+)
 def synflow(net: nn.Module, inputs: torch.Tensor, targets: Optional[torch.Tensor] = None, loss_fn: Any = None, *,
             mode: str = "as-is", log: bool = False, device: DeviceLike = None, output_index: Optional[int] = None,
             chunk_size: Optional[int] = None) -> float:
@@ -134,17 +145,3 @@ def synflow_value(name: str, thetas: Sequence[torch.Tensor], grads: Sequence[Opt
     if result == (-math.inf if log else 0.0):
         return finalize(name, result, degenerate="no scored weight lies on a path from the input to the output")
     return finalize(name, result)
-
-
-register_proxy(ProxySpec(
-    name="synflow",
-    fn=synflow,
-    needs_labels=False,
-    needs_gradients=True,
-    higher_is_better=True,
-    cost="1 forward + 1 backward at batch 1 in float64 (data-independent)",
-    chunking="n/a (batch 1; chunk_size is ignored)",
-    default_mode="as-is",
-    reference="Tanaka et al. 2020; Abdelfattah et al. 2021 foresight/pruners/measures/synflow.py (bn=False)",
-    description="sum |theta * dR/dtheta| with |weights|, float64, BN off, all-ones input",
-))

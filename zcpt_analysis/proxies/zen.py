@@ -47,7 +47,7 @@ from ..runtime import derive_seed
 from .base import DeviceLike, check_inputs, scoring_state
 from .gaussian_init import INIT_CHOICES, gaussian_tensors, own_tensors
 from .policy import ProxyInputError, finalize
-from .registry import ProxySpec, register_proxy
+from .registry import proxy
 
 BN_CHOICES: tuple[str, ...] = ("batch", "running")
 
@@ -77,6 +77,15 @@ class _Capture:
             h.remove()
 
 
+@proxy(
+    "zen",
+    needs_gradients=False,
+    cost="2 forwards (no grad) per repeat on Gaussian inputs with Gaussian weights",
+    chunking="n/a (train-mode BatchNorm statistics are part of the score)",
+    default_mode="train",
+    reference="Lin et al. 2021 (Zen-NAS, ICCV); published code reads BN running_var (bn=running)",
+    description="log E|f(x) - f(x + 0.01 eps)| before global pooling + sum of log BN batch std, Gaussian weights",
+)
 def zen(net: nn.Module, inputs: torch.Tensor, targets: Optional[torch.Tensor] = None, loss_fn: Any = None, *,
         mode: str = "train", mixup_gamma: float = 1e-2, repeats: int = 1, bn: str = "batch", init: str = "gaussian",
         seed: int = 0, device: DeviceLike = None) -> float:
@@ -136,18 +145,3 @@ def zen(net: nn.Module, inputs: torch.Tensor, targets: Optional[torch.Tensor] = 
     if any(v == -math.inf for v in values):
         return finalize("zen", -math.inf, degenerate="the features do not depend on the input (f(x) = f(x + a*eps))")
     return finalize("zen", math.fsum(values) / len(values))
-
-
-register_proxy(ProxySpec(
-    name="zen",
-    fn=zen,
-    needs_labels=False,
-    needs_gradients=False,
-    higher_is_better=True,
-    cost="2 forwards (no grad) per repeat on Gaussian inputs with Gaussian weights",
-    chunking="n/a (train-mode BatchNorm statistics are part of the score)",
-    default_mode="train",
-    reference="Lin et al. 2021 (Zen-NAS, ICCV); published code reads BN running_var (bn=running)",
-    description="log E|f(x) - f(x + 0.01 eps)| before global pooling + sum of log BN batch std, Gaussian weights",
-    sign="as published",
-))

@@ -36,7 +36,7 @@ from ..errors import UnknownNameError
 from .base import DeviceLike, LossFn, prepare_inputs, prepare_targets, resolve_loss, scored_layers, scoring_state
 from .gradients import chunk_loss, grad_or_none
 from .policy import ProxyInputError, finalize
-from .registry import ProxySpec, register_proxy
+from .registry import proxy
 
 GRADIENT_CHOICES: tuple[str, ...] = ("per-split", "cumulative")
 
@@ -75,6 +75,15 @@ def layer_term(grads: torch.Tensor) -> Optional[float]:
     return math.log(total) if math.isfinite(total) else total
 
 
+@proxy(
+    "zico",
+    needs_labels=True,
+    cost="splits x (forward + backward) on parts of the minibatch",
+    chunking="n/a (the parts are the definition; chunk_size is not accepted)",
+    default_mode="train",
+    reference="Li et al. 2023 (ZiCo, ICLR); published getzico: cumulative gradients (gradients=cumulative)",
+    description="sum over conv/linear layers of log sum(mean|g| / std g) over minibatch parts",
+)
 def zico(net: nn.Module, inputs: torch.Tensor, targets: Optional[torch.Tensor] = None,
          loss_fn: Optional[LossFn] = None, *, splits: int = 2, gradients: str = "per-split", mode: str = "train",
          device: DeviceLike = None, output_index: Optional[int] = None) -> float:
@@ -112,18 +121,3 @@ def zico(net: nn.Module, inputs: torch.Tensor, targets: Optional[torch.Tensor] =
     if not terms:
         return finalize("zico", -math.inf, degenerate="no scored weight's gradient varies over the minibatch parts")
     return finalize("zico", math.fsum(terms))
-
-
-register_proxy(ProxySpec(
-    name="zico",
-    fn=zico,
-    needs_labels=True,
-    needs_gradients=True,
-    higher_is_better=True,
-    cost="splits x (forward + backward) on parts of the minibatch",
-    chunking="n/a (the parts are the definition; chunk_size is not accepted)",
-    default_mode="train",
-    reference="Li et al. 2023 (ZiCo, ICLR); published getzico: cumulative gradients (gradients=cumulative)",
-    description="sum over conv/linear layers of log sum(mean|g| / std g) over minibatch parts",
-    sign="as published",
-))

@@ -1,11 +1,5 @@
-"""Run specs: one frozen dataclass per experiment kind, the single source of truth for its settings.
-
-A spec owns its fields and defaults (declared once with :func:`~.options.opt`, which also makes them
-``zcpt`` options), its validation, its **identity** (the fields that determine the result: not the
-device, the data folder, the benchmark path or the engine), its record's file name
-(:meth:`RunSpec.record_name`: readable key fields, plus ``-h<hash>`` of every other identity field
-that differs from its default), the exact command that computes it (:meth:`RunSpec.to_argv`) and
-:meth:`RunSpec.run`.
+"""Run specs: one per experiment kind -- the algorithm's settings (declared once, next to the
+algorithm) plus the :class:`~.spec.RunSpec` mixin (identity, record name, command).
 
 =================  ===================  ==============================================
 spec               kind                 command
@@ -17,177 +11,68 @@ DartsSpec          darts                ``zcpt darts``
 DartsPTSpec        darts-pt             ``zcpt darts-pt``
 ScoresSpec         op-scores            ``zcpt scores`` (one scoring method)
 IterativeSpec      iterative-scores     ``zcpt scores --iterative``
+ProxyStudySpec     proxy-study          ``zcpt proxies study``
 TrainSpec          train                ``zcpt train``
 =================  ===================  ==============================================
 
-Specs are normalized when built (``data_source="auto"`` becomes ``full`` or ``sample``, a ``None``
+Specs are normalised when built (``data_source="auto"`` becomes ``full`` or ``sample``, a ``None``
 batch size the space's default, ...), so two specs that compute the same thing compare equal.
 """
 from __future__ import annotations
 
-import dataclasses
 import json
-from dataclasses import MISSING, dataclass
+import re
 from pathlib import Path
 from typing import Any, ClassVar, Optional
 
-from ..checks import Range, at_least, check_device, check_range
-from ..data import DataFields
-from ..errors import ZcptError
-from ..options import identity_fields, nested, opt, plain
-from ..searches.darts import DartsConfig
-from ..searches.darts_pt import DartsPTConfig
-from ..train import TrainConfig
-from .spec_base import (SPECS, BenchField, RunSpec, _check_benchmark_space, _check_dataset, _check_options, _hash,
-                        _positive, _proxy_name, _register, _set, _space_name, spec_class, spec_from_json)
+from pydantic import Field, field_validator
 
-COMPAT_MODES: tuple[str, ...] = ("fast", "published", "block-input")
-"""Execution modes of the supernet (see :mod:`zcpt_analysis.supernet`): ``block-input`` is what the
-published NB201 code runs (a weight-0 op is called on its real input and zeroes it inside);
-``published`` the first release's approximation of it (kept so its records keep their meaning)."""
-ENGINES: tuple[str, ...] = ("auto", "batched", "simple")
-PRECISIONS: tuple[str, ...] = ("fp32", "bf16")
-TOPOLOGY_METHODS: tuple[str, ...] = ("algorithm2", "iterative")
+from ..iterative import IterativeSettings
+from ..options import Settings, identity_fields, opt, plain
+from ..proxy_study import ProxyStudySettings
+from ..runtime import resolve_device
+from ..scoring import ScoringSettings, get_method
+from ..searches.baselines import NaswotSettings, RandomSettings
+from ..searches.darts import DartsConfig, DartsSettings
+from ..searches.darts_pt import DartsPTConfig, DartsPTSettings
+from ..searches.zcpt import SearchSettings
+from ..spaces.genotypes import GENOTYPES, Genotype
+from ..train import TrainConfig
+from .genotype_input import resolve_genotype
+from .spec import SPECS, RunSpec, register_spec, short_hash, spec_from_json
 
 
 # ============================================================================= Zero-Cost-PT search
-@_register
-@dataclass(frozen=True, kw_only=True)
-class SearchSpec(BenchField, DataFields, RunSpec):
-    """One Zero-Cost-PT search (Algorithm 1 on NAS-Bench-201, Algorithm 2 on the DARTS spaces).
-
-    ``train_portion=None`` means 0.5 (DARTS-PT's search split) for full datasets and 1.0 for the
-    small shared samples. ``supernet_options`` / ``network_options`` go to the space's supernet /
-    standalone-network builders (e.g. ``{"C": 4, "N": 1}``; default: the paper's sizes).
-    ``compat="block-input"`` runs the supernet and nwot as the published NB201 code does (every op
-    runs, a weight-0 op zeroes its input inside, nwot hooks every module whose type name contains
-    ``ReLU``): the paper's setting; ``compat="published"`` is the first release's approximation of
-    it (weight-0 ops zeroed before the call, so the ``ReLUConvBN`` wrappers' hooks see zeros). ``engine`` and
-    ``channels_last`` change speed, not results (not part of the identity).
-    """
+@register_spec
+class SearchSpec(SearchSettings, RunSpec):
+    """One Zero-Cost-PT search (see :class:`~zcpt_analysis.searches.zcpt.SearchSettings`)."""
 
     KIND: ClassVar[str] = "zcpt-search"
     COMMAND: ClassVar[tuple[str, ...]] = ("search",)
-    READABLE: ClassVar[tuple[str, ...]] = ("space", "proxy", "order", "N", "V", "batch_size", "dataset", "compat",
-                                           "seed")
-
-    space: str = opt("nb201", "--space", help="search space (nb201, darts, darts-s1 .. darts-s4)")
-    proxy: str = opt("nwot", "--proxy", help="zero-cost proxy (see `zcpt proxies list`)")
-    order: str = opt("random", "--order", help="edge discretization ordering (fixed, random, global-op-iter, "
-                     "global-op-once, global-edge-iter, global-edge-once)")
-    N: int = opt(10, "-N", help="search iterations")
-    V: int = opt(100, "-V", help="validation minibatches")
-    batch_size: Optional[int] = opt(None, "--batch-size", help="proxy minibatch (default: the space's, 256 for "
-                                    "nb201, 64 for the DARTS spaces)")
-    seed: int = opt(0, "--seed", help="search seed")
-    train_portion: Optional[float] = opt(None, "--train-portion",
-                                         help="share of the training images used for proxy inputs (default 0.5 for "
-                                              "full datasets, 1.0 for the small samples)")
-    compat: str = opt("fast", "--compat", choices=COMPAT_MODES,
-                      help="block-input: run the supernet and nwot hooks as the published NB201 code does (the "
-                           "paper's setting); published: the first release's approximation of it")
-    proxy_options: dict[str, Any] = opt(None, "--proxy-option", factory=dict, help="proxy option, e.g. mode=train")
-    supernet_options: dict[str, Any] = opt(None, "--supernet-option", factory=dict, help="supernet option, e.g. C=8")
-    network_options: dict[str, Any] = opt(None, "--network-option", factory=dict,
-                                          help="option of the validation stage's standalone networks, e.g. C=8")
-    topology: str = opt("algorithm2", "--topology", choices=TOPOLOGY_METHODS,
-                        help="DARTS topology selection (Algorithm 2, or the published code's iterative removal)")
-    published_once_order: bool = opt(False, "--published-once-order",
-                                     help="global-*-once: discretize in the published code's order (reverse "
-                                          "canonical, see searches/orderings.py) instead of section 4.2's ranking")
-    engine: str = opt("auto", "--engine", choices=ENGINES, identity=False,
-                      help="batched: all perturbations of an edge in one forward (nwot, eval mode); simple: one "
-                           "forward per perturbation (any proxy); auto: batched when it applies")
-    channels_last: Optional[bool] = opt(None, "--channels-last", identity=False,
-                                        help="NHWC convolutions (default: on CPU for forward-only proxies)")
-    precision: str = opt("fp32", "--precision", choices=PRECISIONS,
-                         help="bf16: bfloat16 autocast forwards (approximate, changes results; see README's speed "
-                              "section for its measured effect)")
-
-    def __post_init__(self) -> None:
-        from ..searches.orderings import check_ordering
-        from ..spaces import get_space
-
-        space = get_space(self.space)
-        _set(self, space=space.name, proxy=_proxy_name(self.proxy),
-             batch_size=space.default_batch_size if self.batch_size is None else int(self.batch_size))
-        self._normalize_data()
-        check_ordering(self.order)
-        if self.engine not in ENGINES:
-            raise ZcptError(f"unknown engine {self.engine!r}; valid: {', '.join(ENGINES)}")
-        if self.compat not in COMPAT_MODES:
-            raise ZcptError(f"unknown compat mode {self.compat!r}; valid: {', '.join(COMPAT_MODES)}")
-        if self.precision not in PRECISIONS:
-            raise ZcptError(f"unknown precision {self.precision!r}; valid: {', '.join(PRECISIONS)}")
-        _positive(N=self.N, V=self.V, batch_size=self.batch_size)
-        if self.train_portion is not None:
-            check_range("train_portion", self.train_portion, Range(0, 1, low_open=True))
-        check_device(self.device)
-        _check_dataset(self.space, self.dataset)
-        _check_options(self.space, self.proxy, self.proxy_options, self.batch_size, "batch_size",
-                       self.supernet_options, self.network_options)
+    READABLE: ClassVar[tuple[str, ...]] = ("space", "proxy", "order", "N", "V", "batch_size", "dataset",
+                                           "supernet_mode", "seed")
 
     def record_name(self) -> str:
-        compat = "" if self.compat == "fast" else f"-{self.compat}"
+        mode = "" if self.supernet_mode == "fast" else f"-{self.supernet_mode}"
         return (f"zcpt-{self.space}-{self.proxy}-{self.order}-N{self.N}-V{self.V}-b{self.batch_size}-"
-                f"{self.dataset}{compat}{self.name_suffix()}-s{self.seed}.json")
+                f"{self.dataset}{mode}{self.name_suffix()}-s{self.seed}.json")
 
     def _default(self) -> "SearchSpec":
         return SearchSpec(space=self.space)
 
     def cost_key(self) -> tuple:
-        return (self.KIND, self.space, self.proxy, self.order, self.batch_size, self.compat,
+        return (self.KIND, self.space, self.proxy, self.order, self.batch_size, self.supernet_mode,
                 json.dumps(self.supernet_options, sort_keys=True), json.dumps(self.network_options, sort_keys=True))
-
-    def execute(self, store=None, progress=False, force=False, **resources):
-        from ..searches.zcpt import ZeroCostPT
-
-        if resources.get("bench") is None:
-            resources["bench"] = self.bench_for_run(self.space)  # a bad benchmark fails before the search
-        return ZeroCostPT(self, store=store, progress=progress, force=force, **resources).run()
 
 
 # ============================================================================= baselines
-@_register
-@dataclass(frozen=True, kw_only=True)
-class NaswotSpec(BenchField, DataFields, RunSpec):
-    """One NASWOT run (Mellor et al. 2021): sample ``n_samples`` architectures with ``seed``, score
-    each standalone network on one fixed minibatch (``score_seed``), keep the best.
-
-    ``proxy_options=None`` means ``{"mode": "train"}`` for nwot (the original NASWOT code scores
-    in train mode) and no options otherwise.
-    """
+@register_spec
+class NaswotSpec(NaswotSettings, RunSpec):
+    """One NASWOT run (see :class:`~zcpt_analysis.searches.baselines.NaswotSettings`)."""
 
     KIND: ClassVar[str] = "naswot"
     COMMAND: ClassVar[tuple[str, ...]] = ("baseline", "naswot")
     READABLE: ClassVar[tuple[str, ...]] = ("proxy", "n_samples", "seed")
-
-    space: str = opt("nb201", "--space", help="search space (NASWOT needs a benchmark: nb201)")
-    proxy: str = opt("nwot", "--proxy", help="zero-cost proxy")
-    n_samples: int = opt(1000, "--n-samples", help="architectures sampled per run")
-    batch_size: int = opt(128, "--batch-size", help="size of the one minibatch every network is scored on")
-    seed: int = opt(0, "--seed", help="run seed (which architectures are sampled)")
-    score_seed: int = opt(0, "--score-seed", help="seed of the fixed minibatch and of the network inits")
-    proxy_options: Optional[dict[str, Any]] = opt(None, "--proxy-option", help="proxy option, e.g. mode=eval")
-    network_options: dict[str, Any] = opt(None, "--network-option", factory=dict,
-                                          help="standalone network option, e.g. C=8")
-
-    def __post_init__(self) -> None:
-        _set(self, space=_space_name(self.space), proxy=_proxy_name(self.proxy))
-        if self.proxy_options is None:
-            _set(self, proxy_options={"mode": "train"} if self.proxy == "nwot" else {})
-        self._normalize_data()
-        _positive(n_samples=self.n_samples, batch_size=self.batch_size)
-        _check_benchmark_space(self.space, "NASWOT")
-        from ..spaces.nb201 import NUM_ARCHS
-
-        if self.n_samples > NUM_ARCHS:
-            raise ZcptError(f"n_samples must be at most {NUM_ARCHS:,} (the architectures of {self.space}), got "
-                            f"{self.n_samples:,}")
-        check_device(self.device)
-        _check_dataset(self.space, self.dataset)
-        _check_options(self.space, self.proxy, self.proxy_options, self.batch_size, "batch_size",
-                       network_options=self.network_options)
 
     def _default(self) -> "NaswotSpec":
         return NaswotSpec(proxy=self.proxy)
@@ -217,78 +102,46 @@ class NaswotSpec(BenchField, DataFields, RunSpec):
     def cost_key(self) -> tuple:
         return (self.KIND, self.proxy, self.n_samples, self.batch_size, json.dumps(self.network_options, sort_keys=True))
 
-    def execute(self, store=None, progress=False, force=False, **resources):
-        from ..searches.baselines import run_naswot
 
-        return run_naswot(self, store=store, progress=progress, **resources)
-
-
-@_register
-@dataclass(frozen=True, kw_only=True)
-class RandomSpec(BenchField, RunSpec):
-    """Table 4's Random row: ``runs`` uniformly random architectures (seeds ``seed .. seed+runs-1``),
-    looked up in NAS-Bench-201."""
+@register_spec
+class RandomSpec(RandomSettings, RunSpec):
+    """Table 4's Random row (see :class:`~zcpt_analysis.searches.baselines.RandomSettings`)."""
 
     KIND: ClassVar[str] = "random-baseline"
     COMMAND: ClassVar[tuple[str, ...]] = ("baseline", "random")
     READABLE: ClassVar[tuple[str, ...]] = ("runs", "seed")
 
-    space: str = opt("nb201", "--space", help="search space with a benchmark (nb201)")
-    runs: int = opt(4, "--runs", help="random architectures (one per run)")
-    seed: int = opt(0, "--seed", help="first run's seed")
-
-    def __post_init__(self) -> None:
-        _set(self, space=_space_name(self.space))
-        _positive(runs=self.runs)
-        _check_benchmark_space(self.space, "the random baseline")
-
     def record_name(self) -> str:
         return f"random-n{self.runs}{self.name_suffix()}-s{self.seed}.json"
 
-    def execute(self, store=None, progress=False, force=False, **resources):
-        from ..searches.baselines import run_random
-
-        return run_random(self, store=store, **resources)
-
 
 # ============================================================================= DARTS / DARTS-PT
-@dataclass(frozen=True, kw_only=True)
-class _SupernetTraining(BenchField, DataFields, RunSpec):
-    """A DARTS-trained supernet: the space, seed, shape, data and training hyper-parameters."""
-
-    space: str = opt("nb201", "--space", help="search space")
-    seed: int = opt(0, "--seed", help="seed of the supernet weights, alpha and data order")
-    darts: DartsConfig = nested(DartsConfig)
-    supernet_options: dict[str, Any] = opt(None, "--supernet-option", factory=dict,
-                                           help="supernet shape, e.g. C=8 or N=1 (default: the paper's, C=16 N=5 "
-                                                "for nb201)")
-
-    def __post_init__(self) -> None:
-        _set(self, space=_space_name(self.space))
-        self._normalize_data()
-        check_device(self.device)
-        _check_dataset(self.space, self.dataset)
-        _check_options(self.space, supernet_options=self.supernet_options)
+class _SupernetRun(RunSpec):
+    """A run on a DARTS-trained supernet: DARTS and DARTS-PT with the same training settings share
+    the supernet's folder."""
 
     def supernet_identity(self) -> dict[str, Any]:
         """What the trained supernet depends on."""
         keep = {"space", "seed", "supernet_options", "dataset", "data_source"}
-        return {k: v for k, v in identity_fields(self).items() if k in keep or k.startswith("darts.")}
+        return {k: v for k, v in identity_fields(self).items()  # type: ignore[arg-type]
+                if k in keep or k.startswith("darts.")}
 
     def run_folder(self) -> str:
-        """``darts/<space>-<darts|blank>[-h<hash>]-seed<seed>``: the supernet's folder (shared by
-        ``zcpt darts`` and ``zcpt darts-pt`` with the same training settings)."""
-        variant = "blank" if self.darts.arch_update == "fixed" else "darts"
-        default = _SupernetTraining(space=self.space, darts=DartsConfig(arch_update=self.darts.arch_update))
+        """``darts/<space>-<darts|blank>[-h<hash>]-seed<seed>``: the supernet's folder."""
+        arch_update = self.darts.arch_update  # type: ignore[attr-defined]
+        variant = "blank" if arch_update == "fixed" else "darts"
+        default = DartsSpec(space=self.space, darts=DartsConfig(arch_update=arch_update))  # type: ignore[attr-defined]
         mine, base = self.supernet_identity(), default.supernet_identity()
         extra = {k: v for k, v in mine.items() if k not in ("space", "seed") and v != base.get(k)}
-        suffix = f"-h{_hash(extra)}" if extra else ""
-        return f"darts/{self.space}-{variant}{suffix}-seed{self.seed}"
+        suffix = f"-h{short_hash(extra)}" if extra else ""
+        return f"darts/{self.space}-{variant}{suffix}-seed{self.seed}"  # type: ignore[attr-defined]
+
+    def shared_supernet(self) -> Optional[str]:
+        return self.run_folder()
 
 
-@_register
-@dataclass(frozen=True, kw_only=True)
-class DartsSpec(_SupernetTraining):
+@register_spec
+class DartsSpec(DartsSettings, _SupernetRun):
     """DARTS: train the supernet (bilevel) and derive the argmax-alpha architecture (Table 4)."""
 
     KIND: ClassVar[str] = "darts"
@@ -301,120 +154,44 @@ class DartsSpec(_SupernetTraining):
         return (self.KIND, self.space, self.darts.epochs, self.darts.batch_size,
                 json.dumps(self.supernet_options, sort_keys=True))
 
-    def execute(self, store=None, progress=False, force=False, **resources):
-        from ..searches.darts import run_darts
 
-        if resources.get("bench") is None:
-            resources["bench"] = self.bench_for_run(self.space)  # a bad benchmark fails before the training
-        return run_darts(self, store=store, progress=progress, force=force, **resources)
-
-
-@_register
-@dataclass(frozen=True, kw_only=True)
-class DartsPTSpec(_SupernetTraining):
-    """DARTS-PT: perturbation-based selection with fine-tuning on a DARTS-trained supernet;
-    ``fix_alpha`` trains and fine-tunes with alpha frozen ("DARTS-PT (fix alpha)")."""
+@register_spec
+class DartsPTSpec(DartsPTSettings, _SupernetRun):
+    """DARTS-PT (see :class:`~zcpt_analysis.searches.darts_pt.DartsPTSettings`)."""
 
     KIND: ClassVar[str] = "darts-pt"
     COMMAND: ClassVar[tuple[str, ...]] = ("darts-pt",)
-
-    fix_alpha: bool = opt(False, "--fix-alpha", help="alpha frozen in training and fine-tuning")
-    pt: DartsPTConfig = nested(DartsPTConfig)
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.fix_alpha and self.darts.arch_update != "fixed":
-            _set(self, darts=self.darts.replace(arch_update="fixed"))
-        if self.pt.fix_alpha != self.fix_alpha:
-            _set(self, pt=dataclasses.replace(self.pt, fix_alpha=self.fix_alpha))
 
     def record_name(self) -> str:
         base = "darts-pt-fix-alpha" if self.fix_alpha else "darts-pt"
         default = identity_fields(DartsPTConfig(fix_alpha=self.fix_alpha))
         extra = {k: v for k, v in identity_fields(self.pt).items() if v != default[k]}
-        suffix = f"-h{_hash(extra)}" if extra else ""
+        suffix = f"-h{short_hash(extra)}" if extra else ""
         return f"{self.run_folder()}/{base}{suffix}.json"
 
     def cost_key(self) -> tuple:
         return (self.KIND, self.space, self.darts.epochs, self.pt.proj_intv, json.dumps(self.supernet_options))
 
-    def execute(self, store=None, progress=False, force=False, **resources):
-        from ..searches.darts_pt import run_darts_pt_spec
-
-        if resources.get("bench") is None:
-            resources["bench"] = self.bench_for_run(self.space)  # a bad benchmark fails before the training
-        return run_darts_pt_spec(self, store=store, progress=progress, force=force, **resources)
-
 
 # ============================================================================= operation scores
-@dataclass(frozen=True, kw_only=True)
-class _ScoringFields(BenchField, DataFields, RunSpec):
-    """The setting of section 3's operation scores (shared by one-method and iterative scores)."""
-
-    space: str = opt("nb201", "--space", help="search space")
-    seed: int = opt(0, "--seed", help="seed of the supernets (weights, alpha) and of the minibatches")
-    proxy: str = opt("nwot", "--proxy", help="zero-cost proxy of zc-pt / disc-zc")
-    proxy_options: dict[str, Any] = opt(None, "--proxy-option", factory=dict, help="proxy option, e.g. mode=train")
-    proxy_batch_size: Optional[int] = opt(None, "--proxy-batch-size",
-                                          help="zero-cost minibatch (default: the space's, 256 for nb201)")
-    supernet_options: dict[str, Any] = opt(None, "--supernet-option", factory=dict,
-                                           help="supernet shape, e.g. C=8 or N=1 (default: the paper's)")
-    supernet_mode: str = opt("fast", "--supernet-mode", choices=COMPAT_MODES,
-                             help="block-input: every op runs, a weight-0 op zeroes its input inside, as the "
-                                  "published NB201 code (with --proxy-option hooks=published: the paper's setting); "
-                                  "published: the first release's approximation (input zeroed before the op)")
-    disc_epochs: int = opt(5, "--disc-epochs", help="fine-tuning epochs of disc-acc (paper: 5)")
-    darts_alpha_epoch: Optional[int] = opt(None, "--darts-alpha-epoch",
-                                           help="take the darts score (softmax alpha) after this many epochs "
-                                                "(paper: 60; default: the last)")
-    avg_acc_over: str = opt("arch-mean", "--avg-acc-over", choices=("arch-mean", "trials"),
-                            help="avg-acc: mean of architectures' seed-means, or of all pooled trials")
-    darts: DartsConfig = nested(DartsConfig)
-
-    def __post_init__(self) -> None:
-        from ..spaces import get_space
-
-        space = get_space(self.space)
-        _set(self, space=space.name, proxy=_proxy_name(self.proxy),
-             proxy_batch_size=space.default_batch_size if self.proxy_batch_size is None else int(self.proxy_batch_size))
-        self._normalize_data()
-        _positive(proxy_batch_size=self.proxy_batch_size)
-        at_least(0, disc_epochs=self.disc_epochs)
-        if self.darts_alpha_epoch is not None:
-            check_range("darts_alpha_epoch", self.darts_alpha_epoch, Range(0, self.darts.epochs), integer=True)
-        check_device(self.device)
-        _check_dataset(self.space, self.dataset)
-        _check_options(self.space, self.proxy, self.proxy_options, self.proxy_batch_size, "proxy_batch_size",
-                       self.supernet_options)
-
-    def _default(self) -> "_ScoringFields":
-        return type(self)(space=self.space)
+class _ScoringRun(RunSpec):
+    def _default(self) -> "RunSpec":
+        return type(self)(space=self.space)  # type: ignore[attr-defined, call-arg]
 
     def supernet_folder(self) -> str:
         """Where the DARTS-trained supernet of the training-based methods is checkpointed in a
         store (shared by every method and by the iterative setting of the same settings)."""
         keep = ("space", "seed", "supernet_options", "supernet_mode", "dataset", "data_source")
-        ident = {k: v for k, v in identity_fields(self).items() if k in keep or k.startswith("darts.")}
-        return f"scores/darts-supernet-{self.space}-h{_hash(ident)}-s{self.seed}"
+        ident = {k: v for k, v in identity_fields(self).items()  # type: ignore[arg-type]
+                 if k in keep or k.startswith("darts.")}
+        return f"scores/darts-supernet-{self.space}-h{short_hash(ident)}-s{self.seed}"  # type: ignore[attr-defined]
 
-    def context(self, **resources: Any):
-        """The :class:`~zcpt_analysis.scoring.ScoringContext` of this setting."""
-        from ..runtime import resolve_device
-        from ..scoring import ScoringContext
-
-        return ScoringContext(space=self.space, seed=self.seed, supernet_kwargs=dict(self.supernet_options),
-                              supernet_mode=self.supernet_mode, device=str(resolve_device(self.device)),
-                              bench=resources.get("bench"), bench_path=self.bench, avg_acc_over=self.avg_acc_over,
-                              dataset=self.dataset, data_source=self.data_source, data_root=self.data_root,
-                              images=resources.get("images"), proxy=self.proxy, proxy_options=dict(self.proxy_options),
-                              proxy_batch_size=self.proxy_batch_size, darts=self.darts, disc_epochs=self.disc_epochs,
-                              darts_alpha_epoch=self.darts_alpha_epoch)
+    def shared_supernet(self) -> Optional[str]:
+        return self.supernet_folder() if self.trains_a_supernet() else None  # type: ignore[attr-defined]
 
 
 def method_identity_fields(method: str) -> tuple[str, ...]:
     """The :class:`ScoresSpec` fields a scoring method's scores depend on (its cache identity)."""
-    from ..scoring import get_method
-
     m = get_method(method)
     if m.network == "none":
         return ("space",) + (("avg_acc_over",) if m.name == "avg-acc" else ())
@@ -425,9 +202,8 @@ def method_identity_fields(method: str) -> tuple[str, ...]:
     return common + ("darts",) + extra
 
 
-@_register
-@dataclass(frozen=True, kw_only=True)
-class ScoresSpec(_ScoringFields):
+@register_spec
+class ScoresSpec(ScoringSettings, _ScoringRun):
     """The iteration-0 operation scores ``g(A_0, e, o)`` of one scoring method (section 3)."""
 
     KIND: ClassVar[str] = "op-scores"
@@ -436,11 +212,14 @@ class ScoresSpec(_ScoringFields):
 
     method: str = plain("best-acc")
 
-    def __post_init__(self) -> None:
-        from ..scoring import get_method
+    @field_validator("method")
+    @classmethod
+    def _method(cls, method: str) -> str:
+        return get_method(method).name
 
-        super().__post_init__()
-        _set(self, method=get_method(self.method).name)
+    def trains_a_supernet(self) -> bool:
+        """Whether the method scores the DARTS-trained supernet."""
+        return get_method(self.method).network == "trained"
 
     def identity(self) -> dict[str, Any]:
         """Only the fields the method's scores depend on (a benchmark method ignores the proxy, ...)."""
@@ -465,52 +244,48 @@ class ScoresSpec(_ScoringFields):
         return (self.KIND, self.method, self.space, self.proxy, self.proxy_batch_size,
                 json.dumps(self.supernet_options, sort_keys=True), self.darts.epochs)
 
-    def execute(self, store=None, progress=False, force=False, **resources):
-        from ..scoring import run_scores
 
-        return run_scores(self, store=store, progress=progress, **resources)
-
-
-@_register
-@dataclass(frozen=True, kw_only=True)
-class IterativeSpec(_ScoringFields):
-    """The iterative setting of A.1.1 (Figure A1): one trajectory per method, scored with the
-    method and ``reference`` after every discretization; darts-pt and disc-acc fine-tune
-    ``retrain_epochs`` between decisions."""
+@register_spec
+class IterativeSpec(IterativeSettings, _ScoringRun):
+    """The iterative setting of A.1.1 (see :class:`~zcpt_analysis.iterative.IterativeSettings`)."""
 
     KIND: ClassVar[str] = "iterative-scores"
     COMMAND: ClassVar[tuple[str, ...]] = ("scores", "--iterative")
     READABLE: ClassVar[tuple[str, ...]] = ("space", "seed")
-
-    methods: tuple[str, ...] = plain(("best-acc", "avg-acc", "disc-acc", "darts-pt", "disc-zc", "zc-pt", "darts"))
-    reference: str = opt("best-acc", "--reference", help="reference method of the iterative setting")
-    retrain_epochs: int = opt(5, "--retrain-epochs",
-                              help="fine-tuning epochs of darts-pt / disc-acc after each decision (paper: 5)")
-
-    def __post_init__(self) -> None:
-        from ..scoring import get_method
-
-        super().__post_init__()
-        _set(self, methods=tuple(get_method(m).name for m in self.methods), reference=get_method(self.reference).name)
-        at_least(0, retrain_epochs=self.retrain_epochs)
 
     def to_argv(self) -> list[str]:
         argv = super().to_argv()
         return argv[:3] + ["--methods", *self.methods] + argv[3:]
 
     def record_name(self) -> str:
-        return f"iterative/iterative-{self.space}-h{_hash(self.identity())}-s{self.seed}.json"
+        return f"iterative/iterative-{self.space}-h{short_hash(self.identity())}-s{self.seed}.json"
 
-    def execute(self, store=None, progress=False, force=False, **resources):
-        from ..analysis import run_iterative
 
-        return run_iterative(self, store=store, progress=progress, **resources)
+# ============================================================================= proxy study
+@register_spec
+class ProxyStudySpec(ProxyStudySettings, RunSpec):
+    """The proxy study (see :mod:`zcpt_analysis.proxy_study`): its record holds the correlations,
+    its scores stream to :meth:`score_stream_name` (append-only, shared by the studies of one
+    minibatch: a larger sample or more proxies extend it, an interrupted study resumes there)."""
+
+    KIND: ClassVar[str] = "proxy-study"
+    COMMAND: ClassVar[tuple[str, ...]] = ("proxies", "study")
+    READABLE: ClassVar[tuple[str, ...]] = ("num_archs", "batch_size", "seed")
+
+    def record_name(self) -> str:
+        return f"proxy-study/study-n{self.num_archs}-b{self.batch_size}{self.name_suffix()}-s{self.seed}.json"
+
+    def score_stream_name(self) -> str:
+        """The stream of per-architecture scores in a store (its header holds the setting)."""
+        return f"proxy-study/scores-b{self.batch_size}-s{self.seed}-{resolve_device(self.device).type}.jsonl"
+
+    def cost_key(self) -> tuple:
+        return (self.KIND, self.batch_size, self.proxies)
 
 
 # ============================================================================= final training
-@_register
-@dataclass(frozen=True, kw_only=True)
-class TrainSpec(RunSpec):
+@register_spec
+class TrainSpec(Settings, RunSpec):
     """Training one DARTS genotype from scratch with the DARTS protocol (Tables 5, 6, A1).
 
     ``genotype`` is what ``zcpt train --genotype`` takes (a known name such as ``DARTS_V2``, a
@@ -522,18 +297,18 @@ class TrainSpec(RunSpec):
     KIND: ClassVar[str] = "train"
     COMMAND: ClassVar[tuple[str, ...]] = ("train",)
 
-    genotype: str = opt(MISSING, "--genotype", identity=False,
+    genotype: str = opt(..., "--genotype", identity=False,
                         help="genotype JSON file, search result record, a Genotype(...) string, or a known name such "
                              "as DARTS_V2")
-    config: TrainConfig = nested(TrainConfig)
+    config: TrainConfig = Field(default_factory=TrainConfig)
 
-    def __post_init__(self) -> None:
-        self.config.validate()
-        self.resolved_genotype()  # a bad genotype is an error before any work
+    @field_validator("genotype")
+    @classmethod
+    def _resolvable(cls, genotype: str) -> str:
+        resolve_genotype(genotype)  # a bad genotype is an error before any work
+        return genotype
 
-    def resolved_genotype(self):
-        from ..train import resolve_genotype
-
+    def resolved_genotype(self) -> Genotype:
         return resolve_genotype(self.genotype)
 
     def identity(self) -> dict[str, Any]:
@@ -541,17 +316,13 @@ class TrainSpec(RunSpec):
 
     def stem(self) -> str:
         """A readable name of the genotype: its name, its file's stem, or a hash of its content."""
-        import re
-
-        from ..spaces.genotypes import GENOTYPES
-
         text = self.genotype.strip()
         if text in GENOTYPES:
             return text
         path = Path(text)
         if path.suffix and path.is_file():
             return re.sub(r"[^A-Za-z0-9_.-]+", "_", path.stem)[:40].strip("_") or "genotype"
-        return f"genotype-{_hash(self.resolved_genotype().to_json())}"
+        return f"genotype-{short_hash(self.resolved_genotype().to_json())}"
 
     def hashed_fields(self) -> dict[str, Any]:
         c = self.config
@@ -569,11 +340,6 @@ class TrainSpec(RunSpec):
         c = self.config
         return (self.KIND, c.dataset, c.setting, c.epochs, c.batch_size, c.C, c.layers, c.train_limit)
 
-    def execute(self, store=None, progress=False, force=False, **resources):
-        from ..train import run_train
-
-        return run_train(self, store=store, progress=progress, force=force)
-
 
 __all__ = ["RunSpec", "SearchSpec", "NaswotSpec", "RandomSpec", "DartsSpec", "DartsPTSpec", "ScoresSpec",
-           "IterativeSpec", "TrainSpec", "SPECS", "spec_class", "spec_from_json"]
+           "IterativeSpec", "ProxyStudySpec", "TrainSpec", "SPECS", "spec_from_json", "method_identity_fields"]

@@ -6,17 +6,30 @@ spec.record_name()``), finds complete records (:meth:`~ResultStore.find`), saves
 (:meth:`~ResultStore.save`), lists what is still missing (:meth:`~ResultStore.missing`) and turns
 every record it holds into one tidy table (:meth:`~ResultStore.table`).
 
-Concurrency: :meth:`~ResultStore.run` computes a spec under a **claim** -- a ``<record>.claim``
-file created exclusively (``O_CREAT | O_EXCL``) holding the owner's host, pid and a heartbeat the
-owner refreshes every :data:`HEARTBEAT_SECONDS`. A second process asking for the same spec waits
-for the claim to go and then reads the record instead of computing it. A claim is **stale** (taken
-over) when its owner is a dead process on this host, or its heartbeat is older than
-:data:`STALE_SECONDS` (an owner on another host that stopped). Records are only ever replaced by
-atomic renames, so a reader sees the old record or the new one, never half of one.
+Concurrency: :meth:`~ResultStore.run` computes a spec while it holds an operating-system lock
+(``flock``, through :mod:`filelock`) on ``<record>.lock``. The process that holds the lock computes
+the spec; another one waits (saying once who computes it) and then reads the record, or, with
+``wait=False``, stops with :class:`ClaimedError`. Threads of one process exclude each other as
+well (a per-path thread lock). The kernel drops the lock when its process ends, however it ends
+(``kill -9`` included), so a dead owner's spec is taken over at once; nothing else -- no file's
+contents, age or times -- ever decides who computes. The holder writes its host, pid and start time
+to ``<record>.claim`` for the waiting message and :meth:`~ResultStore.claim_info` only, and removes
+it when it lets go. Lock files stay in place (removing one would let two processes lock two
+different files); they are no records. Records are only ever replaced by atomic renames, so a
+reader sees the old record or the new one, never half of one.
+
+Limitation: the guarantee is the file system's ``flock``. Local file systems have it, and so do
+NFSv4 mounts and Linux NFS clients since 2.6.12, which emulate ``flock`` with ``fcntl`` byte-range
+locks held by the server (so workers on several hosts sharing one store exclude each other). Not
+every network file system does (NFSv3 without a lock daemon, some SMB/CIFS, sshfs and other FUSE
+mounts): there, processes on different hosts may compute the same spec at once; where ``flock``
+is missing altogether, filelock refuses or falls back to a plain lock file (with a warning) that a
+killed owner leaves behind. Run the workers of one store on a file system with working locks.
 """
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import socket
@@ -26,30 +39,58 @@ import time
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Optional, Sequence
 
+from filelock import FileLock, Timeout
+
 from ..errors import DamagedFileError, ZcptError
 from ..files import OutputLocationError, atomic_write_json, ensure_dir, read_json
 from ..paths import default_results_dir, resolve
 from .records import Record, record_from_json
-from .specs import RunSpec
+from .spec import RunSpec, execute
 
-CLAIM_SUFFIX = ".claim"
-HEARTBEAT_SECONDS = 20.0
-STALE_SECONDS = 300.0
+LOCK_SUFFIX = ".lock"
+"""``<record>.lock``: the file whose OS lock the process computing the record holds."""
+OWNER_SUFFIX = ".claim"
+"""``<record>.claim``: who holds the lock (host, pid, since), for messages only."""
 POLL_SECONDS = 1.0
+"""How long one attempt to take a lock waits (a waiter looks for the finished record in between)."""
+
+_GUARDS: dict[str, threading.Lock] = {}
+_GUARDS_LOCK = threading.Lock()
 
 
 class ClaimedError(ZcptError, RuntimeError):
-    """Another live process is computing this spec (raised only when not waiting)."""
+    """Another process (or thread) holds this spec's lock (raised only when not waiting)."""
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
+def _thread_guard(path: Path) -> threading.Lock:
+    """The in-process lock of lock file ``path``: threads of one process exclude each other even
+    where the file system's locks belong to a process rather than to an open file (NFS)."""
+    with _GUARDS_LOCK:
+        return _GUARDS.setdefault(str(path), threading.Lock())
+
+
+def _locked_elsewhere(path: Path) -> bool:
+    """Whether a thread of this process or another process holds lock file ``path`` now."""
+    if _thread_guard(path).locked():
         return True
-    return True
+    probe = FileLock(path, thread_local=False)
+    try:
+        probe.acquire(blocking=False)
+    except Timeout:
+        return True
+    except OSError:
+        return False  # it cannot be locked at all: claim() says why
+    probe.release()
+    return False
+
+
+def _lock_error(exc: OSError, path: Path) -> OutputLocationError:
+    """One clear error for a lock or owner file that cannot be written (a full disk above all)."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return OutputLocationError(f"cannot start the run: the disk is full (no space left for {path}); free some "
+                                   "space there and run again")
+    return OutputLocationError(f"cannot lock {path}: {exc.strerror or exc}; check that the results store's folder "
+                               "can be written")
 
 
 def identity_diff(stored: dict[str, Any], wanted: dict[str, Any]) -> list[str]:
@@ -59,26 +100,25 @@ def identity_diff(stored: dict[str, Any], wanted: dict[str, Any]) -> list[str]:
 
 
 class Claim:
-    """A held claim on a spec's record (see the module docstring); refreshes its heartbeat."""
+    """This process's hold on a spec: the OS lock on its lock file, the thread guard and the
+    owner-info file (see the module docstring)."""
 
-    def __init__(self, path: Path):
-        self.path = path
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._beat, daemon=True)
-
-    def _beat(self) -> None:
-        while not self._stop.wait(HEARTBEAT_SECONDS):
-            with contextlib.suppress(OSError):
-                os.utime(self.path)
-
-    def start(self) -> "Claim":
-        self._thread.start()
-        return self
+    def __init__(self, lock: FileLock, guard: threading.Lock, owner: Path):
+        self.lock, self.guard, self.owner = lock, guard, owner
+        self.held = True
 
     def release(self) -> None:
-        self._stop.set()
-        with contextlib.suppress(FileNotFoundError):
-            self.path.unlink()
+        """Let go (a second call does nothing). The owner file is removed while the lock is still
+        ours, so this never touches another holder's files; the lock file stays."""
+        if not self.held:
+            return
+        self.held = False
+        try:
+            with contextlib.suppress(OSError):
+                self.owner.unlink()
+            self.lock.release()
+        finally:
+            self.guard.release()
 
 
 class ResultStore:
@@ -198,72 +238,92 @@ class ResultStore:
         return atomic_write_json(self.path_for(record.spec), record.to_json())
 
     # ------------------------------------------------------------------ claims
-    def _claim_path(self, spec: RunSpec) -> Path:
+    def _lock_path(self, spec: RunSpec) -> Path:
         path = self.path_for(spec)
-        return path.with_name(path.name + CLAIM_SUFFIX)
+        return path.with_name(path.name + LOCK_SUFFIX)
+
+    def _claim_path(self, spec: RunSpec) -> Path:
+        """The owner-info file of ``spec`` (written by the process that holds its lock)."""
+        path = self.path_for(spec)
+        return path.with_name(path.name + OWNER_SUFFIX)
+
+    def _owner(self, spec: RunSpec) -> dict[str, Any]:
+        """Host, pid and since from the owner-info file ("?" for what it does not say)."""
+        try:
+            info = json.loads(self._claim_path(spec).read_text())
+        except (OSError, ValueError):
+            info = None
+        info = info if isinstance(info, dict) else {}
+        return {key: info.get(key, "?") for key in ("host", "pid", "since")}
 
     def claim_info(self, spec: RunSpec) -> Optional[dict[str, Any]]:
-        """The live claim on ``spec`` (host, pid, since), or None if unclaimed or stale."""
-        path = self._claim_path(spec)
-        try:
-            info = json.loads(path.read_text() or "{}")
-            age = time.time() - path.stat().st_mtime
-        except (FileNotFoundError, json.JSONDecodeError, OSError):
-            return None if not path.exists() else {"host": "?", "pid": -1, "since": "?", "age": 0.0}
-        if info.get("host") == socket.gethostname() and not _pid_alive(int(info.get("pid", -1))):
-            return None
-        if age > STALE_SECONDS:
-            return None
-        return dict(info, age=age)
+        """Who holds ``spec``'s lock now (host, pid, since), or None if nobody does (a snapshot)."""
+        path = self._lock_path(spec)
+        return self._owner(spec) if path.is_file() and _locked_elsewhere(path) else None
 
-    def _try_claim(self, spec: RunSpec) -> Optional[Claim]:
-        path = self._claim_path(spec)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        for _ in range(2):
-            try:
-                fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            except FileExistsError:
-                if self.claim_info(spec) is not None:
-                    return None
-                # stale: move it aside (only one process wins the rename), then claim afresh
-                aside = path.with_name(f"{path.name}.stale.{os.getpid()}")
-                with contextlib.suppress(FileNotFoundError):
-                    os.replace(path, aside)
-                    aside.unlink()
-                continue
-            with os.fdopen(fd, "w") as fh:
-                json.dump({"host": socket.gethostname(), "pid": os.getpid(),
-                           "since": time.strftime("%Y-%m-%dT%H:%M:%S")}, fh)
-            return Claim(path).start()
-        return None
+    def _check_lock_files(self, spec: RunSpec) -> None:
+        for path in (self._lock_path(spec), self._claim_path(spec)):
+            if path.is_dir():
+                raise OutputLocationError(f"{path} is a folder where the run's lock file belongs; move it aside to "
+                                          "compute the run")
+
+    @staticmethod
+    def _write_owner(path: Path) -> None:
+        """Write this process's host, pid and start time to ``path`` (for messages only)."""
+        try:
+            path.write_text(json.dumps({"host": socket.gethostname(), "pid": os.getpid(),
+                                        "since": time.strftime("%Y-%m-%dT%H:%M:%S")}))
+        except OSError as exc:
+            raise _lock_error(exc, path) from None
+
+    def _try_claim(self, spec: RunSpec, timeout: float) -> Optional[Claim]:
+        """``spec``'s lock, if no other thread or process holds it within ``timeout`` seconds."""
+        path = self._lock_path(spec)
+        guard = _thread_guard(path)
+        if not guard.acquire(timeout=timeout):
+            return None
+        lock = FileLock(path, thread_local=False)
+        try:
+            lock.acquire(timeout=timeout)
+        except BaseException as exc:
+            guard.release()
+            if isinstance(exc, Timeout):  # before OSError: filelock's Timeout is a TimeoutError
+                return None
+            if isinstance(exc, OSError):
+                raise _lock_error(exc, path) from None
+            raise
+        claim = Claim(lock, guard, self._claim_path(spec))
+        try:
+            self._write_owner(claim.owner)
+        except BaseException:
+            claim.release()  # removes what the failed write left
+            raise
+        return claim
 
     @contextlib.contextmanager
     def claim(self, spec: RunSpec, wait: bool = True, log=None) -> Iterator[Optional[Claim]]:
-        """Hold the claim on ``spec`` for the ``with`` block. If another live process holds it:
-        with ``wait``, wait until it is released (yields None if the record is then complete),
-        else raise :class:`ClaimedError`."""
+        """Hold ``spec``'s lock for the ``with`` block (yields the :class:`Claim`). If another
+        thread or process holds it: with ``wait``, wait (saying so once through ``log``) and yield
+        None as soon as the record is complete; else raise :class:`ClaimedError`."""
         self.ensure_writable(spec)
+        self._check_lock_files(spec)
         said = False
-        while True:
-            claim = self._try_claim(spec)
-            if claim is not None:
-                break
-            info = self.claim_info(spec) or {}
+        while (held := self._try_claim(spec, POLL_SECONDS)) is None:
+            owner = self._owner(spec)
+            message = (f"{self.path_for(spec)} is being computed by pid {owner['pid']} on {owner['host']} "
+                       f"(since {owner['since']})")
             if not wait:
-                raise ClaimedError(f"{self.path_for(spec)} is being computed by pid {info.get('pid')} on "
-                                   f"{info.get('host')} (since {info.get('since')})")
+                raise ClaimedError(message)
             if not said and log is not None:
-                log(f"waiting: {self.path_for(spec)} is being computed by pid {info.get('pid')} on "
-                    f"{info.get('host')} (since {info.get('since')})")
+                log(f"waiting: {message}")
                 said = True
-            time.sleep(POLL_SECONDS)
             if self.find(spec) is not None:
                 yield None
                 return
         try:
-            yield claim
+            yield held
         finally:
-            claim.release()
+            held.release()
 
     # ------------------------------------------------------------------ running
     def run(self, spec: RunSpec, progress: bool = False, force: bool = False, wait: bool = True,
@@ -284,7 +344,7 @@ class ResultStore:
                 found = self.find(spec)
                 if found is not None:
                     return found
-            return spec.execute(self, progress=progress, force=force, **resources)
+            return execute(spec, self, progress=progress, force=force, **resources)
 
 
 def as_store(store: "ResultStore | str | os.PathLike | None") -> Optional[ResultStore]:

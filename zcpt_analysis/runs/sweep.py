@@ -1,8 +1,8 @@
 """Running many run specs -- what ``zcpt reproduce`` and ``zc.reproduce`` do once they have planned.
 
 Two executors, one contract: every spec is one task, :func:`run_task`, which calls
-``ResultStore.run(spec)`` (the record is written atomically through the store, under the store's
-claim, so no two processes ever compute the same spec); a failing spec is recorded with its error
+``ResultStore.run(spec)`` (the record is written atomically through the store, under the spec's
+lock, so no two processes ever compute the same spec); a failing spec is recorded with its error
 and command and does not stop the others; specs whose complete record is in the store are never
 submitted, so a re-run continues where the last one stopped (an interrupted spec resumes from its
 partial record).
@@ -15,8 +15,8 @@ partial record).
   run up to ``nthreads`` specs at once, one torch thread each. A spec meant for a GPU (its device
   is not ``cpu``) asks for the resource ``GPU=1`` when some worker declares it. A task whose
   worker dies is rescheduled by Dask (up to ``distributed.scheduler.allowed-failures`` times,
-  default 3) and resumes from the partial record the dead worker left; its claim is stale because
-  its process is gone (a worker on another host: after the store's ``STALE_SECONDS``). Specs that
+  default 3) and resumes from the partial record the dead worker left (the spec's lock went with
+  the dead process; see :mod:`.store` for what that guarantees on network file systems). Specs that
   share a trained supernet (:func:`shared_supernet`: DARTS and DARTS-PT of one seed, the
   training-based operation scores of one setting) run one after the other, so that the supernet is
   trained once and the later ones resume its finished checkpoint.
@@ -301,18 +301,9 @@ def _find(store: ResultStore, spec: RunSpec) -> Any:
 
 
 def shared_supernet(spec: RunSpec) -> Optional[str]:
-    """The store folder of the trained supernet ``spec`` shares with other specs (None: none):
-    DARTS / DARTS-PT runs share ``run_folder()``, the training-based operation scores and the
-    iterative setting of one setting share ``supernet_folder()``."""
-    from ..scoring import get_method
-
-    if spec.KIND in ("darts", "darts-pt"):
-        return spec.run_folder()  # type: ignore[attr-defined]
-    methods = {"op-scores": lambda: [spec.method],  # type: ignore[attr-defined]
-               "iterative-scores": lambda: [*spec.methods, spec.reference]}.get(spec.KIND)  # type: ignore[attr-defined]
-    if methods is not None and any(get_method(m).network == "trained" for m in methods()):
-        return spec.supernet_folder()  # type: ignore[attr-defined]
-    return None
+    """The store folder of the trained supernet ``spec`` shares with other specs (None: none; see
+    :meth:`RunSpec.shared_supernet`)."""
+    return spec.shared_supernet()
 
 
 def wants_gpu(spec: RunSpec) -> bool:

@@ -11,69 +11,144 @@
 """
 from __future__ import annotations
 
-import dataclasses
-import json
 import random
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 import numpy as np
 import torch
 
-from ..data import ImageSet, MinibatchSampler
+from pydantic import Field, ValidationInfo, field_validator, model_validator
+
+from ..bench.benchmark import BenchField
+from ..data import DataFields, ImageSet, MinibatchSampler
 from ..errors import ZcptError
 from ..files import atomic_write_json, read_json
-from ..runs.records import NaswotRecord, RandomRecord, Selection, bench_from_json, now
-from ..runs.specs import NaswotSpec, RandomSpec
+from ..options import Result, Settings, opt
+from ..proxies import get_proxy
 from ..runtime import derive_seed, resolve_device
+from ..setting_checks import ProxyName, check_benchmark_space, check_dataset, check_run_options, space_name
 from ..spaces import get_space
+from ..spaces.nb201 import NUM_ARCHS
 from .op_selection import select
-from .zcpt import arch_seed, environment, make_scorer
+from .results import Selection
+from .zcpt import arch_seed, make_scorer
 
 
-def random_baseline(spec: RandomSpec, bench: Any) -> RandomRecord:
-    """One uniformly random architecture per run (seeds ``spec.seed .. spec.seed + spec.runs - 1``),
-    with its benchmark results."""
-    sp = get_space(spec.space)
-    seeds = list(range(spec.seed, spec.seed + spec.runs))
+# ============================================================================= random architectures
+class RandomSettings(BenchField, Settings):
+    """Table 4's Random row: ``runs`` uniformly random architectures (seeds ``seed .. seed+runs-1``),
+    looked up in NAS-Bench-201."""
+
+    space: str = opt("nb201", "--space", help="search space with a benchmark (nb201)")
+    runs: int = opt(4, "--runs", help="random architectures (one per run)", ge=1)
+    seed: int = opt(0, "--seed", help="first run's seed")
+
+    @field_validator("space")
+    @classmethod
+    def _space(cls, space: str) -> str:
+        check_benchmark_space(space_name(space), "the random baseline")
+        return space_name(space)
+
+
+class RandomPick(Selection):
+    """One random architecture and the seed that drew it."""
+
+    seed: int
+
+
+def random_baseline(settings: RandomSettings, bench: Any) -> list[RandomPick]:
+    """One uniformly random architecture per run (seeds ``seed .. seed + runs - 1``), with its
+    benchmark results."""
+    sp = get_space(settings.space)
     picks = []
-    for s in seeds:
+    for s in range(settings.seed, settings.seed + settings.runs):
         arch = sp.random_arch(random.Random(derive_seed(s, 8)))
-        picks.append(Selection(sp.to_json(arch), bench_from_json(bench.summary(arch))))
-    return RandomRecord(spec=spec, created=now(), picks=picks, seeds=seeds)
+        picks.append(RandomPick(arch=sp.to_json(arch), benchmark=bench.summary(arch), seed=s))
+    return picks
 
 
-def run_random(spec: RandomSpec, store: Any = None, bench: Any = None) -> RandomRecord:
-    """:func:`random_baseline`, saved into ``store`` if given."""
-    record = random_baseline(spec, bench if bench is not None else spec.load_bench())
-    if store is not None:
-        store.save(record)
-    return record
+# ============================================================================= NASWOT
+class NaswotSettings(BenchField, DataFields):
+    """One NASWOT run (Mellor et al. 2021): sample ``n_samples`` architectures with ``seed``, score
+    each standalone network on one fixed minibatch (``score_seed``), keep the best.
+
+    ``proxy_options=None`` means the proxy's NASWOT options (``{"mode": "train"}`` for nwot: the
+    original NASWOT code scores in train mode; see ``ProxySpec.naswot_options``).
+    """
+
+    space: str = opt("nb201", "--space", help="search space (NASWOT needs a benchmark: nb201)")
+    proxy: ProxyName = opt("nwot", "--proxy", help="zero-cost proxy")
+    n_samples: int = opt(1000, "--n-samples", help="architectures sampled per run", ge=1)
+    batch_size: int = opt(128, "--batch-size", help="size of the one minibatch every network is scored on", ge=1)
+    seed: int = opt(0, "--seed", help="run seed (which architectures are sampled)")
+    score_seed: int = opt(0, "--score-seed", help="seed of the fixed minibatch and of the network inits")
+    proxy_options: Optional[dict[str, Any]] = opt(None, "--proxy-option", validate_default=True,
+                                                  help="proxy option, e.g. mode=eval")
+    network_options: dict[str, Any] = opt(None, "--network-option", factory=dict,
+                                          help="standalone network option, e.g. C=8")
+
+    @field_validator("space")
+    @classmethod
+    def _space(cls, space: str) -> str:
+        check_benchmark_space(space_name(space), "NASWOT")
+        return space_name(space)
+
+    @field_validator("n_samples")
+    @classmethod
+    def _at_most_the_space(cls, n_samples: int) -> int:
+        if n_samples > NUM_ARCHS:
+            raise ZcptError(f"n_samples must be at most {NUM_ARCHS:,} (the architectures of nb201), got "
+                            f"{n_samples:,}")
+        return n_samples
+
+    @field_validator("proxy_options")
+    @classmethod
+    def _naswot_options(cls, options: Optional[dict[str, Any]], info: ValidationInfo) -> Optional[dict[str, Any]]:
+        if options is None and "proxy" in info.data:
+            return dict(get_proxy(info.data["proxy"]).naswot_options)
+        return options
+
+    @model_validator(mode="after")
+    def _check_with_space(self) -> "NaswotSettings":
+        check_dataset(self.space, self.dataset)
+        check_run_options(self.space, self.proxy, self.proxy_options, self.batch_size, "batch_size",
+                          network_options=self.network_options)
+        return self
+
+
+class NaswotResult(Result):
+    """One NASWOT run: the best-scored of the sampled architectures, how many were scored and how
+    many scores were NaN; ``timing`` holds the seconds of the scoring."""
+
+    selected: Optional[Selection] = None
+    scored: int = 0
+    nan_scores: int = 0
+    timing: dict[str, float] = Field(default_factory=dict)
 
 
 class NaswotScoreTable:
     """Cached proxy scores of standalone networks on one fixed minibatch (shared by every NASWOT run
     of the same setting, whatever its seed and sample count), persisted atomically to ``path``."""
 
-    def __init__(self, spec: NaswotSpec, path: Path | None = None, images: ImageSet | None = None):
-        self.spec, self.path, self.images = spec, path, images
+    def __init__(self, settings: NaswotSettings, path: Path | None = None, identity: Any = None,
+                 images: ImageSet | None = None):
+        self.spec, self.path, self.images = settings, path, images
         self.scores: dict[str, float] = {}
-        self.identity = spec.score_table_identity()
+        self.identity = identity
         if self.path is not None and self.path.exists():
             stored = read_json(self.path)
             if stored.get("identity") != self.identity:
                 raise ZcptError(f"{self.path} was scored with a different configuration; remove it or use another --out")
             self.scores = {k: float(v) for k, v in stored["scores"].items()}
         self._batch: tuple[torch.Tensor, torch.Tensor] | None = None
-        self.space = get_space(spec.space)
-        self.device = resolve_device(spec.device)
-        from ..proxies import get_proxy
-
-        if get_proxy(spec.proxy).relative:
-            raise ZcptError(f"NASWOT caches one score per architecture; {spec.proxy!r} only ranks a set of networks. "
-                            "Use one of its component proxies (e.g. --proxy nwot)")
-        self.scorer, _ = make_scorer(spec.proxy, spec.proxy_options)
+        self.space = get_space(settings.space)
+        self.device = resolve_device(settings.device)
+        if get_proxy(settings.proxy).relative:
+            raise ZcptError(f"NASWOT caches one score per architecture; {settings.proxy!r} only ranks a set of "
+                            "networks. Use one of its component proxies (e.g. --proxy nwot)")
+        self.scorer, _ = make_scorer(settings.proxy, settings.proxy_options)
 
     def batch(self) -> tuple[torch.Tensor, torch.Tensor]:
         if self._batch is None:
@@ -108,44 +183,20 @@ class NaswotScoreTable:
                                           "scores": self.scores})
 
 
-def naswot_run(table: NaswotScoreTable, seed: int, bench: Any = None, progress: bool = True) -> NaswotRecord:
+def naswot_run(table: NaswotScoreTable, seed: int, bench: Any = None, progress: bool = True) -> NaswotResult:
     """One NASWOT run of ``table``'s setting: sample ``n_samples`` distinct architectures with
-    ``seed``, keep the best-scored."""
-    spec = dataclasses.replace(table.spec, seed=seed)
+    ``seed``, keep the best-scored (higher is better)."""
     sp = table.space
     rng = random.Random(derive_seed(seed, 7))
     sampled: dict[str, Any] = {}
-    while len(sampled) < spec.n_samples:
+    while len(sampled) < table.spec.n_samples:
         arch = sp.random_arch(rng)
         sampled.setdefault(sp.to_json(arch), arch)
     started = time.perf_counter()
     scores = table.score(list(sampled.values()), progress=progress)
     best = select(scores, maximize=True, what=f"NASWOT run {seed}")
-    selected = Selection(best, score=scores[best])
+    selected = Selection(arch=best, score=scores[best])
     if bench is not None and sp.has_benchmark:
-        selected.benchmark = bench_from_json(bench.summary(best))
-    return NaswotRecord(spec=spec, environment=environment(table.device), created=now(),
-                        timing={"scoring": round(time.perf_counter() - started, 3)}, selected=selected,
-                        scored=len(scores), nan_scores=int(np.isnan(list(scores.values())).sum()))
-
-
-_TABLES: dict[tuple[str, str], NaswotScoreTable] = {}
-
-
-def run_naswot(spec: NaswotSpec, store: Any = None, progress: bool = False, bench: Any = None,
-               images: ImageSet | None = None) -> NaswotRecord:
-    """One NASWOT run, its per-architecture scores cached next to its record in ``store`` (and,
-    within this process, shared by the runs of the same setting)."""
-    path = store.root / spec.score_table_name() if store is not None else None
-    key = (str(path), json.dumps(spec.score_table_identity(), sort_keys=True))
-    table = _TABLES.get(key) if path is not None else None
-    if table is None:
-        table = NaswotScoreTable(spec, path, images=images)
-        if path is not None:
-            _TABLES[key] = table
-    if bench is None and get_space(spec.space).has_benchmark:
-        bench = spec.load_bench()
-    record = naswot_run(table, spec.seed, bench=bench, progress=progress)
-    if store is not None:
-        store.save(record)
-    return record
+        selected.benchmark = bench.summary(best)
+    return NaswotResult(selected=selected, scored=len(scores), nan_scores=int(np.isnan(list(scores.values())).sum()),
+                        timing={"scoring": round(time.perf_counter() - started, 3)})

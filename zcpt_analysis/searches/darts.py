@@ -37,19 +37,22 @@ import hashlib
 import json
 import math
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Optional, Sequence
+from typing import Any, Iterator, Literal, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
+from pydantic import Field, model_validator
 from torch import nn
 
-from ..data import ImageSet, MinibatchSampler, augment as _augment, search_split
+from ..bench.benchmark import Benchmark, BenchField
+from ..data import DataFields, ImageSet, MinibatchSampler, augment as _augment, search_split
 from ..errors import StateError, UnknownNameError, ZcptError
 from ..evaluation import evaluate
 from ..files import atomic_torch_save, atomic_write_json, load_checkpoint
-from ..options import opt, plain
+from ..options import Result, Settings, opt, plain
+from ..setting_checks import SpaceName, check_dataset, check_run_options
 from ..runtime import derive_seed
 from ..supernet import Supernet
 
@@ -59,8 +62,7 @@ RUN_FILE = "run.json"
 
 
 # ------------------------------------------------------------------------------------ config
-@dataclass(frozen=True)
-class DartsConfig:
+class DartsConfig(Settings):
     """Hyper-parameters of supernet training (defaults: DARTS-PT on NAS-Bench-201, see module doc).
 
     ``steps_per_epoch=None`` means ``ceil(len(train half) / batch_size)``; ``eval_every`` evaluates
@@ -68,8 +70,8 @@ class DartsConfig:
     the number of validation images used by every evaluation (None: all).
     """
 
-    epochs: int = opt(100, "--epochs", help="supernet training epochs (DARTS-PT: 100)")
-    batch_size: int = opt(64, "--batch-size", help="training / validation minibatch (DARTS-PT: 64)")
+    epochs: int = opt(100, "--epochs", help="supernet training epochs (DARTS-PT: 100)", ge=0)
+    batch_size: int = opt(64, "--batch-size", help="training / validation minibatch (DARTS-PT: 64)", ge=1)
     learning_rate: float = opt(0.025, "--learning-rate", help="initial weight learning rate (cosine-annealed)")
     learning_rate_min: float = plain(0.001)
     momentum: float = plain(0.9)
@@ -79,46 +81,19 @@ class DartsConfig:
     arch_beta1: float = plain(0.5)
     arch_beta2: float = plain(0.999)
     arch_weight_decay: float = plain(1e-3)
-    train_portion: float = opt(0.5, "--train-portion", help="share of the training images that trains the weights "
-                               "(the rest trains alpha and is the validation set)")
-    arch_update: str = opt("first-order", "--arch-update", choices=ARCH_UPDATES,
-                           help="alpha update: first-order DARTS (DARTS-PT), second-order, or fixed (DARTS-PT's "
-                                "'blank')")
-    steps_per_epoch: Optional[int] = opt(None, "--steps-per-epoch",
+    train_portion: float = opt(0.5, "--train-portion", gt=0, lt=1,
+                               help="share of the training images that trains the weights (the rest trains alpha "
+                                    "and is the validation set)")
+    arch_update: Literal[ARCH_UPDATES] = opt(  # type: ignore[valid-type]
+        "first-order", "--arch-update",
+        help="alpha update: first-order DARTS (DARTS-PT), second-order, or fixed (DARTS-PT's 'blank')")
+    steps_per_epoch: Optional[int] = opt(None, "--steps-per-epoch", ge=1,
                                          help="cap the steps of an epoch (default: one pass over the training half)")
     augment: bool = plain(True)
     eval_every: int = plain(1, identity=False)
     eval_max_images: Optional[int] = opt(None, "--eval-max-images",
                                          help="cap the validation images of every evaluation (default: all)")
-    ckpt_interval: int = plain(1, identity=False)
-
-    def __post_init__(self) -> None:
-        if self.arch_update not in ARCH_UPDATES:
-            raise UnknownNameError("arch update", self.arch_update, ARCH_UPDATES)
-        if self.epochs < 0:
-            raise ValueError(f"epochs must be >= 0, got {self.epochs}")
-        if self.batch_size < 1:
-            raise ValueError(f"batch_size must be positive, got {self.batch_size}")
-        if self.steps_per_epoch is not None and self.steps_per_epoch < 1:
-            raise ValueError(f"steps_per_epoch must be positive or None, got {self.steps_per_epoch}")
-        if not 0 < self.train_portion < 1:
-            raise ValueError(f"train_portion must be in (0, 1), got {self.train_portion}")
-        if self.ckpt_interval < 1:
-            raise ValueError(f"ckpt_interval must be >= 1, got {self.ckpt_interval}")
-
-    def to_json(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_json(cls, obj: dict) -> "DartsConfig":
-        names = {f.name for f in fields(cls)}
-        unknown = set(obj) - names
-        if unknown:
-            raise ValueError(f"unknown DartsConfig fields: {sorted(unknown)}")
-        return cls(**obj)
-
-    def replace(self, **changes: Any) -> "DartsConfig":
-        return DartsConfig(**{**asdict(self), **changes})
+    ckpt_interval: int = plain(1, identity=False, ge=1)
 
 
 # ------------------------------------------------------------------------------------ data
@@ -525,7 +500,7 @@ def argmax_architecture(supernet: Supernet, alpha: Optional[torch.Tensor] = None
 
 
 def benchmark_summary(arch: Any, bench: Any = None, datasets: Sequence[str] = ("cifar10", "cifar100",
-                                                                             "ImageNet16-120")) -> dict:
+                                                                             "ImageNet16-120")) -> Benchmark:
     """NAS-Bench-201 test accuracies of ``arch`` (200 epochs; per trial and seed-mean), rank and error
     per dataset, for the datasets the benchmark has; ``{}`` if no benchmark is available."""
     if bench is None:
@@ -548,52 +523,74 @@ def copy_supernet(supernet: Supernet) -> Supernet:
     return twin
 
 
-# ------------------------------------------------------------------------------------ runs of a spec
-def trained_supernet_of(spec: Any, store: Any = None, progress: bool = False, force: bool = False,
-                        images: Optional[ImageSet] = None) -> tuple[DartsRun, SearchData, torch.device]:
-    """The DARTS-trained supernet of a :class:`~zcpt_analysis.runs.specs.DartsSpec` /
-    :class:`~zcpt_analysis.runs.specs.DartsPTSpec`: trained (or resumed) in the spec's run folder
-    of ``store`` (``<folder>/supernet``, shared by DARTS and DARTS-PT with the same training
-    settings); ``force`` retrains from scratch."""
+# ------------------------------------------------------------------------------------ one DARTS run
+class DartsSettings(BenchField, DataFields):
+    """A DARTS-trained supernet: the space, seed, shape, data and training hyper-parameters."""
+
+    space: SpaceName = opt("nb201", "--space", help="search space")
+    seed: int = opt(0, "--seed", help="seed of the supernet weights, alpha and data order")
+    darts: DartsConfig = Field(default_factory=DartsConfig)
+    supernet_options: dict[str, Any] = opt(None, "--supernet-option", factory=dict,
+                                           help="supernet shape, e.g. C=8 or N=1 (default: the paper's, C=16 N=5 "
+                                                "for nb201)")
+
+    @model_validator(mode="after")
+    def _check_with_space(self) -> "DartsSettings":
+        check_dataset(self.space, self.dataset)
+        check_run_options(self.space, supernet_options=self.supernet_options)
+        return self
+
+
+class DartsResult(Result):
+    """DARTS on a space: the argmax-alpha architecture of the trained supernet (JSON form), its
+    benchmark results (NAS-Bench-201 only), the last validation accuracy (%) and the epochs done."""
+
+    arch: Any = None
+    benchmark: Benchmark = Field(default_factory=dict)
+    final_valid_acc: Optional[float] = None
+    epochs_done: int = 0
+    timing: dict[str, float] = Field(default_factory=dict)
+
+
+def trained_supernet_of(settings: DartsSettings, out_dir: Optional[Path] = None, progress: bool = False,
+                        force: bool = False, images: Optional[ImageSet] = None
+                        ) -> tuple[DartsRun, SearchData, torch.device]:
+    """The DARTS-trained supernet of ``settings``: trained (or resumed) with its checkpoints in
+    ``out_dir`` (None: in memory); ``force`` retrains from scratch."""
     from ..runtime import resolve_device
     from ..spaces import get_space
 
-    space = get_space(spec.space)
-    device = resolve_device(spec.device)
-    images = images if images is not None else spec.load_images()
-    data = SearchData.from_images(images, spec.darts.train_portion)
+    space = get_space(settings.space)
+    device = resolve_device(settings.device)
+    images = images if images is not None else settings.load_images()
+    data = SearchData.from_images(images, settings.darts.train_portion)
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(spec.seed)
-        supernet = space.supernet(num_classes=images.num_classes, seed=spec.seed, **spec.supernet_options)
-    out = store.root / spec.run_folder() / "supernet" if store is not None else None
-    run = train_supernet(supernet, data, spec.darts, seed=spec.seed, device=device, out_dir=out, resume=not force,
-                         progress=progress)
+        torch.manual_seed(settings.seed)
+        supernet = space.supernet(num_classes=images.num_classes, seed=settings.seed, **settings.supernet_options)
+    run = train_supernet(supernet, data, settings.darts, seed=settings.seed, device=device, out_dir=out_dir,
+                         resume=not force, progress=progress)
     return run, data, device
 
 
-def run_darts(spec: Any, store: Any = None, progress: bool = False, force: bool = False, bench: Any = None,
-              images: Optional[ImageSet] = None) -> Any:
-    """DARTS (Table 4): train the supernet of ``spec`` and derive its argmax-alpha architecture;
-    the record goes into ``store``."""
-    from ..runs.records import DartsRecord, bench_from_json, now
+def run_darts(settings: DartsSettings, out_dir: Optional[Path] = None, progress: bool = False, force: bool = False,
+              bench: Any = None, images: Optional[ImageSet] = None) -> DartsResult:
+    """DARTS (Table 4): train the supernet of ``settings`` (checkpointed in ``out_dir``) and derive
+    its argmax-alpha architecture, looked up in ``bench`` (NAS-Bench-201)."""
     from ..spaces import get_space
     from ..spaces.nb201 import Arch
 
-    space = get_space(spec.space)
-    run, _, _ = trained_supernet_of(spec, store, progress, force, images)
+    space = get_space(settings.space)
+    run, _, _ = trained_supernet_of(settings, out_dir, progress, force, images)
     arch = argmax_architecture(run.supernet)
-    record = DartsRecord(spec=spec, created=now(), environment={"device": str(spec.device)},
-                         timing={"training": round(run.seconds, 3)}, arch=space.to_json(arch),
-                         final_valid_acc=run.valid_acc[-1] if run.valid_acc else None, epochs_done=run.epochs_done)
+    result = DartsResult(arch=space.to_json(arch), final_valid_acc=run.valid_acc[-1] if run.valid_acc else None,
+                         epochs_done=run.epochs_done, timing={"training": round(run.seconds, 3)})
     if isinstance(arch, Arch):
-        record.benchmark = bench_from_json(benchmark_summary(arch, bench if bench is not None else _bench_of(spec)))
-    if store is not None:
-        store.save(record)
-    return record
+        result.benchmark = benchmark_summary(arch, bench if bench is not None else _bench_of(settings))
+    return result
 
 
-def _bench_of(spec: Any) -> Any:
+def _bench_of(settings: BenchField) -> Any:
     try:
-        return spec.load_bench()
+        return settings.load_bench()
     except ZcptError:
         return None

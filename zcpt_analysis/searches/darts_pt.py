@@ -33,25 +33,27 @@ reference re-iterates a shuffled, augmented loader per candidate).
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
-from typing import Any, Optional
+from dataclasses import dataclass, field
+from typing import Any, Literal, Optional
 
 import numpy as np
 import torch
+from pydantic import Field, model_validator
 
-from ..errors import UnknownNameError
-from ..options import opt, plain
+
+from ..options import Result, Settings, opt, plain
 from ..supernet import Supernet
 from ..runtime import derive_seed
 from ..evaluation import BN_MODES, evaluate
-from .darts import BilevelTrainer, DartsConfig, DartsRun, FixedBatches, SearchData, benchmark_summary
+from ..bench.benchmark import Benchmark
+from .darts import (BilevelTrainer, DartsConfig, DartsRun, DartsSettings, FixedBatches, SearchData,
+                    benchmark_summary)
 
 EDGE_DECISIONS: tuple[str, ...] = ("random", "fixed")
 PROJ_CRITS: tuple[str, ...] = ("acc", "loss")
 
 
-@dataclass(frozen=True)
-class DartsPTConfig:
+class DartsPTConfig(Settings):
     """Settings of the projection stage (defaults: DARTS-PT's ``darts-proj-201.sh``).
 
     ``finetune_lr=None`` means ``DartsConfig.learning_rate / 10``; ``eval_max_images`` caps the
@@ -59,33 +61,20 @@ class DartsPTConfig:
     reference); ``bn_mode`` is the BatchNorm mode of those evaluations (reference: ``train``).
     """
 
-    proj_intv: int = opt(5, "--proj-intv", help="fine-tuning epochs between decisions (DARTS-PT: 5)")
-    edge_decision: str = opt("random", "--edge-decision", choices=EDGE_DECISIONS, help="order of the edge decisions")
-    proj_crit: str = opt("acc", "--proj-crit", choices=PROJ_CRITS,
-                         help="keep the op whose removal lowers the validation accuracy most (acc) or raises the "
-                              "loss most (loss)")
+    proj_intv: int = opt(5, "--proj-intv", help="fine-tuning epochs between decisions (DARTS-PT: 5)", ge=0)
+    edge_decision: Literal[EDGE_DECISIONS] = opt(  # type: ignore[valid-type]
+        "random", "--edge-decision", help="order of the edge decisions")
+    proj_crit: Literal[PROJ_CRITS] = opt(  # type: ignore[valid-type]
+        "acc", "--proj-crit", help="keep the op whose removal lowers the validation accuracy most (acc) or raises "
+        "the loss most (loss)")
     fix_alpha: bool = plain(False)
     finetune_lr: Optional[float] = plain(None)
-    bn_mode: str = opt("train", "--bn-mode", choices=BN_MODES,
-                       help="BatchNorm mode of the perturbation evaluations (DARTS-PT: train)")
+    bn_mode: Literal[BN_MODES] = opt(  # type: ignore[valid-type]
+        "train", "--bn-mode", help="BatchNorm mode of the perturbation evaluations (DARTS-PT: train)")
     eval_max_images: Optional[int] = plain(None)
 
-    def __post_init__(self) -> None:
-        if self.edge_decision not in EDGE_DECISIONS:
-            raise UnknownNameError("edge decision", self.edge_decision, EDGE_DECISIONS)
-        if self.proj_crit not in PROJ_CRITS:
-            raise UnknownNameError("projection criterion", self.proj_crit, PROJ_CRITS)
-        if self.bn_mode not in BN_MODES:
-            raise UnknownNameError("BatchNorm mode", self.bn_mode, BN_MODES)
-        if self.proj_intv < 0:
-            raise ValueError(f"proj_intv must be >= 0, got {self.proj_intv}")
 
-    def to_json(self) -> dict:
-        return asdict(self)
-
-
-@dataclass
-class Decision:
+class Decision(Result):
     """One projection decision: op selection on an edge, or topology selection on a node."""
 
     kind: str  # "op" or "edge"
@@ -96,13 +85,10 @@ class Decision:
     chosen: list[str]  # kept op, or kept edges
     seconds: float
 
-    def to_json(self) -> dict:
-        return asdict(self)
-
 
 @dataclass
-class DartsPTResult:
-    """Architecture selected by DARTS-PT, its decisions and fine-tuning history."""
+class Projection:
+    """Architecture selected by DARTS-PT's projection, its decisions and fine-tuning history."""
 
     arch: Any
     arch_json: Any
@@ -112,7 +98,7 @@ class DartsPTResult:
     seed: int
     finetune_valid_acc: list[float] = field(default_factory=list)
     finetune_train_acc: list[float] = field(default_factory=list)
-    benchmark: dict = field(default_factory=dict)
+    benchmark: Benchmark = field(default_factory=dict)
     seconds: float = 0.0
 
     def to_json(self) -> dict:
@@ -121,7 +107,7 @@ class DartsPTResult:
                 "darts_config": self.darts_config.to_json(),
                 "decisions": [d.to_json() for d in self.decisions],
                 "finetune_valid_acc": self.finetune_valid_acc, "finetune_train_acc": self.finetune_train_acc,
-                "benchmark": self.benchmark, "seconds": round(self.seconds, 3)}
+                "benchmark": {d: r.to_json() for d, r in self.benchmark.items()}, "seconds": round(self.seconds, 3)}
 
 
 def decision_schedule(num_decisions: int, proj_intv: int, topology: bool) -> tuple[list[int], int]:
@@ -165,7 +151,8 @@ def _decide_op(model: Supernet, edge: int, batches: FixedBatches, cfg: DartsPTCo
     else:
         chosen = max(losses, key=losses.__getitem__)
     model.discretize(edge, chosen)
-    return Decision("op", epoch, model.edge_names[edge], accs, losses, [chosen], time.time() - t0)
+    return Decision(kind="op", epoch=epoch, target=model.edge_names[edge], scores=accs, losses=losses, chosen=[chosen],
+                    seconds=time.time() - t0)
 
 
 def _decide_topology(model: Supernet, node: str, edges: tuple[int, ...], batches: FixedBatches, cfg: DartsPTConfig,
@@ -185,12 +172,13 @@ def _decide_topology(model: Supernet, node: str, edges: tuple[int, ...], batches
         losses.update({model.edge_names[e]: v for e, v in round_loss.items()})
         model.prune_edge(worst)
         live.remove(worst)
-    return Decision("edge", epoch, node, accs, losses, [model.edge_names[e] for e in live], time.time() - t0)
+    return Decision(kind="edge", epoch=epoch, target=node, scores=accs, losses=losses,
+                    chosen=[model.edge_names[e] for e in live], seconds=time.time() - t0)
 
 
 def run_darts_pt(trained: DartsRun | Supernet, data: SearchData, darts_config: DartsConfig = DartsConfig(),
                  config: DartsPTConfig = DartsPTConfig(), seed: int = 0, device: str | torch.device = "cpu",
-                 bench: Any = None, space: Any = None, progress: bool = True) -> DartsPTResult:
+                 bench: Any = None, space: Any = None, progress: bool = True) -> Projection:
     """DARTS-PT projection on a trained supernet (modified in place); returns the derived architecture.
 
     ``trained`` is a :class:`DartsRun` (its alpha optimiser state is continued) or a supernet.
@@ -223,7 +211,7 @@ def run_darts_pt(trained: DartsRun | Supernet, data: SearchData, darts_config: D
                            max_images=config.eval_max_images if config.eval_max_images is not None
                            else darts_config.eval_max_images)
     rng = np.random.RandomState(derive_seed(seed, "edge-order"))
-    result = DartsPTResult(None, None, [], config, darts_config, seed)
+    result = Projection(None, None, [], config, darts_config, seed)
 
     def decide(epoch: int) -> None:
         kind = decisions_todo.pop(0)
@@ -270,25 +258,55 @@ def run_darts_pt(trained: DartsRun | Supernet, data: SearchData, darts_config: D
     return result
 
 
-def run_darts_pt_spec(spec: Any, store: Any = None, progress: bool = False, force: bool = False, bench: Any = None,
-                      images: Any = None) -> Any:
-    """DARTS-PT of a :class:`~zcpt_analysis.runs.specs.DartsPTSpec`: train (or resume) its supernet,
-    project with fine-tuning; the record goes into ``store``."""
-    from ..runs.records import DartsPTRecord, bench_from_json, now
+class DartsPTSettings(DartsSettings):
+    """DARTS-PT: perturbation-based selection with fine-tuning on a DARTS-trained supernet;
+    ``fix_alpha`` trains and fine-tunes with alpha frozen ("DARTS-PT (fix alpha)": the supernet is
+    trained with ``darts.arch_update="fixed"`` and ``pt.fix_alpha`` follows ``fix_alpha``)."""
+
+    fix_alpha: bool = opt(False, "--fix-alpha", help="alpha frozen in training and fine-tuning")
+    pt: DartsPTConfig = Field(default_factory=DartsPTConfig)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _alpha_fixed_everywhere(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        fix = bool(data.get("fix_alpha", False))
+        darts, pt = data.get("darts", {}), data.get("pt", {})
+        darts = darts.model_dump() if isinstance(darts, DartsConfig) else dict(darts)
+        pt = pt.model_dump() if isinstance(pt, DartsPTConfig) else dict(pt)
+        if fix:
+            darts["arch_update"] = "fixed"
+        pt["fix_alpha"] = fix
+        return {**data, "darts": darts, "pt": pt}
+
+
+class DartsPTResult(Result):
+    """DARTS-PT: the projected architecture (JSON form), its benchmark results (NAS-Bench-201 only),
+    every decision and the fine-tuning accuracies (%) after each fine-tuning epoch."""
+
+    arch: Any = None
+    benchmark: Benchmark = Field(default_factory=dict)
+    decisions: list[Decision] = Field(default_factory=list)
+    finetune_valid_acc: list[float] = Field(default_factory=list)
+    finetune_train_acc: list[float] = Field(default_factory=list)
+    timing: dict[str, float] = Field(default_factory=dict)
+
+
+def run_darts_pt_settings(settings: DartsPTSettings, out_dir: Any = None, progress: bool = False,
+                          force: bool = False, bench: Any = None, images: Any = None) -> DartsPTResult:
+    """DARTS-PT of ``settings``: train (or resume, checkpoints in ``out_dir``) its supernet, then
+    project with fine-tuning."""
     from ..spaces import get_space
     from .darts import _bench_of, trained_supernet_of
 
-    space = get_space(spec.space)
-    run, data, device = trained_supernet_of(spec, store, progress, force, images)
+    space = get_space(settings.space)
+    run, data, device = trained_supernet_of(settings, out_dir, progress, force, images)
     if bench is None and space.has_benchmark:
-        bench = _bench_of(spec)
-    result = run_darts_pt(run, data, spec.darts, spec.pt, seed=spec.seed, device=device, bench=bench, space=space,
-                          progress=progress)
-    record = DartsPTRecord(spec=spec, created=now(), environment={"device": str(device)},
-                           timing={"training": round(run.seconds, 3), "projection": round(result.seconds, 3)},
-                           arch=result.arch_json, benchmark=bench_from_json(result.benchmark),
-                           decisions=[d.to_json() for d in result.decisions],
-                           finetune_valid_acc=result.finetune_valid_acc, finetune_train_acc=result.finetune_train_acc)
-    if store is not None:
-        store.save(record)
-    return record
+        bench = _bench_of(settings)
+    projection = run_darts_pt(run, data, settings.darts, settings.pt, seed=settings.seed, device=device, bench=bench,
+                              space=space, progress=progress)
+    return DartsPTResult(arch=projection.arch_json, benchmark=projection.benchmark, decisions=projection.decisions,
+                         finetune_valid_acc=projection.finetune_valid_acc,
+                         finetune_train_acc=projection.finetune_train_acc,
+                         timing={"training": round(run.seconds, 3), "projection": round(projection.seconds, 3)})

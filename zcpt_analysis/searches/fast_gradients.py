@@ -18,10 +18,16 @@ proxy call per perturbed supernet (``tests/test_fast_gradients.py``). What makes
   its supernet: they are left out of copy ``g``'s sums, which are then taken over the same terms in
   the same order as the proxy's (the proxies' own reductions are reused).
 
+Which proxies this engine scores, and how, is part of each proxy's registration
+(:class:`~zcpt_analysis.proxies.registry.ProxySpec`): ``batched_engine="fast_gradients"``, its
+``batched_kind`` (``weight-saliency`` with the proxy's ``layer_saliency`` term: snip, grad_norm;
+``channel-fisher``: fisher; ``input-jacobian``: jacob_cov; ``synaptic-flow``: synflow) and the
+``batched_options`` it accepts here; nothing here depends on a proxy's name.
+
 Speed (NB201, C=16 N=5, batch 64, 1 CPU thread, contended): synflow 1.1x the one-call-per-
 perturbation engine, fisher 1.07x, snip and jacob_cov 0.92x -- the total work is the same and nothing
 is shared between perturbations after the first cell, so the search uses this engine by default
-only for synflow (``ZeroCostPT.AUTO_BATCHED``); ``--engine batched`` opts in for the others.
+only for synflow (its registration's ``auto_batched``); ``--engine batched`` opts in for the others.
 
 ``grasp`` (a Hessian-vector product per copy) is not batched: it keeps the one-call-per-perturbation
 engine. Copies are stacked ``max_stack // batch`` at a time (at least one) to bound memory, in the
@@ -46,27 +52,31 @@ from ..proxies.fisher import _channel_products
 from ..proxies.gradients import finish_saliency
 from ..proxies.jacob_cov import jacob_cov_from_jacobian
 from ..proxies.policy import ProxyInputError, finalize
+from ..proxies.registry import PROXIES, ProxySpec, get_proxy
 from ..proxies.synflow import batchnorms_as_identity, synflow_tensors, synflow_value
 from ..supernet import Supernet
 
-PROXIES: dict[str, set[str]] = {  # batched proxy -> the options it accepts here
-    "snip": {"mode", "loss_reduction"},
-    "grad_norm": {"mode", "loss_reduction"},
-    "fisher": {"mode", "loss_reduction"},
-    "jacob_cov": {"mode"},
-    "synflow": {"mode", "log"},
-}
-DEFAULT_MODES = {"snip": "as-is", "grad_norm": "as-is", "fisher": "train", "jacob_cov": "as-is", "synflow": "as-is"}
+ENGINE = "fast_gradients"
+"""This engine's name in :attr:`ProxySpec.batched_engine <zcpt_analysis.proxies.registry.ProxySpec>`."""
 
 
-def not_batchable(proxy: str, options: dict[str, Any], compat: str = "fast") -> Optional[str]:
+def batched_spec(proxy: str) -> Optional[ProxySpec]:
+    """The registration of ``proxy`` if this engine scores it (``None``: it does not, or no such proxy)."""
+    spec = get_proxy(proxy) if proxy in PROXIES else None
+    return spec if spec is not None and spec.batched_engine == ENGINE else None
+
+
+def not_batchable(proxy: str, options: dict[str, Any], supernet_mode: str = "fast") -> Optional[str]:
     """Why ``proxy`` with ``options`` cannot use this engine (``None``: it can)."""
-    if proxy not in PROXIES:
-        return f"proxy {proxy!r} is not batched (batched proxies: nwot, {', '.join(PROXIES)})"
-    extra = set(options) - PROXIES[proxy]
+    spec = batched_spec(proxy)
+    if spec is None:
+        batched = [s.name for s in PROXIES if s.batched_engine is not None and s.batched_engine != ENGINE]
+        batched += [s.name for s in PROXIES if s.batched_engine == ENGINE]
+        return f"proxy {proxy!r} is not batched (batched proxies: {', '.join(batched)})"
+    extra = set(options) - spec.batched_options
     if extra:
         return f"option(s) {', '.join(sorted(extra))} of {proxy} are not supported by the batched engine"
-    if compat != "fast":
+    if supernet_mode != "fast":
         return "the batched gradient engine runs the fast supernet semantics only"
     return None
 
@@ -136,13 +146,15 @@ class GradientPerturbations:
     def __init__(self, supernet: Supernet, proxy: str, options: Optional[dict[str, Any]] = None,
                  max_stack: int = 512):
         options = dict(options or {})
-        reason = not_batchable(proxy, options, supernet.mode)
+        reason = not_batchable(proxy, options, supernet.supernet_mode)
         if reason is None and any(type(m).__name__ == "NoiseOp" for m in supernet.modules()):
             reason = "the supernet has noise ops, which draw different noise for stacked copies"
         if reason:
             raise ProxyInputError(reason)
-        self.supernet, self.proxy, self.options = supernet, proxy, options
-        self.mode = options.get("mode", DEFAULT_MODES[proxy])
+        self.spec: ProxySpec = get_proxy(proxy)
+        self.supernet, self.proxy, self.options = supernet, self.spec.name, options
+        self.kind = self.spec.batched_kind
+        self.mode = options.get("mode", self.spec.default_mode)
         self.max_stack = max_stack
         self.layers = scored_layers(supernet)
         self.owner: dict[int, tuple[int, int]] = {}  # scored layer index -> (edge, op) of its MixedOp
@@ -159,13 +171,14 @@ class GradientPerturbations:
         e = sn.edge_index(edge)
         ops = sn.remaining_ops(e)
         x = inputs.detach()
-        per_pass = max(1, self.max_stack // max(1, x.shape[0] if self.proxy != "synflow" else 1))
+        # synaptic flow runs one all-ones input per copy, whatever the minibatch size
+        per_pass = max(1, self.max_stack // max(1, x.shape[0] if self.kind != "synaptic-flow" else 1))
         values: list[float] = []
         for start in range(0, len(ops), per_pass):
             group = ops[start:start + per_pass]
-            if self.proxy == "synflow":
+            if self.kind == "synaptic-flow":
                 values += self._synflow(e, group, x)
-            elif self.proxy == "jacob_cov":
+            elif self.kind == "input-jacobian":
                 values += self._jacob_cov(e, group, x)
             else:
                 values += self._loss_based(e, group, x, targets)
@@ -190,7 +203,7 @@ class GradientPerturbations:
             out.append(grads)
         return out
 
-    # ------------------------------------------------------------------ snip, grad_norm, fisher
+    # ------------------------------------------------------------------ weight-saliency, channel-fisher
     def _loss_based(self, e: int, group: list[int], x: torch.Tensor, targets: Optional[torch.Tensor]) -> list[float]:
         sn, name = self.supernet, self.proxy
         loss_fn = resolve_loss(None, self.options.get("loss_reduction", "mean"))
@@ -211,20 +224,21 @@ class GradientPerturbations:
             outputs = [z for _, _, z, _ in calls]
             deltas = torch.autograd.grad(torch.stack(losses).sum(), outputs, allow_unused=True) if outputs else []
             with torch.no_grad():
-                if name == "fisher":
+                if self.kind == "channel-fisher":
                     return [self._fisher_value(calls, deltas, e, removed, g, rows, dev) for g, removed in enumerate(group)]
                 grads = self._copy_weight_grads(calls, deltas, weights, [m.bias for m in self.layers], e, group, rows)
-                per_layer = (lambda w, g: (w * g).abs().sum()) if name == "snip" else (lambda w, g: g.norm())
+                per_layer = self.spec.layer_saliency
                 return [finish_saliency(name, sum_float64([per_layer(w, g) for w, g in zip(weights, copy)
                                                            if g is not None], dev).item()) for copy in grads]
 
     def _fisher_value(self, calls, deltas, e: int, removed: int, g: int, rows: int, dev: torch.device) -> float:
+        name = self.proxy
         sl = slice(g * rows, (g + 1) * rows)
         squares: list[Optional[torch.Tensor]] = [None] * len(self.layers)
         for (i, _, act, version), delta in zip(calls, deltas):
             if act._version != version:
-                raise ProxyInputError(f"fisher: the output of {type(self.layers[i]).__name__} layer #{i} was modified "
-                                      "in place after the layer (e.g. ReLU(inplace=True)); fisher needs the layer "
+                raise ProxyInputError(f"{name}: the output of {type(self.layers[i]).__name__} layer #{i} was modified "
+                                      f"in place after the layer (e.g. ReLU(inplace=True)); {name} needs the layer "
                                       "outputs unchanged")
             if delta is None or self._absent(i, e, removed):
                 continue
@@ -232,9 +246,9 @@ class GradientPerturbations:
             squares[i] = sq if squares[i] is None else squares[i] + sq
         terms = [sq.sum() * (0.5 * self.layers[i].weight[0].numel() / rows) for i, sq in enumerate(squares)
                  if sq is not None]
-        return finish_saliency("fisher", sum_float64(terms, dev).item())
+        return finish_saliency(name, sum_float64(terms, dev).item())
 
-    # ------------------------------------------------------------------ jacob_cov
+    # ------------------------------------------------------------------ input-jacobian
     def _jacob_cov(self, e: int, group: list[int], x: torch.Tensor) -> list[float]:
         sn, rows, G = self.supernet, x.shape[0], len(group)
         plan = sn.perturbation_plan(e, group)
@@ -247,14 +261,14 @@ class GradientPerturbations:
         values = []
         for g in range(G):
             value, degenerate = jacob_cov_from_jacobian(jac[g * rows:(g + 1) * rows])
-            values.append(finalize("jacob_cov", value, degenerate=degenerate))
+            values.append(finalize(self.proxy, value, degenerate=degenerate))
         return values
 
-    # ------------------------------------------------------------------ synflow
+    # ------------------------------------------------------------------ synaptic-flow
     def _synflow(self, e: int, group: list[int], x: torch.Tensor) -> list[float]:
         sn, G = self.supernet, len(group)
         log = bool(self.options.get("log", False))
-        name = "synflow(log)" if log else "synflow"
+        name = f"{self.proxy}(log)" if log else self.proxy
         names = {id(p): n for n, p in sn.named_parameters()}
         runner = _PlanRunner(sn, e, group)
         with scoring_state(sn, self.mode), torch.enable_grad():

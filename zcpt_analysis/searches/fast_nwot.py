@@ -9,15 +9,15 @@ The nwot kernel of copy ``g`` is accumulated exactly (integer-valued, as :mod:`.
 every hooked module call contributes ``(n + s_g s_gᵀ) / 2`` with ``s_g`` the ±1 codes of copy
 ``g``, *except* calls inside the op removed in copy ``g``, which do not exist in that supernet:
 
-* ``semantics="fast"`` (the library default): they contribute nothing -- exactly the nwot score of
+* ``supernet_mode="fast"`` (the library default): they contribute nothing -- exactly the nwot score of
   the supernet in ``fast`` mode (removed and weight-0 ops are not run);
-* ``semantics="published"``: the published code runs a weight-0 op on a zeroed input, so every
+* ``supernet_mode="published"``: the published code runs a weight-0 op on a zeroed input, so every
   hooked module inside it sees a sample-independent input and contributes ``n`` to *every* entry
   of ``K`` (``n·J``). That constant is added for the removed op of each copy and for every other op
   the fast forward skips (ops of discretized edges, ...), with ``n`` taken from a one-off batch-1
   calibration forward in ``published`` mode. The result equals nwot of the supernet in
   ``published`` mode, without running any weight-0 op.
-* ``semantics="block-input"``: as ``published``, except that a weight-0 op that zeroes its input
+* ``supernet_mode="block-input"``: as ``published``, except that a weight-0 op that zeroes its input
   *inside* (``ReLUConvBN(x, block_input=True)``, the published NB201 code) is itself called on the
   real input: a hook on the op module (the ``ReLUConvBN`` wrapper) codes ``x``, only the modules
   inside it contribute ``n·J``. For the removed op of the edge this is the call the batched
@@ -44,19 +44,18 @@ from torch import nn
 from ..proxies.code_gram import codes_dtype, default_backend
 from ..proxies.nwot import TensorMemo, binary_codes, hooked_modules, kernel_logdets, sign_product
 from ..proxies.policy import finalize
-from ..supernet import Supernet
+from ..supernet import SUPERNET_MODES, Supernet
 
-SEMANTICS = ("fast", "published", "block-input")
 
 
 class FastNwotPerturbations:
     """nwot scores of ``A_t - (e, o)`` for all remaining ops ``o`` of an edge, in one forward."""
 
-    def __init__(self, supernet: Supernet, hooks: str = "relu", semantics: str = "fast",
+    def __init__(self, supernet: Supernet, hooks: str = "relu", supernet_mode: str = "fast",
                  channels_last: bool = False):
-        if semantics not in SEMANTICS:
-            raise ValueError(f"semantics must be one of {SEMANTICS}, got {semantics!r}")
-        self.supernet, self.hooks, self.semantics = supernet, hooks, semantics
+        if supernet_mode not in SUPERNET_MODES:
+            raise ValueError(f"supernet_mode must be one of {SUPERNET_MODES}, got {supernet_mode!r}")
+        self.supernet, self.hooks, self.supernet_mode = supernet, hooks, supernet_mode
         self.channels_last = channels_last
         self.modules = hooked_modules(supernet, hooks)
         self.owner: dict[nn.Module, tuple[int, int]] = {}  # hooked module -> (edge, op) of its MixedOp
@@ -67,7 +66,7 @@ class FastNwotPerturbations:
         hooked = set(map(id, self.modules))
         for mixed in supernet.mixed_ops():
             for o, op in enumerate(mixed.ops):
-                outer = semantics == "block-input" and id(op) in hooked and getattr(op, "accepts_block_input", False)
+                outer = supernet_mode == "block-input" and id(op) in hooked and getattr(op, "accepts_block_input", False)
                 inside = [m for m in op.modules() if id(m) in hooked and not (outer and m is op)]
                 if outer:
                     self._outer.setdefault(mixed, []).append(o)
@@ -85,15 +84,15 @@ class FastNwotPerturbations:
             handles = [m.register_forward_pre_hook(
                 lambda mod, args: units.__setitem__(id(mod), units.get(id(mod), 0) + args[0][0].numel()))
                 for m in self.modules]
-            saved = self.supernet.mode
+            saved = self.supernet.supernet_mode
             training = [m.training for m in self.supernet.modules()]
             try:
-                self.supernet.mode = "block-input" if self.semantics == "block-input" else "published"
+                self.supernet.supernet_mode = "block-input" if self.supernet_mode == "block-input" else "published"
                 self.supernet.eval()  # no BatchNorm statistics update
                 with torch.no_grad():
                     self.supernet(torch.zeros((1, *key), device=device))
             finally:
-                self.supernet.mode = saved
+                self.supernet.supernet_mode = saved
                 for m, flag in zip(self.supernet.modules(), training):
                     m.training = flag
                 for h in handles:
@@ -183,7 +182,7 @@ class FastNwotPerturbations:
         memo.clear()
         offset = torch.tensor(units, dtype=torch.float64, device=inputs.device).view(-1, 1, 1)
         kernels = acc.add_(offset).mul_(0.5)
-        if self.semantics != "fast":
+        if self.supernet_mode != "fast":
             skipped = self._skipped_units(self._calibrate(tuple(inputs.shape), inputs.device), e)
             constant = torch.tensor([x + skipped for x in excluded], dtype=torch.float64, device=inputs.device)
             kernels.add_(constant.view(-1, 1, 1))

@@ -35,12 +35,15 @@ from __future__ import annotations
 
 import random
 import time
-from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Callable, Iterator, Mapping
 
 import numpy as np
 
+from pydantic import ConfigDict, field_serializer
+
 from ..errors import UnknownNameError
+from ..options import Result
 from ..registry import Registry
 from ..supernet import Supernet
 from .op_selection import choose_zc_pt
@@ -49,9 +52,12 @@ EdgeScores = dict[int, dict[str, float]]
 EdgeEvaluator = Callable[[list[int]], EdgeScores]
 
 
-@dataclass
-class Step:
-    """One discretization decision."""
+class Step(Result):
+    """One discretization decision: ``scores`` are the zc-pt scores ``S(A_t - (e, o))`` of the
+    edge's remaining ops (lower = more important op), ``chosen`` the op kept, ``round`` its
+    position in the iteration; keys a writer added beyond these are kept as they are."""
+
+    model_config = ConfigDict(extra="allow")
 
     edge: int
     edge_name: str
@@ -60,16 +66,10 @@ class Step:
     round: int
     evaluations: int
     seconds: float
-    extra: dict = field(default_factory=dict)
 
-    def to_json(self) -> dict:
-        return {"edge": self.edge, "edge_name": self.edge_name, "scores": self.scores, "chosen": self.chosen,
-                "round": self.round, "evaluations": self.evaluations, "seconds": round(self.seconds, 4), **self.extra}
-
-    @classmethod
-    def from_json(cls, obj: Mapping[str, Any]) -> "Step":
-        names = ("edge", "edge_name", "scores", "chosen", "round", "evaluations", "seconds")
-        return cls(**{k: obj[k] for k in names}, extra={k: v for k, v in obj.items() if k not in names})
+    @field_serializer("seconds")
+    def _seconds(self, seconds: float) -> float:
+        return round(seconds, 4)
 
 
 class _Decisions:
@@ -86,8 +86,9 @@ class _Decisions:
     def decide(self, edge: int, scores: dict[str, float], evaluated: EdgeScores) -> Step:
         chosen = choose_zc_pt(scores, what=f"edge {self.supernet.edge_names[edge]}")
         self.supernet.discretize(edge, chosen)
-        step = Step(edge, self.supernet.edge_names[edge], dict(scores), chosen, self.round,
-                    sum(len(s) for s in evaluated.values()), time.perf_counter() - self.started)
+        step = Step(edge=edge, edge_name=self.supernet.edge_names[edge], scores=dict(scores), chosen=chosen,
+                    round=self.round, evaluations=sum(len(s) for s in evaluated.values()),
+                    seconds=time.perf_counter() - self.started)
         self.round += 1
         return step
 

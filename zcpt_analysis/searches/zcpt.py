@@ -19,31 +19,98 @@ minibatch) and gives exactly the result of an uninterrupted one.
 from __future__ import annotations
 
 import contextlib
-import platform
 import random
 import time
 import zlib
-from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Literal, Optional
 
-import numpy as np
 import torch
 from torch import nn
 
-from .. import __version__
-from ..data import ImageSet, MinibatchSampler, search_split
+from pydantic import Field, field_validator, model_validator
+
+from ..bench.benchmark import BenchField
+from ..data import DataFields, ImageSet, MinibatchSampler, search_split
 from ..errors import ZcptError
+from ..options import Result, opt
+from ..proxies import get_proxy
 from ..proxies.ensemble import comparable
-from ..runs.records import Candidate, Iteration, SearchRecord, Selection, bench_from_json, now
-from ..runs.specs import SearchSpec
 from ..runtime import derive_seed, resolve_device
+from ..setting_checks import ProxyName, SpaceBatchSize, SpaceName, check_dataset, check_run_options
 from ..spaces import get_space
 from ..spaces.base import SearchSpace
-from ..supernet import Supernet
+from ..supernet import SUPERNET_MODES, Supernet
 from .fast_gradients import GradientPerturbations, not_batchable
 from .fast_nwot import FastNwotPerturbations
 from .op_selection import Scorer, edge_scores, select_candidate
-from .orderings import EdgeScores, Step, iter_discretize
+from .orderings import EdgeScores, Step, check_ordering, iter_discretize
+from .results import Candidate, Iteration, Selection, distinct_candidates
+
+
+ENGINES: tuple[str, ...] = ("auto", "batched", "simple")
+PRECISIONS: tuple[str, ...] = ("fp32", "bf16")
+TOPOLOGY_METHODS: tuple[str, ...] = ("algorithm2", "iterative")
+
+
+class SearchSettings(BenchField, DataFields):
+    """One Zero-Cost-PT search (Algorithm 1 on NAS-Bench-201, Algorithm 2 on the DARTS spaces).
+
+    ``train_portion=None`` means 0.5 (DARTS-PT's search split) for full datasets and 1.0 for the
+    small shared samples. ``supernet_options`` / ``network_options`` go to the space's supernet /
+    standalone-network builders (e.g. ``{"C": 4, "N": 1}``; default: the paper's sizes).
+    ``supernet_mode="block-input"`` runs the supernet and nwot as the published NB201 code does
+    (every op runs, a weight-0 op zeroes its input inside, nwot hooks every module whose type name
+    contains ``ReLU``): the paper's setting; ``"published"`` is the first release's approximation
+    of it (weight-0 ops zeroed before the call). ``engine`` and ``channels_last`` change speed, not
+    results (not part of the identity).
+    """
+
+    space: SpaceName = opt("nb201", "--space", help="search space (nb201, darts, darts-s1 .. darts-s4)")
+    proxy: ProxyName = opt("nwot", "--proxy", help="zero-cost proxy (see `zcpt proxies list`)")
+    order: str = opt("random", "--order", help="edge discretization ordering (fixed, random, global-op-iter, "
+                     "global-op-once, global-edge-iter, global-edge-once)")
+    N: int = opt(10, "-N", help="search iterations", ge=1)
+    V: int = opt(100, "-V", help="validation minibatches", ge=1)
+    batch_size: SpaceBatchSize = opt(None, "--batch-size", help="proxy minibatch (default: the space's, 256 for "
+                                    "nb201, 64 for the DARTS spaces)", ge=1, validate_default=True)
+    seed: int = opt(0, "--seed", help="search seed")
+    train_portion: Optional[float] = opt(None, "--train-portion", gt=0, le=1,
+                                         help="share of the training images used for proxy inputs (default 0.5 for "
+                                              "full datasets, 1.0 for the small samples)")
+    supernet_mode: Literal[SUPERNET_MODES] = opt(  # type: ignore[valid-type]
+        "fast", "--supernet-mode", help="block-input: run the supernet and nwot hooks as the published NB201 code "
+        "does (the paper's setting); published: the first release's approximation of it")
+    proxy_options: dict[str, Any] = opt(None, "--proxy-option", factory=dict, help="proxy option, e.g. mode=train")
+    supernet_options: dict[str, Any] = opt(None, "--supernet-option", factory=dict, help="supernet option, e.g. C=8")
+    network_options: dict[str, Any] = opt(None, "--network-option", factory=dict,
+                                          help="option of the validation stage's standalone networks, e.g. C=8")
+    topology: Literal[TOPOLOGY_METHODS] = opt(  # type: ignore[valid-type]
+        "algorithm2", "--topology",
+        help="DARTS topology selection (Algorithm 2, or the published code's iterative removal)")
+    published_once_order: bool = opt(False, "--published-once-order",
+                                     help="global-*-once: discretize in the published code's order (reverse "
+                                          "canonical, see searches/orderings.py) instead of section 4.2's ranking")
+    engine: Literal[ENGINES] = opt(  # type: ignore[valid-type]
+        "auto", "--engine", identity=False,
+        help="batched: all perturbations of an edge in one forward (nwot, eval mode); simple: one forward per "
+             "perturbation (any proxy); auto: batched when it applies")
+    channels_last: Optional[bool] = opt(None, "--channels-last", identity=False,
+                                        help="NHWC convolutions (default: on CPU for forward-only proxies)")
+    precision: Literal[PRECISIONS] = opt(  # type: ignore[valid-type]
+        "fp32", "--precision", help="bf16: bfloat16 autocast forwards (approximate, changes results; see README's "
+        "speed section for its measured effect)")
+
+    @field_validator("order")
+    @classmethod
+    def _order(cls, order: str) -> str:
+        return check_ordering(order)
+
+    @model_validator(mode="after")
+    def _check_with_space(self) -> "SearchSettings":
+        check_dataset(self.space, self.dataset)
+        check_run_options(self.space, self.proxy, self.proxy_options, self.batch_size, "batch_size",
+                          self.supernet_options, self.network_options)
+        return self
 
 
 def arch_seed(seed: int, arch_json: Any) -> int:
@@ -53,8 +120,6 @@ def arch_seed(seed: int, arch_json: Any) -> int:
 
 def make_scorer(proxy: str, options: dict[str, Any] | None = None) -> tuple[Scorer, dict[str, Any]]:
     """A higher-is-better scorer ``f(net, x, y)`` for a registered proxy, and the proxy's metadata."""
-    from ..proxies import get_proxy
-
     from ..proxies.registry import check_options
 
     spec = get_proxy(proxy)
@@ -74,16 +139,6 @@ def make_scorer(proxy: str, options: dict[str, Any] | None = None) -> tuple[Scor
         parse_components(opts.get("proxies"))  # unknown components / options: an error before any work
     return (relative_scorer if spec.relative else scorer), {"name": spec.name,
                                                             "higher_is_better": spec.higher_is_better}
-
-
-def environment(device: torch.device) -> dict[str, Any]:
-    """Library versions and device, for the record."""
-    env = {"zcpt_analysis": __version__, "python": platform.python_version(), "torch": torch.__version__,
-           "numpy": np.__version__, "platform": platform.platform(), "device": str(device),
-           "threads": torch.get_num_threads()}
-    if device.type == "cuda":
-        env["device_name"] = torch.cuda.get_device_name(device)
-    return env
 
 
 class ZcPtEdgeEvaluator:
@@ -117,81 +172,88 @@ def _progress(iterable=None, **kwargs):
     return tqdm(iterable, **kwargs)
 
 
+class SearchResult(Result):
+    """The state and result of one search (what its record stores besides the settings):
+    ``status`` is ``searching`` (stage 1 under way), ``validating`` (stage 2) or ``complete``;
+    ``validation_batches`` counts the validation minibatches scored so far (the resume point);
+    ``timing`` holds seconds per stage."""
+
+    status: str = "searching"
+    iterations: list[Iteration] = Field(default_factory=list)
+    candidates: list[Candidate] = Field(default_factory=list)
+    validation_batches: int = 0
+    selected: Optional[Selection] = None
+    data: dict[str, Any] = Field(default_factory=dict)
+    proxy: dict[str, Any] = Field(default_factory=dict)
+    engine: dict[str, Any] = Field(default_factory=dict)
+    benchmark_error: Optional[str] = None
+    timing: dict[str, float] = Field(default_factory=dict)
+
+
 class ZeroCostPT:
-    """One Zero-Cost-PT run, resumable from its record in a results store.
+    """One Zero-Cost-PT search, resumable from a :class:`SearchResult` it was interrupted in.
 
-    >>> run = ZeroCostPT(SearchSpec(N=2, V=3, batch_size=64), store="runs")   # doctest: +SKIP
-    >>> record = run.run()                                                     # doctest: +SKIP
+    >>> result = ZeroCostPT(SearchSettings(N=2, V=3, batch_size=64)).run()   # doctest: +SKIP
 
-    ``store`` (a :class:`~zcpt_analysis.runs.store.ResultStore` or its folder) receives the record
-    after every search iteration and validation minibatch; a partial record there is resumed.
-    ``images`` / ``bench``: preloaded inputs (they must be what the spec names).
+    ``result`` is filled in (a new :class:`SearchResult` by default; a partial one is resumed where
+    it stops) and passed to ``checkpoint`` after every search iteration and validation minibatch
+    (the results layer saves it there). ``images`` / ``bench``: preloaded inputs (they must be what
+    the settings name).
     """
 
-    def __init__(self, spec: SearchSpec, store: Any = None, progress: bool = True, images: ImageSet | None = None,
-                 force: bool = False, bench: Any = None):
-        from ..runs.store import as_store
-
-        self.spec = spec
-        self.space: SearchSpace = get_space(spec.space)
-        self.device = resolve_device(spec.device)
+    def __init__(self, settings: SearchSettings, progress: bool = True, images: ImageSet | None = None,
+                 bench: Any = None, result: SearchResult | None = None,
+                 checkpoint: Callable[[SearchResult], None] | None = None):
+        self.settings = settings
+        self.space: SearchSpace = get_space(settings.space)
+        self.device = resolve_device(settings.device)
         self.progress = progress
-        self.store = as_store(store)
         self._images = images
         self._bench = bench
-        self.record = self._load_or_new(force)
-        self.scorer, self.record.proxy = make_scorer(spec.proxy, self._proxy_options())
+        self.result = result if result is not None else SearchResult()
+        self._checkpoint = checkpoint
+        self.scorer, self.result.proxy = make_scorer(settings.proxy, self._proxy_options())
         self._supernet: Supernet | None = None
         self._batched: FastNwotPerturbations | GradientPerturbations | None = None
         self._pool: ImageSet | None = None
-        self.record.engine = {"search": self.engine(), "channels_last": self.channels_last}
-
-    @property
-    def path(self) -> Path | None:
-        return self.store.path_for(self.spec) if self.store is not None else None
+        self.result.engine = {"search": self.engine(), "channels_last": self.channels_last}
 
     # ------------------------------------------------------------------ setup
     def _proxy_options(self) -> dict[str, Any]:
-        opts = dict(self.spec.proxy_options)
-        if self.spec.compat in ("published", "block-input") and self.spec.proxy == "nwot":
-            opts.setdefault("hooks", "published")
+        opts = dict(self.settings.proxy_options)
+        if self.settings.supernet_mode in ("published", "block-input"):
+            for key, value in get_proxy(self.settings.proxy).published_zcpt_options.items():
+                opts.setdefault(key, value)
         return opts
 
-    def _load_or_new(self, force: bool) -> SearchRecord:
-        if self.store is not None and not force:
-            found = self.store.load(self.spec)
-            if found is not None:
-                return found  # type: ignore[return-value]
-        return SearchRecord(spec=self.spec, status="searching", environment=environment(self.device), created=now())
-
     def _save(self) -> None:
-        if self.store is not None:
-            self.store.save(self.record)
+        if self._checkpoint is not None:
+            self._checkpoint(self.result)
 
     @property
     def images(self) -> ImageSet:
         if self._images is None:
-            self._images = self.spec.load_images(train=True)
+            self._images = self.settings.load_images(train=True)
         return self._images
 
     @property
     def pool(self) -> ImageSet:
         """The search split the proxy minibatches come from."""
         if self._pool is None:
-            portion = self.spec.train_portion
+            portion = self.settings.train_portion
             if portion is None:
                 portion = 1.0 if self.images.source.startswith(("sample:", "png:", "synthetic:")) else 0.5
             self._pool = search_split(self.images, portion)[0]
-            self.record.data = {"source": self.images.source, "train_portion": portion, "pool_size": len(self._pool),
+            self.result.data = {"source": self.images.source, "train_portion": portion, "pool_size": len(self._pool),
                                 "num_classes": self.images.num_classes}
         return self._pool
 
     @property
     def supernet(self) -> Supernet:
         if self._supernet is None:
-            spec = self.spec
+            spec = self.settings
             sn = self.space.supernet(num_classes=self.pool.num_classes, seed=spec.seed, **spec.supernet_options)
-            sn.mode = spec.compat
+            sn.supernet_mode = spec.supernet_mode
             self._supernet = sn.to(self.device)
             if self.channels_last:
                 self._supernet.to(memory_format=torch.channels_last)
@@ -201,70 +263,65 @@ class ZeroCostPT:
     def channels_last(self) -> bool:
         """NHWC convolutions: by default on CPU for forward-only proxies (gradient proxies run NCHW,
         where torch 2.14.1's backward is known to be reliable)."""
-        cl = self.spec.channels_last
+        cl = self.settings.channels_last
         if cl is None:
-            from ..proxies import get_proxy
-
-            return self.device.type == "cpu" and not get_proxy(self.spec.proxy).needs_gradients
+            return self.device.type == "cpu" and not get_proxy(self.settings.proxy).needs_gradients
         return bool(cl)
 
     def precision(self):
         """The context every search and validation forward runs in: bf16 autocast for
         ``precision="bf16"`` (approximate), else nothing."""
-        if self.spec.precision == "bf16":
+        if self.settings.precision == "bf16":
             return torch.autocast(self.device.type, dtype=torch.bfloat16)
         return contextlib.nullcontext()
 
     def _batched_unavailable(self) -> str | None:
         """Why the batched engine cannot score this search (``None``: it can)."""
         opts = self._proxy_options()
-        if self.spec.proxy == "nwot":
-            if opts.get("mode", "eval") != "eval" or opts.get("chunk_size") or not set(opts) <= {"mode", "hooks",
-                                                                                                 "device"}:
-                return "batched nwot needs eval mode without chunking"
+        proxy = get_proxy(self.settings.proxy)
+        if proxy.batched_engine == "fast_nwot":
+            if opts.get("mode", "eval") != "eval" or opts.get("chunk_size") or not set(opts) <= proxy.batched_options:
+                return f"batched {proxy.name} needs eval mode without chunking"
             return None
-        reason = not_batchable(self.spec.proxy, opts, self.spec.compat)
+        reason = not_batchable(self.settings.proxy, opts, self.settings.supernet_mode)
         if reason is None and self._supernet is not None and any("noise" in c for c in self._supernet.candidates):
             reason = "the supernet has noise ops, which draw different noise for stacked copies"
         return reason
-
-    AUTO_BATCHED: tuple[str, ...] = ("nwot", "synflow")
-    """Proxies whose batched engine pays on CPU (measured: nwot several-fold, synflow 1.1x; snip,
-    grad_norm, fisher and jacob_cov 0.9-1.1x -- nothing is shared between perturbations after the
-    first cell -- so ``auto`` keeps one call per perturbation for them; ``--engine batched`` gives
-    the same scores)."""
 
     def engine(self) -> str:
         """The engine the search uses: ``batched`` (all perturbations of an edge in stacked passes,
         scores equal to one call per perturbation: nwot in eval mode, snip, grad_norm, fisher,
         jacob_cov, synflow) or ``simple`` (one call per perturbation, any proxy). ``auto``: batched
-        where it applies and pays (:attr:`AUTO_BATCHED`)."""
+        where it applies and pays (``ProxySpec.auto_batched``: measured, nwot several-fold and
+        synflow 1.1x faster on CPU; snip, grad_norm, fisher and jacob_cov 0.9-1.1x -- nothing is
+        shared between perturbations after the first cell -- so ``auto`` keeps one call per
+        perturbation for them; ``--engine batched`` gives the same scores)."""
         reason = self._batched_unavailable()
-        if self.spec.engine == "batched" and reason:
+        if self.settings.engine == "batched" and reason:
             raise ZcptError(f"engine 'batched' is not available here: {reason}; use --engine simple or auto")
-        if self.spec.engine == "auto" and self.spec.proxy not in self.AUTO_BATCHED:
+        if self.settings.engine == "auto" and not get_proxy(self.settings.proxy).auto_batched:
             return "simple"
-        return "batched" if reason is None and self.spec.engine != "simple" else "simple"
+        return "batched" if reason is None and self.settings.engine != "simple" else "simple"
 
     def _edge_evaluator(self, seed: int) -> ZcPtEdgeEvaluator:
         batched = None
         self.supernet  # built first: the engine choice looks at its ops
         engine = self.engine()
-        self.record.engine = {"search": engine, "channels_last": self.channels_last}
+        self.result.engine = {"search": engine, "channels_last": self.channels_last}
         if engine == "batched":
             if self._batched is None:
-                if self.spec.proxy == "nwot":
+                if get_proxy(self.settings.proxy).batched_engine == "fast_nwot":
                     self._batched = FastNwotPerturbations(self.supernet,
                                                           hooks=self._proxy_options().get("hooks", "relu"),
-                                                          semantics=self.spec.compat)
+                                                          supernet_mode=self.settings.supernet_mode)
                 else:
-                    self._batched = GradientPerturbations(self.supernet, self.spec.proxy, self._proxy_options())
+                    self._batched = GradientPerturbations(self.supernet, self.settings.proxy, self._proxy_options())
             batched = self._batched
         return ZcPtEdgeEvaluator(self.supernet, self.scorer, self._sampler(seed), batched=batched,
                                  channels_last=self.channels_last, precision=self.precision)
 
     def _sampler(self, seed: int, pool: ImageSet | None = None) -> MinibatchSampler:
-        return MinibatchSampler(pool if pool is not None else self.pool, self.spec.batch_size, seed=seed,
+        return MinibatchSampler(pool if pool is not None else self.pool, self.settings.batch_size, seed=seed,
                                 device=self.device)
 
     # ------------------------------------------------------------------ stage 1
@@ -274,7 +331,7 @@ class ZeroCostPT:
         Resets the supernet to A_0 with the iteration's alpha, and leaves it discretized as far as
         the generator got (a step-through widget pauses between decisions).
         """
-        spec = self.spec
+        spec = self.settings
         sn = self.supernet
         sn.reset()
         sn.redraw_alpha(self.alpha_seed(i))
@@ -285,7 +342,7 @@ class ZeroCostPT:
 
     def alpha_seed(self, i: int) -> int:
         """Seed of alpha in iteration ``i`` (iteration 0 keeps the supernet's own alpha)."""
-        return self.spec.seed if i == 0 else derive_seed(self.spec.seed, 1, i)
+        return self.settings.seed if i == 0 else derive_seed(self.settings.seed, 1, i)
 
     def finish_iteration(self, i: int, steps: list[Step], started: float) -> Iteration:
         """Topology selection (spaces that have it) and the record entry of a completed iteration."""
@@ -295,9 +352,10 @@ class ZeroCostPT:
             from .topology import select_topology
 
             topology = select_topology(sn, self.scorer, self._evaluator.sampler.sample, self._rng,
-                                       method=self.spec.topology)
-        return Iteration(i, self.alpha_seed(i), list(steps), self.space.to_json(sn.derive()),
-                         self._evaluator.evaluations, round(time.perf_counter() - started, 3), topology)
+                                       method=self.settings.topology)
+        return Iteration(iteration=i, alpha_seed=self.alpha_seed(i), steps=list(steps),
+                         arch=self.space.to_json(sn.derive()), evaluations=self._evaluator.evaluations,
+                         seconds=round(time.perf_counter() - started, 3), topology=topology)
 
     def search_iteration(self, i: int, on_step: Callable[[Step], None] | None = None) -> Iteration:
         """Run search iteration ``i`` (0-based) from A_0 and return its record entry."""
@@ -311,17 +369,17 @@ class ZeroCostPT:
 
     def search(self) -> None:
         """Stage 1 (resumes after the last completed iteration)."""
-        done = len(self.record.iterations)
-        if done >= self.spec.N:
+        done = len(self.result.iterations)
+        if done >= self.settings.N:
             return
-        bar = _progress(total=self.spec.N, initial=done, desc="search iterations", disable=not self.progress)
-        for i in range(done, self.spec.N):
+        bar = _progress(total=self.settings.N, initial=done, desc="search iterations", disable=not self.progress)
+        for i in range(done, self.settings.N):
             edges_bar = _progress(total=self.supernet.num_edges, desc=f"  iteration {i + 1} edges", leave=False,
                                   disable=not self.progress)
             entry = self.search_iteration(i, on_step=lambda step: edges_bar.update(1))
             edges_bar.close()
-            self.record.iterations.append(entry)
-            self.record.timing["search"] = round(sum(it.seconds for it in self.record.iterations), 3)
+            self.result.iterations.append(entry)
+            self.result.timing["search"] = round(sum(it.seconds for it in self.result.iterations), 3)
             self._save()
             bar.update(1)
             bar.set_postfix_str(str(entry.arch)[:60])
@@ -330,11 +388,11 @@ class ZeroCostPT:
     # ------------------------------------------------------------------ stage 2
     def candidates(self) -> list[Candidate]:
         """Distinct candidate architectures in order of first discovery, with their iterations."""
-        return distinct_candidates(self.record.iterations)
+        return distinct_candidates(self.result.iterations)
 
     def validate(self) -> None:
         """Stage 2 (resumes after the last scored minibatch)."""
-        spec, rec = self.spec, self.record
+        spec, rec = self.settings, self.result
         if not rec.candidates:
             rec.candidates = self.candidates()
         cands = rec.candidates
@@ -367,7 +425,7 @@ class ZeroCostPT:
         for c, total in zip(cands, totals):
             c.total = total
         winner = cands[best]
-        rec.selected = Selection(winner.arch, score=winner.total, iterations=list(winner.iterations))
+        rec.selected = Selection(arch=winner.arch, score=winner.total, iterations=list(winner.iterations))
 
     # ------------------------------------------------------------------ benchmark
     def attach_benchmark(self) -> None:
@@ -379,39 +437,22 @@ class ZeroCostPT:
             from ..bench import load_benchmark
 
             try:
-                bench = load_benchmark(self.spec.bench)
+                bench = load_benchmark(self.settings.bench)
             except ZcptError as exc:
-                self.record.benchmark_error = str(exc)
+                self.result.benchmark_error = str(exc)
                 return
-        assert self.record.selected is not None
-        self.record.selected.benchmark = bench_from_json(bench.summary(self.record.selected.arch))
-        for cand in self.record.candidates:
-            cand.benchmark = bench_from_json(bench.summary(cand.arch, datasets=("cifar10",)))
+        assert self.result.selected is not None
+        self.result.selected.benchmark = bench.summary(self.result.selected.arch)
+        for cand in self.result.candidates:
+            cand.benchmark = bench.summary(cand.arch, datasets=("cifar10",))
 
-    def run(self) -> SearchRecord:
-        """Both stages (resuming where the record stops) and the benchmark lookup; returns the record."""
-        if self.record.complete:
-            return self.record
+    def run(self) -> SearchResult:
+        """Both stages (resuming where the result stops) and the benchmark lookup."""
+        if self.result.status == "complete":
+            return self.result
         self.search()
         self.validate()
         self.attach_benchmark()
-        self.record.status = "complete"
+        self.result.status = "complete"
         self._save()
-        return self.record
-
-
-def distinct_candidates(iterations: list[Iteration], N: int | None = None) -> list[Candidate]:
-    """The distinct architectures of the first ``N`` iterations (default: all), in order of first
-    discovery (the order the validation stage scores them and breaks ties in)."""
-    found: dict[str, Candidate] = {}
-    for it in iterations[:N]:
-        key = str(it.arch)
-        found.setdefault(key, Candidate(it.arch, []))
-        found[key].iterations.append(it.iteration)
-    return list(found.values())
-
-
-def run_zcpt(spec: SearchSpec, store: Any = None, progress: bool = True, images: ImageSet | None = None,
-             force: bool = False) -> SearchRecord:
-    """Run (or resume from ``store``) one Zero-Cost-PT search and return its record."""
-    return ZeroCostPT(spec, store=store, progress=progress, images=images, force=force).run()
+        return self.result
