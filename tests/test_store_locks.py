@@ -232,3 +232,21 @@ def test_release_never_removes_a_lock_held_by_someone_else(store):
             with store.claim(SPEC, wait=False):
                 pass
         assert store.claim_info(SPEC)["pid"] == proc.pid and side_file(store, OWNER_SUFFIX).exists()
+
+
+def test_a_dask_task_waits_for_the_cluster_lock_of_its_spec(tmp_path, shared_data):
+    """On a Dask cluster the scheduler's lock of the record (not only the store's file lock) keeps
+    tasks off a spec: where the file system had no working locks, it would still decide."""
+    from distributed import Client, Lock
+
+    from zcpt_analysis.runs.sweep import cluster_lock_name, local_cluster, run_task
+
+    store = ResultStore(tmp_path)
+    with local_cluster(workers=1, threads_per_worker=1, dashboard_address=None) as cluster, Client(cluster) as client:
+        lock = Lock(cluster_lock_name(tmp_path, SPEC))  # held by this client
+        assert lock.acquire(timeout=10)
+        task = client.submit(run_task, SPEC, str(tmp_path), pure=False)
+        time.sleep(3)
+        assert not task.done() and store.find(SPEC) is None and not store._lock_path(SPEC).exists()
+        lock.release()
+        assert task.result(timeout=60)["ok"] and store.find(SPEC) is not None

@@ -15,8 +15,10 @@ partial record).
   run up to ``nthreads`` specs at once, one torch thread each. A spec meant for a GPU (its device
   is not ``cpu``) asks for the resource ``GPU=1`` when some worker declares it. A task whose
   worker dies is rescheduled by Dask (up to ``distributed.scheduler.allowed-failures`` times,
-  default 3) and resumes from the partial record the dead worker left (the spec's lock went with
-  the dead process; see :mod:`.store` for what that guarantees on network file systems). Specs that
+  default 3) and resumes from the partial record the dead worker left (the spec's file lock went
+  with the dead process, its cluster lock, :func:`cluster_lock`, with the process's scheduler lease;
+  the cluster lock keeps two workers off one spec where the store's file system has no working
+  file locks). Specs that
   share a trained supernet (:func:`shared_supernet`: DARTS and DARTS-PT of one seed, the
   training-based operation scores of one setting) run one after the other, so that the supernet is
   trained once and the later ones resume its finished checkpoint.
@@ -127,6 +129,25 @@ def _current_worker() -> Any:
         return None
 
 
+def cluster_lock_name(root: str | Path, spec: RunSpec) -> str:
+    """The name of ``spec``'s cluster-wide lock: its record's path (the same on every worker that
+    mounts the store at the same path)."""
+    return f"zcpt-record:{Path(root).resolve() / spec.record_name()}"
+
+
+def cluster_lock(worker: Any, root: str | Path, spec: RunSpec) -> Any:
+    """On a Dask worker, the scheduler's lock of ``spec``'s record (:func:`cluster_lock_name`), held
+    while the task runs it, beside the store's file lock: two workers never compute one spec even
+    where the store's file system has no working locks. The scheduler frees the lock of a dead
+    worker when its lease times out (``distributed.scheduler.locks.lease-timeout``, 30 s by
+    default). Outside Dask, nothing."""
+    if worker is None:
+        return contextlib.nullcontext()
+    from distributed import Lock
+
+    return Lock(cluster_lock_name(root, spec))
+
+
 def worker_threads(worker: Any) -> int:
     """Torch threads of a task on ``worker``: all its threads if it runs one spec at a time
     (resource ``spec``), else 1."""
@@ -153,7 +174,8 @@ def run_task(spec: RunSpec, root: str, threads: Optional[int] = None, key: str =
         worker.log_event(EVENT_TOPIC, {"key": key, "start": time.time(), "worker": str(worker.address)})
     start = time.perf_counter()
     try:
-        ResultStore(root).run(spec)
+        with cluster_lock(worker, root, spec):
+            ResultStore(root).run(spec)
     except Exception as exc:  # noqa: BLE001 - every failure is reported, the sweep goes on
         frames = traceback.extract_tb(exc.__traceback__)
         where = f"{frames[-1].filename}:{frames[-1].lineno}" if frames else ""
@@ -496,6 +518,6 @@ def connect(scheduler: str, timeout: float = 30.0) -> Any:
 
 
 __all__ = ["EVENT_TOPIC", "Failure", "GPU_RESOURCE", "Progress", "SPEC_RESOURCE", "SweepResult", "available_cores",
-           "cluster_size", "cluster_slots", "connect", "dashboard_link", "describe_cluster", "has_dashboard",
-           "local_cluster", "run_dask",
-           "run_serial", "run_task", "shared_supernet", "visible_gpus", "wants_gpu", "worker_threads"]
+           "cluster_lock", "cluster_lock_name", "cluster_size", "cluster_slots", "connect", "dashboard_link",
+           "describe_cluster", "has_dashboard", "local_cluster", "run_dask", "run_serial", "run_task", "shared_supernet",
+           "visible_gpus", "wants_gpu", "worker_threads"]
