@@ -40,7 +40,7 @@ from zcpt_analysis.paper import TABLE1 as PAPER_TABLE1
 from zcpt_analysis.files import atomic_write_json, atomic_write_text
 from zcpt_analysis.runs import ResultStore, ScoresSpec
 from zcpt_analysis.scoring import ScoringContext
-from zcpt_analysis.searches.darts import DartsConfig
+from zcpt_analysis.searches.supernet_training import DartsConfig
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "iteration0_scores.json"
 

@@ -10,8 +10,8 @@ import torch
 
 from zcpt_analysis.errors import StateError, UnknownNameError, ZcptError
 from zcpt_analysis.scoring import ScoringContext, ScoringSettings, g, score_operations
-from zcpt_analysis.searches.darts import (DartsConfig, FixedBatches, SearchData, argmax_architecture, evaluate,
-                                        train_supernet)
+from zcpt_analysis.searches.darts import argmax_architecture
+from zcpt_analysis.searches.supernet_training import DartsConfig, FixedBatches, SearchData, evaluate, train_supernet
 from zcpt_analysis.searches.darts_pt import DartsPTConfig, decision_schedule, run_darts_pt
 from zcpt_analysis.spaces import get_space
 from zcpt_analysis.spaces.nb201 import EDGES, OPS, Arch

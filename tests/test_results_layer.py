@@ -22,7 +22,7 @@ from zcpt_analysis.runs import (DartsPTSpec, DartsSpec, IterativeSpec, NaswotSpe
                                 ResultStore, ScoresSpec, SearchSpec, TrainSpec, execute, record_from_json)
 from zcpt_analysis.runs.legacy import record_from_legacy
 from zcpt_analysis.runs.specs import SPECS
-from zcpt_analysis.searches.darts import DartsConfig
+from zcpt_analysis.searches.supernet_training import DartsConfig
 from zcpt_analysis.searches.darts_pt import DartsPTConfig
 from zcpt_analysis.train import TrainConfig
 

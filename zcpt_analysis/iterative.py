@@ -13,7 +13,7 @@ from .errors import ZcptError
 from .options import plain, opt
 from .runtime import derive_seed
 from .scoring import METHOD_NAMES, ScoringContext, ScoringSettings, as_state, finetune, get_method, score_operations
-from .searches.darts import copy_supernet
+from .searches.supernet_training import copy_supernet
 from .searches.op_selection import select
 from .supernet import ArchState
 

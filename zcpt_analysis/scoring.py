@@ -66,7 +66,8 @@ from .options import opt
 from .proxies.ensemble import comparable
 from .registry import Registry
 from .runtime import derive_seed
-from .searches.darts import BilevelTrainer, DartsConfig, DartsRun, FixedBatches, SearchData, copy_supernet, train_supernet
+from .searches.supernet_training import (BilevelTrainer, DartsConfig, DartsRun, FixedBatches, SearchData, copy_supernet,
+                                         train_supernet)
 from .searches.op_selection import Scorer, edge_scores
 from .setting_checks import ProxyName, SpaceBatchSize, SpaceName, check_dataset, check_run_options
 from .spaces import get_space

@@ -1,6 +1,6 @@
 """Cost estimates of run specs, from the timings of complete records with the same ``cost_key()``.
 
-A spec's :meth:`~zcpt_analysis.runs.spec_base.RunSpec.cost_key` names what its cost depends on
+A spec's :meth:`~zcpt_analysis.runs.spec.RunSpec.cost_key` names what its cost depends on
 (kind, space, proxy, batch, network sizes, ...); the estimate of a spec is the median over the
 stored records with the same key of their seconds, scaled to the spec's own amount of work where
 the key leaves it out (a Zero-Cost-PT search: search seconds x N / N_record + validation seconds x

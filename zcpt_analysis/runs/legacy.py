@@ -17,7 +17,7 @@ from typing import Any, Mapping, Sequence
 
 from ..errors import DamagedFileError, ZcptError
 from ..files import read_json
-from ..searches.darts import DartsConfig
+from ..searches.supernet_training import DartsConfig
 from ..train import config_from_dict
 from .records import NaswotRecord, RandomRecord, Record, ScoresRecord, SearchRecord, TrainRecord
 from .specs import NaswotSpec, RandomSpec, ScoresSpec, SearchSpec, TrainSpec

@@ -33,8 +33,9 @@ from ..proxy_study import ProxyStudySettings
 from ..runtime import resolve_device
 from ..scoring import ScoringSettings, get_method
 from ..searches.baselines import NaswotSettings, RandomSettings
-from ..searches.darts import DartsConfig, DartsSettings
+from ..searches.darts import DartsSettings
 from ..searches.darts_pt import DartsPTConfig, DartsPTSettings
+from ..searches.supernet_training import DartsConfig
 from ..searches.zcpt import SearchSettings
 from ..spaces.genotypes import GENOTYPES, Genotype
 from ..train import TrainConfig

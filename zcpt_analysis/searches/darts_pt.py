@@ -46,8 +46,8 @@ from ..supernet import Supernet
 from ..runtime import derive_seed
 from ..evaluation import BN_MODES, evaluate
 from ..bench.benchmark import Benchmark
-from .darts import (BilevelTrainer, DartsConfig, DartsRun, DartsSettings, FixedBatches, SearchData,
-                    benchmark_summary)
+from .darts import DartsSettings, benchmark_summary
+from .supernet_training import BilevelTrainer, DartsConfig, DartsRun, FixedBatches, SearchData
 
 EDGE_DECISIONS: tuple[str, ...] = ("random", "fixed")
 PROJ_CRITS: tuple[str, ...] = ("acc", "loss")
