@@ -10,28 +10,28 @@ from typing import Any
 
 from ..errors import DamagedFileError, InvalidArchError, MissingFileError, ZcptError
 from ..spaces import get_space
-from ..spaces.genotypes import GENOTYPES, Genotype, parse_genotype
+from ..spaces.genotypes import GENOTYPES, Genotype, GenotypeLike, parse_genotype
 from .spec import spec_from_json
 
 
-def resolve_genotype(spec: Any) -> Genotype:
-    """The genotype named by ``spec``: a genotype file (JSON genotype, a search-result record with a
+def resolve_genotype(genotype: str | Path | dict | GenotypeLike) -> Genotype:
+    """The genotype named by ``genotype``: a genotype file (JSON genotype, a search-result record with a
     top-level ``"genotype"`` or ``"selected"`` entry, or a DARTS-repo ``Genotype(...)`` string), a
     known name (``DARTS_V2``; see :data:`~zcpt_analysis.spaces.genotypes.GENOTYPES`), a JSON / DARTS
     string, a record dict, or a genotype object."""
-    if isinstance(spec, Path):
-        return _genotype_from_file(spec)
-    if isinstance(spec, str):
-        text = spec.strip()
+    if isinstance(genotype, Path):
+        return _genotype_from_file(genotype)
+    if isinstance(genotype, str):
+        text = genotype.strip()
         if text in GENOTYPES or text.startswith(("{", "Genotype")):
             return parse_genotype(text)
         if os.path.isfile(text):
             return _genotype_from_file(Path(text))
-        raise InvalidArchError(f"genotype {spec!r} is neither a file, a known name ({', '.join(sorted(GENOTYPES))}), "
-                               "JSON nor a Genotype(...) string")
-    if isinstance(spec, dict):
-        return _genotype_from_record(spec, "genotype record")
-    return parse_genotype(spec)
+        raise InvalidArchError(f"genotype {genotype!r} is neither a file, a known name "
+                               f"({', '.join(sorted(GENOTYPES))}), JSON nor a Genotype(...) string")
+    if isinstance(genotype, dict):
+        return _genotype_from_record(genotype, "genotype record")
+    return parse_genotype(genotype)
 
 
 def _genotype_from_file(path: Path) -> Genotype:

@@ -28,6 +28,7 @@ from ..searches.darts_pt import DartsPTResult
 from ..searches.results import Candidate, Iteration, Selection, error_statistics
 from ..searches.zcpt import SearchResult
 from ..train import TrainResult
+from .spec import RunSpec
 from .specs import (DartsPTSpec, DartsSpec, IterativeSpec, NaswotSpec, ProxyStudySpec, RandomSpec, ScoresSpec,
                     SearchSpec, TrainSpec)
 
@@ -56,7 +57,7 @@ class Record(Result):
     created: str = Field(default_factory=now)
 
     @classmethod
-    def of(cls, spec: Any, result: Result, **fields: Any) -> "Record":
+    def of(cls, spec: RunSpec, result: Result, **fields: Any) -> "Record":
         """The record of ``spec`` holding ``result`` (an algorithm's return value)."""
         return cls(spec=spec, **{**dict(result), **fields})
 
@@ -188,7 +189,7 @@ class _TableRecord(Record):
         return pd.DataFrame(self.rows, columns=self.columns or None)
 
     @classmethod
-    def of_table(cls, spec: Any, table, seconds: float, environment: Optional[dict] = None) -> "_TableRecord":
+    def of_table(cls, spec: RunSpec, table: Any, seconds: float, environment: Optional[dict] = None) -> "_TableRecord":
         return cls(spec=spec, environment=environment or {}, timing={"scoring": round(seconds, 3)},
                    rows=table.to_dict(orient="records"), columns=list(table.columns))
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 from .. import iterative, proxy_study, scoring, train
+from ..data import DataFields
 from ..environment import environment
 from ..runtime import resolve_device
 from ..searches import baselines, darts, darts_pt, zcpt
@@ -43,11 +44,11 @@ def _saver(store: Optional[ResultStore]) -> Optional[Callable[[Record], Any]]:
     return store.save if store is not None else None
 
 
-def _env(spec: Any) -> dict[str, Any]:
-    return environment(resolve_device(spec.device))
+def _env(settings: DataFields) -> dict[str, Any]:
+    return environment(resolve_device(settings.device))
 
 
-def _bench(spec: Any, bench: Any) -> Any:
+def _bench(spec: SearchSpec | DartsSpec | DartsPTSpec, bench: Any) -> Any:
     """The benchmark of the run, loaded before the work (a bad one is an error now)."""
     return bench if bench is not None else spec.bench_for_run(get_space(spec.space).has_benchmark)
 
@@ -106,7 +107,7 @@ def run_naswot(spec: NaswotSpec, store: Optional[ResultStore] = None, progress: 
 
 
 # ============================================================================= DARTS / DARTS-PT
-def _supernet_folder(spec: Any, store: Optional[ResultStore]) -> Optional[Path]:
+def _supernet_folder(spec: DartsSpec | DartsPTSpec, store: Optional[ResultStore]) -> Optional[Path]:
     return store.root / spec.run_folder() / "supernet" if store is not None else None
 
 
@@ -135,7 +136,7 @@ def run_darts_pt(spec: DartsPTSpec, store: Optional[ResultStore] = None, progres
 
 
 # ============================================================================= operation scores
-def _scoring_context(spec: Any, store: Optional[ResultStore], progress: bool, trains: bool, bench: Any,
+def _scoring_context(spec: ScoresSpec | IterativeSpec, store: Optional[ResultStore], progress: bool, trains: bool, bench: Any,
                      images: Any, context: Optional[scoring.ScoringContext]) -> scoring.ScoringContext:
     """The scoring context of ``spec`` (``context``: one of the same setting, shared by the methods
     of one ``zcpt scores`` call); the DARTS-trained supernet is checkpointed once per setting in

@@ -101,7 +101,7 @@ RUNNERS: dict[str, Callable[..., Any]] = {}
 """The runner of each spec kind (see :mod:`.runners`, which fills this)."""
 
 
-def execute(spec: RunSpec, store: Any = None, progress: bool = False, force: bool = False,
+def execute(spec: RunSpec, store: Optional[Store] = None, progress: bool = False, force: bool = False,
             **resources: Any) -> Any:
     """Compute (or resume) ``spec``, saving its record through ``store`` (a
     :class:`~.store.ResultStore`) if given; returns the record. Use :meth:`ResultStore.run` (or
