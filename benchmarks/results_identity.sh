@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Compute a small fixed set of runs through the `zcpt` command line and print every record (and the
-# trained supernet's run.json) with
-# the fields that vary between two runs of the same code (timings, dates, versions) removed, so
-# that two versions of the package can be compared record for record on one machine:
+# trained supernet's run.json) with the fields that vary between two runs of the same code
+# (timings, dates, versions) removed, so that two versions of the package can be compared record
+# for record on one machine:
 #
 #   bash benchmarks/results_identity.sh OUT_DIR > before.json   # on one commit
 #   bash benchmarks/results_identity.sh OUT_DIR2 > after.json   # on another
