@@ -60,7 +60,7 @@ import pandas as pd
 import torch
 
 from zcpt_analysis import paper
-from zcpt_analysis.analysis import correlation_matrix, table1
+from zcpt_analysis.scoring.analysis import correlation_matrix, table1
 from zcpt_analysis.fidelity import SEMANTICS, perturbation_scores
 from zcpt_analysis.files import atomic_write_json, atomic_write_text, read_json
 from zcpt_analysis.runs import ResultStore, ScoresSpec

@@ -35,7 +35,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from zcpt_analysis.analysis import correlation_matrix, table1, table_a2_comparison
+from zcpt_analysis.scoring.analysis import correlation_matrix, table1, table_a2_comparison
 from zcpt_analysis.paper import TABLE1 as PAPER_TABLE1
 from zcpt_analysis.files import atomic_write_json, atomic_write_text
 from zcpt_analysis.runs import ResultStore, ScoresSpec

@@ -11,9 +11,9 @@ import pytest
 import torch
 
 from zcpt_analysis import paper
-from zcpt_analysis.analysis import (correlation_matrix, figure_a1_data, per_edge_spearman, selected_ops,
+from zcpt_analysis.scoring.analysis import (correlation_matrix, figure_a1_data, per_edge_spearman, selected_ops,
                                     sign_adjusted, spearman, table1, table_a2_comparison)
-from zcpt_analysis.iterative import iterative_scores
+from zcpt_analysis.scoring.iterative import iterative_scores
 from zcpt_analysis.runs.specs import ScoresSpec
 from zcpt_analysis.runs.store import ResultStore
 from zcpt_analysis.errors import UnknownNameError, ZcptError
@@ -228,7 +228,7 @@ def test_cli_scores_prints_caches_and_writes(tmp_path, capsys):
 
 
 def test_cli_scores_iterative_prints_figure_a1_rows_and_reuses_the_store(tmp_path, capsys, monkeypatch):
-    from zcpt_analysis import analysis, iterative
+    from zcpt_analysis.scoring import analysis, iterative
     from zcpt_analysis.cli import main
 
     args = ["scores", "--iterative", "--methods", "avg-acc", "--out", str(tmp_path / "cache"),

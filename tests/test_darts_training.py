@@ -218,8 +218,8 @@ def test_darts_pt_on_a_darts_cell_space_decides_ops_then_topology(data):
 
 @pytest.mark.filterwarnings("ignore::zcpt_analysis.searches.op_selection.TiedScoresWarning")  # a barely trained net
 def test_iterative_darts_pt_trajectory_retrains_its_own_copy(small_images, bench):
-    from zcpt_analysis.analysis import figure_a1_data
-    from zcpt_analysis.iterative import iterative_scores
+    from zcpt_analysis.scoring.analysis import figure_a1_data
+    from zcpt_analysis.scoring.iterative import iterative_scores
 
     ctx = ScoringContext(settings=ScoringSettings(supernet_options={"C": 4, "N": 1},
                                                   darts=TINY.replace(epochs=1, steps_per_epoch=1, eval_max_images=8)),

@@ -6,7 +6,7 @@ import math
 import pytest
 
 from zcpt_analysis import paper
-from zcpt_analysis.analysis import figure2_from_table_a2, table_a2_frame
+from zcpt_analysis.scoring.analysis import figure2_from_table_a2, table_a2_frame
 from zcpt_analysis.experiments import comparison, zcpt_reference
 from zcpt_analysis.paper import Published
 
@@ -59,7 +59,7 @@ def test_table_a2_frame_uses_the_raw_score_convention():
 
 
 def test_figure2_recomputed_from_table_a2():
-    from zcpt_analysis.analysis import per_edge_spearman
+    from zcpt_analysis.scoring.analysis import per_edge_spearman
 
     mat = figure2_from_table_a2()
     assert list(mat.index) == list(paper.TABLE_A2) and (mat.values.diagonal() == 1).all()

@@ -49,7 +49,7 @@ def score_operations(methods: Sequence[str] = ("best-acc", "avg-acc", "disc-acc"
 def plot_figure2(score_table: Any, title: Optional[str] = "Figure 2: mean per-edge Spearman rho"):
     """Figure 2 of a score table: the heatmap of the mean per-edge Spearman correlation between
     every pair of methods (sign-adjusted: positive = the methods agree on which ops are strong)."""
-    from .analysis import correlation_matrix
+    from .scoring.analysis import correlation_matrix
     from .viz import heatmap_figure
 
     return heatmap_figure(correlation_matrix(score_table), title=title)

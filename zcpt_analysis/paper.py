@@ -6,11 +6,11 @@ Everything here is copied from *Zero-Cost Proxies Meet Differentiable Architectu
 otherwise. :func:`zcpt_analysis.experiments.comparison` builds the measured / paper / difference tables.
 
 This module holds published constants only and imports nothing of the toolkit; what is computed
-from them lives elsewhere (:func:`zcpt_analysis.analysis.figure2_from_table_a2`, the
+from them lives elsewhere (:func:`zcpt_analysis.scoring.analysis.figure2_from_table_a2`, the
 measured-vs-paper tables of :mod:`zcpt_analysis.experiments`).
 
 What the paper does **not** give (so nothing here pretends to): the values behind Figure 2
-(a Spearman matrix; :func:`zcpt_analysis.analysis.figure2_from_table_a2` recomputes it from Table
+(a Spearman matrix; :func:`zcpt_analysis.scoring.analysis.figure2_from_table_a2` recomputes it from Table
 A2, which is what the figure was computed from, minus the ``avg_pool_3x3`` column our copy of the
 paper lost), Figure A1 (only qualitative statements, :data:`FIGURE_A1_FINDINGS`) and Figure 3 (two
 numbers quoted in the text, :data:`FIGURE3_FACTS`).

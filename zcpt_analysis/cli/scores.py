@@ -52,7 +52,7 @@ def _specs(args: argparse.Namespace) -> list:
 def _scores(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from ..analysis import correlation_matrix, table1
+    from ..scoring.analysis import correlation_matrix, table1
     from ..files import check_file_target
     from ..runs.spec import execute
     from ..runs.store import ResultStore
@@ -108,7 +108,7 @@ def _iterative(args: argparse.Namespace, spec: IterativeSpec, store, context) ->
     """``zcpt scores --iterative``: Figure A1's data (rho with the reference per iteration)."""
     import pandas as pd
 
-    from ..analysis import figure_a1_data
+    from ..scoring.analysis import figure_a1_data
     from ..runs.spec import execute
 
     if store is None:

@@ -115,9 +115,9 @@ def oracle_rows(table: pd.DataFrame, method: str = "best-acc") -> pd.DataFrame:
 def figure2(table: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """Figure 2 measured and from the paper: ``measured`` (mean per-edge Spearman rho over all
     measured ops and seeds), ``measured_4ops`` (the same on Table A2's four ops),
-    ``paper_recomputed`` (:func:`~zcpt_analysis.analysis.figure2_from_table_a2`) and ``vs_best_acc``
+    ``paper_recomputed`` (:func:`~zcpt_analysis.scoring.analysis.figure2_from_table_a2`) and ``vs_best_acc``
     (each method's rho with best-acc: measured, measured on 4 ops, paper recomputed, difference)."""
-    from ..analysis import correlation_matrix, figure2_from_table_a2
+    from ..scoring.analysis import correlation_matrix, figure2_from_table_a2
 
     measured = correlation_matrix(table)
     four = correlation_matrix(table[table["op"].isin(paper.TABLE_A2_OPS)])
@@ -136,7 +136,7 @@ def figure2(table: pd.DataFrame) -> dict[str, pd.DataFrame]:
 def table1_comparison(table: pd.DataFrame, bench: Any = None) -> pd.DataFrame:
     """Table 1 per seed: the architecture each method selects from its iteration-0 scores, its
     mean CIFAR-10 test error and rank (measured) next to the paper's error and rank."""
-    from ..analysis import table1
+    from ..scoring.analysis import table1
 
     bench = _bench(bench)
     seeds = sorted(table["seed"].unique()) if "seed" in table.columns else [None]
@@ -162,7 +162,7 @@ def plan_iterative(iterative: SpecSeeds) -> list:
 def iterative_table(iterative: SpecSeeds, results_dir: Any = None, bench: Any = None,
                     reference: str = "best-acc", progress: bool = False) -> tuple[pd.DataFrame, list[Pending]]:
     """The iterative setting of A.1.1 (Figure A1) for every seed: the tidy table of
-    :func:`~zcpt_analysis.analysis.iterative_scores` with a ``seed`` column; records from the
+    :func:`~zcpt_analysis.scoring.iterative.iterative_scores` with a ``seed`` column; records from the
     store, computed when ``iterative.compute_missing``, else pending with the ``zcpt scores
     --iterative`` command."""
     from ..scoring import METHOD_NAMES

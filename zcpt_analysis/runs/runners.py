@@ -15,7 +15,8 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from .. import iterative, proxy_study, scoring, train
+from .. import proxy_study, scoring, train
+from ..scoring import iterative
 from ..data import DataFields
 from ..environment import environment
 from ..runtime import resolve_device

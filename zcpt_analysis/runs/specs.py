@@ -27,7 +27,7 @@ from typing import Any, ClassVar, Optional
 
 from pydantic import Field, field_validator
 
-from ..iterative import IterativeSettings
+from ..scoring.iterative import IterativeSettings
 from ..options import Settings, identity_fields, opt, plain
 from ..proxy_study import ProxyStudySettings
 from ..runtime import resolve_device
@@ -248,7 +248,7 @@ class ScoresSpec(ScoringSettings, _ScoringRun):
 
 @register_spec
 class IterativeSpec(IterativeSettings, _ScoringRun):
-    """The iterative setting of A.1.1 (see :class:`~zcpt_analysis.iterative.IterativeSettings`)."""
+    """The iterative setting of A.1.1 (see :class:`~zcpt_analysis.scoring.iterative.IterativeSettings`)."""
 
     KIND: ClassVar[str] = "iterative-scores"
     COMMAND: ClassVar[tuple[str, ...]] = ("scores", "--iterative")

@@ -18,10 +18,10 @@ from typing import Any, Iterable, Optional, Sequence
 import numpy as np
 import pandas as pd
 
-from . import paper as PAPER
-from .errors import UnknownNameError, ZcptError
-from .scoring import METHOD_NAMES, get_method
-from .searches.op_selection import select
+from .. import paper as PAPER
+from ..errors import UnknownNameError, ZcptError
+from .methods import METHOD_NAMES, get_method
+from ..searches.op_selection import select
 
 GROUP_COLUMNS: tuple[str, ...] = ("seed", "trajectory", "iteration")
 
@@ -119,8 +119,8 @@ def table1(table: pd.DataFrame, bench: Any = None, dataset: str = "cifar10",
     Columns: ``method, arch, error_measured, rank_measured, trials_measured, error_paper,
     rank_paper`` (paper values from Table 1, where the paper has the method).
     """
-    from .bench import load_benchmark
-    from .spaces.nb201 import EDGES, Arch
+    from ..bench import load_benchmark
+    from ..spaces.nb201 import EDGES, Arch
 
     bench = bench if bench is not None else load_benchmark()
     if "iteration" in table.columns and table["iteration"].nunique() > 1:
@@ -147,7 +147,7 @@ def table1(table: pd.DataFrame, bench: Any = None, dataset: str = "cifar10",
 def table_a2_comparison(table: pd.DataFrame, methods: Optional[Sequence[str]] = None) -> pd.DataFrame:
     """Measured iteration-0 scores next to the paper's Table A2 (first four ops), as printed there:
     darts-pt and zc-pt shown multiplied by -1. Columns ``method, edge, op, measured, paper, diff``."""
-    from .spaces.nb201 import EDGES
+    from ..spaces.nb201 import EDGES
 
     rows = []
     names = methods if methods is not None else [m for m in PAPER.TABLE_A2 if m in set(table["method"])]

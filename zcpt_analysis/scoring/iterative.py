@@ -9,13 +9,13 @@ from typing import Any, Optional, Sequence
 import pandas as pd
 from pydantic import field_validator
 
-from .errors import ZcptError
-from .options import plain, opt
-from .runtime import derive_seed
-from .scoring import METHOD_NAMES, ScoringContext, ScoringSettings, as_state, finetune, get_method, score_operations
-from .searches.supernet_training import copy_supernet
-from .searches.op_selection import select
-from .supernet import ArchState
+from ..errors import ZcptError
+from ..options import plain, opt
+from ..runtime import derive_seed
+from .methods import METHOD_NAMES, ScoringContext, ScoringSettings, as_state, finetune, get_method, score_operations
+from ..searches.supernet_training import copy_supernet
+from ..searches.op_selection import select
+from ..supernet import ArchState
 
 
 class IterativeSettings(ScoringSettings):

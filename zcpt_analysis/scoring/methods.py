@@ -57,21 +57,21 @@ import torch
 
 from pydantic import Field, model_validator
 
-from .bench.benchmark import BenchField
-from .checks import Range, check_range
-from .data import DataFields
-from .errors import InvalidArchError, StateError, ZcptError
-from .evaluation import evaluate
-from .options import opt
-from .proxies.ensemble import comparable
-from .registry import Registry
-from .runtime import derive_seed
-from .searches.supernet_training import (BilevelTrainer, DartsConfig, DartsRun, FixedBatches, SearchData, copy_supernet,
+from ..bench.benchmark import BenchField
+from ..checks import Range, check_range
+from ..data import DataFields
+from ..errors import InvalidArchError, StateError, ZcptError
+from ..evaluation import evaluate
+from ..options import opt
+from ..proxies.ensemble import comparable
+from ..registry import Registry
+from ..runtime import derive_seed
+from ..searches.supernet_training import (BilevelTrainer, DartsConfig, DartsRun, FixedBatches, SearchData, copy_supernet,
                                          train_supernet)
-from .searches.op_selection import Scorer, edge_scores
-from .setting_checks import ProxyName, SpaceBatchSize, SpaceName, check_dataset, check_run_options
-from .spaces import get_space
-from .supernet import SUPERNET_MODES, ArchState, Supernet
+from ..searches.op_selection import Scorer, edge_scores
+from ..setting_checks import ProxyName, SpaceBatchSize, SpaceName, check_dataset, check_run_options
+from ..spaces import get_space
+from ..supernet import SUPERNET_MODES, ArchState, Supernet
 
 METHOD_NAMES: tuple[str, ...] = ("best-acc", "avg-acc", "disc-acc", "darts-pt", "disc-zc", "zc-pt", "darts")
 AVG_MODES: tuple[str, ...] = ("arch-mean", "trials")
@@ -103,8 +103,8 @@ _ORACLE_CACHE: dict[tuple[int, str], tuple[Any, OracleTable]] = {}
 
 def oracle_table(bench: Any, dataset: str = "cifar10") -> OracleTable:
     """The :class:`OracleTable` of ``bench`` for ``dataset`` (computed once per benchmark)."""
-    from .bench import canonical_dataset
-    from .spaces.nb201 import Arch
+    from ..bench import canonical_dataset
+    from ..spaces.nb201 import Arch
 
     name = canonical_dataset(dataset)
     key = (id(bench), name)
@@ -129,7 +129,7 @@ def oracle_table(bench: Any, dataset: str = "cifar10") -> OracleTable:
 
 
 def _oracle_scores(ctx: "ScoringContext", state: ArchState, edge: int, ops: Sequence[str], kind: str) -> dict[str, float]:
-    from .spaces import nb201
+    from ..spaces import nb201
 
     if not ctx.get_space().has_benchmark:
         raise ZcptError(f"{kind} needs a tabular benchmark; search space {ctx.settings.space!r} has none (only nb201 does)")
@@ -227,7 +227,7 @@ class ScoringContext:
     _batches: dict = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
-        from .runtime import resolve_device
+        from ..runtime import resolve_device
 
         self.device = str(resolve_device(self.settings.device))
 
@@ -281,7 +281,7 @@ class ScoringContext:
         if self.scorer is not None:
             return self.scorer
         try:
-            from .proxies import get_proxy  # type: ignore[attr-defined]
+            from ..proxies import get_proxy  # type: ignore[attr-defined]
         except ImportError as exc:
             raise ZcptError(f"zero-cost proxy {self.settings.proxy!r} requested but the proxy registry "
                             "(zcpt_analysis.proxies.get_proxy) is not available; pass a scorer instead") from exc
@@ -292,7 +292,7 @@ class ScoringContext:
     def proxy_batch(self, iteration: int, edge: int) -> tuple[torch.Tensor, torch.Tensor]:
         """The minibatch of the zero-cost scores of ``edge`` at ``iteration`` (fixed per pair: all ops
         of one edge decision share it, and ``g`` reproduces the table's values)."""
-        from .data import MinibatchSampler
+        from ..data import MinibatchSampler
 
         key = (iteration, edge)
         if key not in self._batches:
