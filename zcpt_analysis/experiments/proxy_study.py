@@ -68,8 +68,9 @@ def proxy_study(preset: Optional[str] = None, *, results_dir: Any = None, comput
         found = collect([spec], store, runs.compute_missing, progress)
         if not found.missing:
             return _laid_out(found.records[0].to_json(), "")
-        source = (f"The {preset} preset's study is {found.reasons[0]}: `{spec.command(store.root if store else None)}`. "
-                  "Shown instead: the study this repository ships (measured on another machine). ")
+        command = spec.command(store.root if store else None)
+        source = (f"The {preset} preset's study is {found.reasons[0]}: `{command}`. Shown instead: the study "
+                  "this repository ships (measured when it was committed, not by this run). ")
     path = Path(path) if path is not None else repository_root() / STUDY_FILE
     if not path.exists():
         empty = pd.DataFrame()
@@ -104,9 +105,9 @@ def _laid_out(data: dict[str, Any], source: str) -> StudyResult:
                               "params": _num(r["rho with params"])}
     cfg = data["config"]
     timing = data.get("timing_note") or data.get("timing")
-    note = source + (f"{data['num_archs']} random NAS-Bench-201 architectures (of {data['planned_archs']} planned), one "
-            f"minibatch of {cfg['batch_size']} real CIFAR-10 images ({cfg['data']}, seed {cfg['seed']}) for every proxy "
-            f"and every dataset's accuracies; {data['reference_note']}. Timings: {timing}.")
+    note = source + (f"{data['num_archs']} random NAS-Bench-201 architectures (of {data['planned_archs']} planned), "
+                     f"one minibatch of {cfg['batch_size']} real CIFAR-10 images ({cfg['data']}, seed {cfg['seed']}) "
+                     f"for every proxy and every dataset's accuracies; {data['reference_note']}. Timings: {timing}.")
     check = data.get("sample_check")
     if check:  # params has no randomness: its whole-space vs sample rho is the sample's own effect
         note += (" Sample check: ρ(params) is " + " / ".join(f"{check['space'][ds]:.3f}" for ds in NB201_DATASETS)
