@@ -19,7 +19,7 @@ import zcpt_analysis as zc
 from zcpt_analysis.cli import main, parse_specs
 from zcpt_analysis.errors import DamagedFileError, ZcptError
 from zcpt_analysis.runs import (DartsPTSpec, DartsSpec, IterativeSpec, NaswotSpec, ProxyStudySpec, RandomSpec,
-                                ResultStore, ScoresSpec, SearchSpec, TrainSpec, execute, record_from_json)
+                                ResultStore, ScoresSpec, SearchRecord, SearchSpec, TrainSpec, execute, record_from_json)
 from zcpt_analysis.runs.legacy import record_from_legacy
 from zcpt_analysis.runs.specs import SPECS
 from zcpt_analysis.searches.supernet_training import DartsConfig
@@ -348,3 +348,20 @@ def test_readme_python_api_example_runs(tmp_path, monkeypatch):
     namespace: dict = {}
     exec(compile(code, "README.md", "exec"), namespace)  # noqa: S102 - the documented example itself
     assert namespace["record"].complete and len(namespace["scores"]) == 60
+
+
+def test_a_search_record_written_before_the_supernet_mode_rename_is_still_found(tmp_path):
+    """Records of schema 1 written before round 3 name the supernet's execution mode ``compat``: they
+    load, their spec is the one that asks for them, and a save writes the current name."""
+    spec = SearchSpec(N=1, V=1, batch_size=8, supernet_mode="published", device="cpu",
+                      supernet_options={"C": 2, "N": 1})
+    store = ResultStore(tmp_path)
+    record = SearchRecord(spec=spec, status="searching", created="")
+    old = record.to_json()
+    old["spec"] = {("compat" if k == "supernet_mode" else k): v for k, v in old["spec"].items()}
+    store.path_for(spec).write_text(json.dumps(old))
+    found = store.load(spec)
+    assert found.spec == spec and found.spec.supernet_mode == "published"
+    store.save(found)
+    spec_json = json.loads(store.path_for(spec).read_text())["spec"]
+    assert spec_json["supernet_mode"] == "published" and "compat" not in spec_json

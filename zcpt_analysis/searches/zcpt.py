@@ -27,7 +27,7 @@ from typing import Any, Callable, Iterator, Literal, Optional
 import torch
 from torch import nn
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 
 from ..bench.benchmark import BenchField
 from ..data import DataFields, ImageSet, MinibatchSampler, search_split
@@ -79,7 +79,8 @@ class SearchSettings(BenchField, DataFields):
                                               "full datasets, 1.0 for the small samples)")
     supernet_mode: Literal[SUPERNET_MODES] = opt(  # type: ignore[valid-type]
         "fast", "--supernet-mode", help="block-input: run the supernet and nwot hooks as the published NB201 code "
-        "does (the paper's setting); published: the first release's approximation of it")
+        "does (the paper's setting); published: the first release's approximation of it",
+        validation_alias=AliasChoices("supernet_mode", "compat"))  # records written before round 3 say "compat"
     proxy_options: dict[str, Any] = opt(None, "--proxy-option", factory=dict, help="proxy option, e.g. mode=train")
     supernet_options: dict[str, Any] = opt(None, "--supernet-option", factory=dict, help="supernet option, e.g. C=8")
     network_options: dict[str, Any] = opt(None, "--network-option", factory=dict,
