@@ -1,10 +1,11 @@
-"""The one place that maps a spec kind to its algorithm (registered in :data:`.spec.RUNNERS`): each runner builds (or resumes) the
-spec's record, calls the algorithm with the spec as its settings, saves the record through the
-store at every checkpoint the algorithm reports, and returns it.
+"""The one place that maps a spec kind to its algorithm (registered in :data:`.spec.RUNNERS`):
+each runner builds (or resumes) the spec's record, calls the algorithm with the spec as its
+settings, saves the record through the store at every checkpoint the algorithm reports, and
+returns it.
 
-This is the only module of the results layer that imports the algorithms (``searches``,
-``scoring``, ``iterative``, ``train``, ``proxy_study``); the algorithms know nothing of records or
-stores.
+This is the only module of the results layer that calls the algorithms (``searches``, ``scoring``,
+``train``, ``proxy_study``; the specs and records only import their settings and result types);
+the algorithms know nothing of records or stores.
 """
 from __future__ import annotations
 
@@ -16,10 +17,10 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 from .. import proxy_study, scoring, train
-from ..scoring import iterative
 from ..data import DataFields
 from ..environment import environment
 from ..runtime import resolve_device
+from ..scoring import iterative
 from ..searches import baselines, darts, darts_pt, zcpt
 from ..spaces import get_space
 from .records import (DartsPTRecord, DartsRecord, IterativeRecord, NaswotRecord, ProxyStudyRecord, RandomRecord,
