@@ -141,8 +141,9 @@ def main(argv: Optional[list[str]] = None) -> int:
         raise SystemExit(f"error: {exc}") from None
     started = time.perf_counter()
     if not args.report_only:
-        planned = study.todo()
-        todo = study.todo(args.shard)[: args.limit]
+        done = study.stream.done()
+        planned = study.todo(done=done)
+        todo = study.todo(args.shard, done)[: args.limit]
         print(f"{len(study.indices)} architectures x {len(study.labels)} proxies; {len(todo)} to score now "
               f"({len(study.indices) - len(planned)} complete in {study.stream.path})", flush=True)
 

@@ -172,7 +172,7 @@ def test_dask_grid_matches_serial_supernets_train_once_and_a_rerun_computes_noth
     from distributed import Client, get_task_stream
 
     import zcpt_analysis as zc
-    from zcpt_analysis.runs.sweep import GPU_RESOURCE, local_cluster, shared_supernet
+    from zcpt_analysis.runs.sweep import GPU_RESOURCE, local_cluster
 
     root = tmp_path / "dask"
     with local_cluster(workers=2, threads_per_worker=1, gpus=["0", "1"], dashboard_address=None) as cluster, \
@@ -191,7 +191,7 @@ def test_dask_grid_matches_serial_supernets_train_once_and_a_rerun_computes_noth
         name = spec.KIND + ("-fix-alpha" if getattr(spec, "fix_alpha", False) else "")
         (task,) = [t for t in stream.data if spec.key() in t["key"]]
         compute = [x for x in task["startstops"] if x["action"] == "compute"]
-        spans[name] = (compute[0]["start"], compute[-1]["stop"], shared_supernet(spec))
+        spans[name] = (compute[0]["start"], compute[-1]["stop"], spec.shared_supernet())
     assert spans["darts"][2] == spans["darts-pt"][2] != spans["darts-pt-fix-alpha"][2]
     # the task stream shifts each worker's times by the scheduler's estimate of that worker's clock
     # offset (milliseconds off), so "one after the other" is checked up to that estimate

@@ -313,10 +313,12 @@ class ProxyStudy:
         self.labels = [label for label, _, _ in self.variants]
         self._params_of: Optional[dict[int, float]] = None
 
-    def todo(self, shard: tuple[int, int] = (0, 1)) -> list[tuple[int, list[tuple[str, str, dict]]]]:
+    def todo(self, shard: tuple[int, int] = (0, 1), done: Optional[dict[int, set[str]]] = None
+             ) -> list[tuple[int, list[tuple[str, str, dict]]]]:
         """The architectures of ``shard`` (the K-th of N interleaved parts of the sample) with the
-        proxies still missing for them."""
-        done = self.stream.done()
+        proxies still missing for them (``done``: the stream's :meth:`ScoreStream.done`, read now
+        when not given)."""
+        done = self.stream.done() if done is None else done
         k, n = shard
         todo = [(i, [p for p in self.variants if p[0] not in done.get(i, set())]) for i in self.indices[k::n]]
         return [(i, ps) for i, ps in todo if ps]
@@ -336,9 +338,8 @@ class ProxyStudy:
         return next((label for label, name, options in self.variants
                      if get_proxy(name).parameter_count and not options), None)
 
-    def complete(self) -> list[int]:
-        """The sample's architectures scored by every study proxy so far."""
-        records = self.stream.records()
+    def _complete(self, records: dict[int, dict[str, Any]]) -> list[int]:
+        """The sample's architectures ``records`` (the stream's) hold a score of every study proxy for."""
         return [i for i in self.indices if i in records and all(lab in records[i]["scores"] for lab in self.labels)]
 
     def summary(self, result: Optional[ProxyStudyResult] = None) -> ProxyStudyResult:
@@ -346,7 +347,7 @@ class ProxyStudy:
         ``result`` (a new :class:`ProxyStudyResult` by default)."""
         result = result if result is not None else ProxyStudyResult()
         records = self.stream.records()
-        done = self.complete()
+        done = self._complete(records)
         result.config, result.planned_archs, result.num_archs = self.config, len(self.indices), len(done)
         result.proxies, result.ensembles = list(self.labels), list(self.settings.ensembles)
         result.status = "complete" if len(done) == len(self.indices) else "running"
@@ -366,7 +367,7 @@ class ProxyStudy:
         """Scores and accuracies per complete architecture (one CSV row each)."""
         records = self.stream.records()
         lines = ["index,arch_str," + ",".join(f"{d}_test_acc" for d in NB201_DATASETS) + "," + ",".join(self.labels)]
-        for i in self.complete():
+        for i in self._complete(records):
             accs = ",".join(str(self.accuracy[d][i]) for d in NB201_DATASETS)
             lines.append(f"{i},{records[i]['arch']},{accs}," + ",".join(str(records[i]["scores"][lab])
                                                                          for lab in self.labels))

@@ -48,12 +48,15 @@ def check_dataset(space: str, dataset: str) -> None:
                         f"{', '.join(sp.datasets)}")
 
 
-def check_benchmark_space(space: str, what: str) -> None:
-    """``space`` has benchmark results (``what`` -- a baseline -- looks its architectures up there)."""
-    if not get_space(space).has_benchmark:
+def check_benchmark_space(space: str, what: str) -> str:
+    """The registered name of ``space``, which must have benchmark results (``what`` -- a baseline --
+    looks its architectures up there)."""
+    sp = get_space(space)
+    if not sp.has_benchmark:
         with_bench = [n for n in space_names() if get_space(n).has_benchmark]
         raise ZcptError(f"{what} needs benchmark results and space {space!r} has none; valid spaces: "
                         f"{', '.join(with_bench)}")
+    return sp.name
 
 
 def check_run_options(space: str, proxy: Optional[str] = None, proxy_options: Optional[dict[str, Any]] = None,

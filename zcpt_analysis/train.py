@@ -247,9 +247,9 @@ def build_for_training(genotype: GenotypeLike, cfg: TrainConfig, num_classes: in
 
 
 # ------------------------------------------------------------------------------- training
-def _saved_config(saved: dict[str, Any]) -> TrainConfig:
-    """The config of a checkpoint (first-release checkpoints name ``learning_rate_min`` ``lr_min``
-    and carry a ``progress`` flag)."""
+def saved_config(saved: dict[str, Any]) -> TrainConfig:
+    """The config a checkpoint or a record saved (the first release named ``learning_rate_min``
+    ``lr_min`` and saved a ``progress`` flag)."""
     values = dict(saved)
     if "lr_min" in values:
         values["learning_rate_min"] = values.pop("lr_min")
@@ -310,7 +310,7 @@ def train(genotype: GenotypeLike, config: Optional[TrainConfig] = None, out: str
         if not isinstance(checkpoint, dict) or not {"config", "genotype", "epoch"} <= set(checkpoint):
             raise DamagedFileError(f"{ckpt_path} is not a training checkpoint of zcpt train; move the run folder "
                                    f"{out} aside to start over")
-        saved, wanted = _saved_config(checkpoint["config"]).resume_key(), cfg.resume_key()
+        saved, wanted = saved_config(checkpoint["config"]).resume_key(), cfg.resume_key()
         diff = {k: (saved.get(k), v) for k, v in wanted.items() if saved.get(k) != v}
         if diff:
             raise StateError("cannot resume: settings differ from the checkpoint's (saved, requested): "

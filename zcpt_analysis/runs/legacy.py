@@ -18,7 +18,7 @@ from typing import Any, Mapping, Sequence
 from ..errors import DamagedFileError, ZcptError
 from ..files import read_json
 from ..searches.supernet_training import DartsConfig
-from ..train import config_from_dict
+from ..train import saved_config
 from .records import NaswotRecord, RandomRecord, Record, ScoresRecord, SearchRecord, TrainRecord
 from .specs import NaswotSpec, RandomSpec, ScoresSpec, SearchSpec, TrainSpec
 from .store import ResultStore
@@ -74,11 +74,7 @@ def _random(obj: Sequence[Mapping[str, Any]]) -> RandomRecord:
 
 def _train(obj: Mapping[str, Any]) -> TrainRecord:
     """A ``result.json`` of the first release (``config`` + ``genotype``)."""
-    cfg = dict(obj["config"])
-    if "lr_min" in cfg:
-        cfg["learning_rate_min"] = cfg.pop("lr_min")
-    cfg.pop("progress", None)
-    config = config_from_dict(cfg)
+    config = saved_config(obj["config"])
     done = int(obj.get("epochs_completed", 0))
     seconds = float(sum(r.get("epoch_seconds", 0.0) for r in obj.get("history", [])))
     return TrainRecord(spec=TrainSpec(genotype=json.dumps(obj["genotype"]), config=config),

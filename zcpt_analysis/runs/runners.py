@@ -14,7 +14,7 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, TypeVar
 
 from .. import proxy_study, scoring, train
 from ..data import DataFields
@@ -31,6 +31,7 @@ from .specs import (DartsPTSpec, DartsSpec, IterativeSpec, NaswotSpec, ProxyStud
 from .store import ResultStore
 
 Runner = Callable[..., Record]
+R = TypeVar("R", bound=Record)
 
 
 def runner(kind: str) -> Callable[[Runner], Runner]:
@@ -44,6 +45,13 @@ def runner(kind: str) -> Callable[[Runner], Runner]:
 
 def _saver(store: Optional[ResultStore]) -> Optional[Callable[[Record], Any]]:
     return store.save if store is not None else None
+
+
+def _kept(record: R, store: Optional[ResultStore]) -> R:
+    """``record``, saved into ``store`` first when there is one."""
+    if store is not None:
+        store.save(record)
+    return record
 
 
 def _env(settings: DataFields) -> dict[str, Any]:
@@ -67,9 +75,7 @@ def run_search(spec: SearchSpec, store: Optional[ResultStore] = None, progress: 
     search = zcpt.ZeroCostPT(spec, progress=progress, images=images, bench=bench, result=record,
                              checkpoint=_saver(store))
     search.run()
-    if store is not None:
-        store.save(record)
-    return record
+    return _kept(record, store)
 
 
 # ============================================================================= baselines
@@ -78,9 +84,7 @@ def run_random(spec: RandomSpec, store: Optional[ResultStore] = None, progress: 
                bench: Any = None, **_: Any) -> RandomRecord:
     record = RandomRecord(spec=spec, picks=baselines.random_baseline(spec, bench if bench is not None
                                                                      else spec.load_bench()))
-    if store is not None:
-        store.save(record)
-    return record
+    return _kept(record, store)
 
 
 _SCORE_TABLES: dict[tuple[str, str], baselines.NaswotScoreTable] = {}
@@ -102,14 +106,12 @@ def run_naswot(spec: NaswotSpec, store: Optional[ResultStore] = None, progress: 
     if bench is None and get_space(spec.space).has_benchmark:
         bench = spec.load_bench()
     result = baselines.naswot_run(table, spec.seed, bench=bench, progress=progress)
-    record = NaswotRecord.of(spec, result, environment=environment(table.device))
-    if store is not None:
-        store.save(record)
-    return record
+    return _kept(NaswotRecord.of(spec, result, environment=environment(table.device)), store)
 
 
 # ============================================================================= DARTS / DARTS-PT
 def _supernet_folder(spec: DartsSpec | DartsPTSpec, store: Optional[ResultStore]) -> Optional[Path]:
+    """Where the spec's supernet is checkpointed: ``<run folder>/supernet``, shared by DARTS and DARTS-PT."""
     return store.root / spec.run_folder() / "supernet" if store is not None else None
 
 
@@ -119,10 +121,7 @@ def run_darts(spec: DartsSpec, store: Optional[ResultStore] = None, progress: bo
     bench = _bench(spec, bench)  # a bad benchmark fails before the training
     result = darts.run_darts(spec, _supernet_folder(spec, store), progress=progress, force=force, bench=bench,
                              images=images)
-    record = DartsRecord.of(spec, result, environment=_env(spec))
-    if store is not None:
-        store.save(record)
-    return record
+    return _kept(DartsRecord.of(spec, result, environment=_env(spec)), store)
 
 
 @runner(DartsPTSpec.KIND)
@@ -131,21 +130,18 @@ def run_darts_pt(spec: DartsPTSpec, store: Optional[ResultStore] = None, progres
     bench = _bench(spec, bench)  # a bad benchmark fails before the training
     result = darts_pt.run_darts_pt_settings(spec, _supernet_folder(spec, store), progress=progress, force=force,
                                             bench=bench, images=images)
-    record = DartsPTRecord.of(spec, result, environment=_env(spec))
-    if store is not None:
-        store.save(record)
-    return record
+    return _kept(DartsPTRecord.of(spec, result, environment=_env(spec)), store)
 
 
 # ============================================================================= operation scores
-def _scoring_context(spec: ScoresSpec | IterativeSpec, store: Optional[ResultStore], progress: bool, trains: bool, bench: Any,
+def _scoring_context(spec: ScoresSpec | IterativeSpec, store: Optional[ResultStore], progress: bool, bench: Any,
                      images: Any, context: Optional[scoring.ScoringContext]) -> scoring.ScoringContext:
     """The scoring context of ``spec`` (``context``: one of the same setting, shared by the methods
     of one ``zcpt scores`` call); the DARTS-trained supernet is checkpointed once per setting in
     ``store`` and resumed from there."""
     ctx = context if context is not None else scoring.ScoringContext(settings=spec, bench=bench, images=images)
     ctx.progress = progress
-    if store is not None and trains and ctx.trained is None and ctx.checkpoint_dir is None:
+    if store is not None and spec.trains_a_supernet() and ctx.trained is None and ctx.checkpoint_dir is None:
         ctx.checkpoint_dir = str(store.root / spec.supernet_folder())
     return ctx
 
@@ -155,13 +151,10 @@ def run_scores(spec: ScoresSpec, store: Optional[ResultStore] = None, progress: 
                bench: Any = None, images: Any = None, context: Optional[scoring.ScoringContext] = None
                ) -> ScoresRecord:
     """The iteration-0 scores of one scoring method."""
-    ctx = _scoring_context(spec, store, progress, spec.trains_a_supernet(), bench, images, context)
-    t0 = time.time()
+    ctx = _scoring_context(spec, store, progress, bench, images, context)
+    started = time.time()
     table = scoring.score_operations(ctx, [spec.method])
-    record = ScoresRecord.of_table(spec, table, time.time() - t0, environment(resolve_device(ctx.device)))
-    if store is not None:
-        store.save(record)
-    return record
+    return _kept(ScoresRecord.of_table(spec, table, time.time() - started, _env(spec)), store)
 
 
 @runner(IterativeSpec.KIND)
@@ -169,14 +162,10 @@ def run_iterative(spec: IterativeSpec, store: Optional[ResultStore] = None, prog
                   force: bool = False, bench: Any = None, images: Any = None,
                   context: Optional[scoring.ScoringContext] = None) -> IterativeRecord:
     """The iterative setting (the DARTS-trained supernet is shared with the one-method scores)."""
-    ctx = _scoring_context(spec, store, progress, spec.trains_a_supernet(), bench, images, context)
-    t0 = time.time()
-    table = iterative.iterative_scores(ctx, spec.methods, reference=spec.reference,
-                                       retrain_epochs=spec.retrain_epochs)
-    record = IterativeRecord.of_table(spec, table, time.time() - t0, environment(resolve_device(ctx.device)))
-    if store is not None:
-        store.save(record)
-    return record
+    ctx = _scoring_context(spec, store, progress, bench, images, context)
+    started = time.time()
+    table = iterative.iterative_scores(ctx, spec.methods, reference=spec.reference, retrain_epochs=spec.retrain_epochs)
+    return _kept(IterativeRecord.of_table(spec, table, time.time() - started, _env(spec)), store)
 
 
 # ============================================================================= proxy study

@@ -19,7 +19,7 @@ partial record).
   with the dead process, its cluster lock, :func:`cluster_lock`, with the process's scheduler lease;
   the cluster lock keeps two workers off one spec where the store's file system has no working
   file locks). Specs that
-  share a trained supernet (:func:`shared_supernet`: DARTS and DARTS-PT of one seed, the
+  share a trained supernet (:meth:`RunSpec.shared_supernet`: DARTS and DARTS-PT of one seed, the
   training-based operation scores of one setting) run one after the other, so that the supernet is
   trained once and the later ones resume its finished checkpoint.
 """
@@ -322,12 +322,6 @@ def _find(store: ResultStore, spec: RunSpec) -> Any:
         return None
 
 
-def shared_supernet(spec: RunSpec) -> Optional[str]:
-    """The store folder of the trained supernet ``spec`` shares with other specs (None: none; see
-    :meth:`RunSpec.shared_supernet`)."""
-    return spec.shared_supernet()
-
-
 def wants_gpu(spec: RunSpec) -> bool:
     """Whether ``spec`` would use a GPU where there is one (its device is not ``cpu``)."""
     device = getattr(spec, "device", None)
@@ -367,7 +361,7 @@ def run_dask(specs: Sequence[RunSpec], store: ResultStore, client: Any, progress
         resources = {SPEC_RESOURCE: 1} if exclusive else {}
         if gpus and wants_gpu(spec):
             resources[GPU_RESOURCE] = 1
-        shared = shared_supernet(spec)
+        shared = spec.shared_supernet()
         fut = client.submit(run_task, spec, str(store.root), None, key, last_of.get(shared), key=key, pure=False,
                             resources=resources or None)
         if shared is not None:
@@ -519,5 +513,5 @@ def connect(scheduler: str, timeout: float = 30.0) -> Any:
 
 __all__ = ["EVENT_TOPIC", "Failure", "GPU_RESOURCE", "Progress", "SPEC_RESOURCE", "SweepResult", "available_cores",
            "cluster_lock", "cluster_lock_name", "cluster_size", "cluster_slots", "connect", "dashboard_link",
-           "describe_cluster", "has_dashboard", "local_cluster", "run_dask", "run_serial", "run_task", "shared_supernet",
+           "describe_cluster", "has_dashboard", "local_cluster", "run_dask", "run_serial", "run_task",
            "visible_gpus", "wants_gpu", "worker_threads"]

@@ -28,7 +28,7 @@ from ..files import atomic_write_json, read_json
 from ..options import Result, Settings, opt
 from ..proxies import get_proxy
 from ..runtime import derive_seed, resolve_device
-from ..setting_checks import ProxyName, check_benchmark_space, check_dataset, check_run_options, space_name
+from ..setting_checks import ProxyName, check_benchmark_space, check_dataset, check_run_options
 from ..spaces import get_space
 from ..spaces.nb201 import NUM_ARCHS
 from .op_selection import select
@@ -48,8 +48,7 @@ class RandomSettings(BenchField, Settings):
     @field_validator("space")
     @classmethod
     def _space(cls, space: str) -> str:
-        check_benchmark_space(space_name(space), "the random baseline")
-        return space_name(space)
+        return check_benchmark_space(space, "the random baseline")
 
 
 class RandomPick(Selection):
@@ -92,8 +91,7 @@ class NaswotSettings(BenchField, DataFields):
     @field_validator("space")
     @classmethod
     def _space(cls, space: str) -> str:
-        check_benchmark_space(space_name(space), "NASWOT")
-        return space_name(space)
+        return check_benchmark_space(space, "NASWOT")
 
     @field_validator("n_samples")
     @classmethod
