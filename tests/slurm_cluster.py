@@ -99,7 +99,7 @@ class SingleNodeSlurm:
         out = self.run("squeue", "-h", "-o", "%i|%j|%T|%N", *(["-n", name] if name else []))
         return [dict(zip(("id", "name", "state", "node"), line.split("|"))) for line in out.splitlines() if line]
 
-    def accounting(self, fields: str = "JobID,JobName,Partition,NodeList,State,ExitCode,Start,End") -> str:
+    def accounting(self, fields: str = "JobID,JobName%12,Partition,NodeList,State,ExitCode,Start,End,Elapsed") -> str:
         """``sacct --completion`` (the jobcomp/filetxt records of finished jobs)."""
         return self.run("sacct", "--completion", "-o", fields)
 

@@ -20,8 +20,9 @@ after three idle seconds, and closing the cluster (the end of the sweep, Ctrl-C)
 
 The results store must be on a file system every job sees, at the same path. Two locks keep two
 jobs off one spec (:func:`~zcpt_analysis.runs.sweep.run_task`): the store's ``flock`` on
-``<record>.lock`` (:mod:`~zcpt_analysis.runs.store`: held by the NFSv4 server or a Linux NFS
-client's ``fcntl`` emulation, freed when the job's process dies) and the scheduler's
+``<record>.lock`` (:mod:`~zcpt_analysis.runs.store`: on NFSv4 or a Linux NFS client's ``fcntl``
+emulation, held by the server; freed when the job's process dies, or when the server's lease on a
+failed node expires) and the scheduler's
 ``distributed.Lock`` named after the record's path (freed when a dead worker's lease times out), which
 still decides where the file system has no working locks. Records are written by atomic rename
 (``os.replace`` within the store's folder), which NFS and parallel file systems keep atomic.
@@ -31,7 +32,7 @@ from __future__ import annotations
 import re
 import shutil
 from pathlib import Path
-from typing import Annotated, Any, Mapping, Optional, Sequence
+from typing import Annotated, Any, Mapping, Optional
 
 from distributed.deploy import Adaptive
 from pydantic import BeforeValidator, field_validator
