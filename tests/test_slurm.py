@@ -95,6 +95,8 @@ def test_job_script_asks_slurm_for_what_the_options_say(tmp_path):
                  "#SBATCH --constraint=ib", f"#SBATCH -o {tmp_path.resolve()}/slurm-logs/zcpt-worker-%J.out"]:
         assert line in gpu.splitlines(), (line, gpu)
     assert "--nthreads 4" in gpu and "--resources spec=1,GPU=1" in gpu
+    with pytest.raises(ZcptError, match="how much memory each worker job gets: --slurm-option memory=16GB"):
+        script("partition=gpu")
     cpu = script("memory=4GB", "gpus=0", f"logs={tmp_path / 'logs'}")
     assert "--gres" not in cpu and re.search(r"--resources spec=1(\s|$)", cpu, re.M) and "--nthreads 1" in cpu
     assert f"#SBATCH -e {tmp_path / 'logs'}/zcpt-worker-%J.err" in cpu.splitlines()
@@ -185,7 +187,7 @@ def test_reproduce_on_slurm_matches_serial_survives_scancel_and_a_rerun_submits_
     assert all(j["name"] == JOB_NAME and j["node"] == "zcpt0" for j in queue)
     # sacct: every worker job has ended (closing the cluster cancels them), the caught one by scancel
     accounting = slurm.accounting()
-    (tmp_path / "sacct.txt").write_text(accounting)
+    (tmp_path / "sacct.txt").write_text(f"cancelled mid-spec: job {job} ({record})\n{accounting}")
     print(accounting)
     finished = {j["id"]: j for j in slurm.finished_jobs() if j["id"] not in earlier}
     assert finished[job]["state"] == "CANCELLED" and len(finished) >= 2

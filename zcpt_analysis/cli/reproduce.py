@@ -13,7 +13,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Plan the run specs the TARGETs need in --preset, skip those whose complete record is in "
                     "--results-dir, and compute the rest: one task per spec on a Dask cluster (a local one by "
-                    "default, or --scheduler), or --executor serial in this process. A failing spec is reported at "
+                    "default, --scheduler, or SLURM worker jobs with --cluster slurm), or --executor serial in this process. A failing spec is reported at "
                     "the end with its error and command and does not stop the others; Ctrl-C stops cleanly and the "
                     "same command continues (interrupted searches resume).\n\ntargets:\n" + targets_help())
     p.add_argument("targets", nargs="*", metavar="TARGET",

@@ -34,6 +34,8 @@ import shutil
 from pathlib import Path
 from typing import Annotated, Any, Mapping, Optional
 
+import dask
+from dask.utils import parse_bytes
 from distributed.deploy import Adaptive
 from pydantic import BeforeValidator, field_validator
 
@@ -46,7 +48,7 @@ JOB_NAME = "zcpt-worker"
 DEFAULT_MAX_JOBS = 8
 """Worker jobs at most, unless ``--max-jobs`` says otherwise."""
 LOG_FOLDER = "slurm-logs"
-"""Worker jobs' logs (``dask-worker-<job id>.out/.err``), by default in this folder of the store."""
+"""Worker jobs' logs (``zcpt-worker-<job id>.out/.err``), by default in this folder of the store."""
 ALIASES = {"walltime": "time", "mem": "memory", "queue": "partition"}
 """Other names of a key (dask-jobqueue's and sbatch's); a key and its alias together are one key given twice."""
 
@@ -101,8 +103,6 @@ class SlurmOptions(Settings):
     @field_validator("memory")
     @classmethod
     def _memory(cls, value: Optional[str]) -> Optional[str]:
-        from dask.utils import parse_bytes
-
         if value is not None:
             try:
                 if parse_bytes(value) <= 0:
@@ -168,9 +168,8 @@ def check_max_jobs(max_jobs: Optional[int]) -> int:
 def job_settings(options: SlurmOptions, store_root: str | Path) -> dict[str, Any]:
     """The worker jobs' part of ``SLURMCluster``'s keyword arguments (what each job asks SLURM
     for, how its worker starts); keys of ``options`` left None are left to dask-jobqueue's
-    configuration. ``cores`` falls back to 1 where that configuration has none."""
-    import dask
-
+    configuration. ``cores`` falls back to 1 where that configuration has none; ``memory`` must be
+    given or configured."""
     gres = options.gpu_gres
     resources = "spec=1,GPU=1" if gres else "spec=1"
     settings: dict[str, Any] = {
@@ -183,6 +182,9 @@ def job_settings(options: SlurmOptions, store_root: str | Path) -> dict[str, Any
             settings[argument] = value
     if "cores" not in settings and dask.config.get("jobqueue.slurm.cores", None) is None:
         settings["cores"] = 1
+    if "memory" not in settings and dask.config.get("jobqueue.slurm.memory", None) is None:
+        raise ZcptError("--cluster slurm: say how much memory each worker job gets: --slurm-option memory=16GB "
+                        "(or jobqueue.slurm.memory in ~/.config/dask/jobqueue.yaml)")
     directives = [f"--{key}={value}" for key, value in (("qos", options.qos), ("constraint", options.constraint))
                   if value is not None]
     if gres:
@@ -222,12 +224,13 @@ def slurm_cluster(options: Any = None, max_jobs: Optional[int] = None, store_roo
                         "node of the SLURM cluster")
     settings = job_settings(options, store_root)
     Path(settings["log_directory"]).mkdir(parents=True, exist_ok=True)
-    scheduler = {"dashboard_address": dashboard_address} if dashboard_address else {"dashboard": False}
+    # the site's scheduler options (jobqueue.slurm.scheduler-options), with this run's dashboard
+    scheduler = dict(dask.config.get("jobqueue.slurm.scheduler-options", None) or {})
+    scheduler.update({"dashboard_address": dashboard_address} if dashboard_address else {"dashboard": False})
     try:
         cluster = SLURMCluster(scheduler_options=scheduler, silence_logs="error", **settings)
-    except ValueError as exc:  # e.g. no memory given nor configured
-        raise ZcptError(f"--cluster slurm: {exc} (--slurm-option memory=16GB, or jobqueue.slurm.memory in "
-                        "~/.config/dask/jobqueue.yaml)") from None
+    except ValueError as exc:  # a setting dask-jobqueue refuses (e.g. from a site's configuration)
+        raise ZcptError(f"--cluster slurm: {exc}") from None
     cluster.adapt(minimum_jobs=1, maximum_jobs=max_jobs, Adaptive=SpecAdaptive, interval="1s", wait_count=3)
     return cluster
 
