@@ -152,7 +152,6 @@ def _write_config(root: Path, host: str) -> tuple[Path, Path, int]:
         f"JobCompLoc={jobcomp}",
         "ReturnToService=2",
         "KillWait=5",
-        "MinJobAge=600",
         "GresTypes=gpu",
         f"NodeName={NODE} NodeHostname={host} NodeAddr=127.0.0.1 {node} Gres=gpu:{GPUS} State=UNKNOWN",
         f"PartitionName={PARTITION} Nodes={NODE} Default=YES MaxTime=INFINITE State=UP",
@@ -219,8 +218,7 @@ def _stop(cluster: SingleNodeSlurm) -> None:
         with contextlib.suppress(Exception):
             cluster.run("scancel", "--full", "--partition", PARTITION, timeout=10, check=False)
             deadline = time.monotonic() + STOP_TIMEOUT
-            while cluster.jobs() and any(j["state"] not in ("COMPLETED", "CANCELLED", "FAILED", "TIMEOUT")
-                                         for j in cluster.jobs()) and time.monotonic() < deadline:
+            while cluster.jobs() and time.monotonic() < deadline:  # squeue lists unfinished jobs only
                 time.sleep(0.5)
     for name in reversed(list(cluster.procs)):
         proc = cluster.procs[name]
