@@ -27,6 +27,9 @@ from .presets import PRESET_RESULTS_DIRS, check_preset
 from .targets import TARGETS
 
 EXECUTORS: tuple[str, ...] = ("dask", "serial")
+CLUSTERS: tuple[str, ...] = ("local", "slurm")
+"""Where ``executor="dask"`` starts its cluster when given none: this machine, or SLURM worker jobs
+(:mod:`zcpt_analysis.runs.slurm`)."""
 DEFAULT_DASHBOARD = "127.0.0.1:8787"
 
 
@@ -171,9 +174,32 @@ def _check_executor(executor: str, client: Any, scheduler: Optional[str], worker
                             "they start (dask worker --nthreads T --resources spec=1)")
 
 
+def _check_cluster(cluster: str, executor: str, client: Any, scheduler: Optional[str], workers: Optional[int],
+                   threads_per_worker: Optional[int], slurm_options: Any, max_jobs: Optional[int]) -> Any:
+    """The checked :class:`~zcpt_analysis.runs.slurm.SlurmOptions` of ``cluster="slurm"``, else None."""
+    if cluster not in CLUSTERS:
+        raise ZcptError(f"unknown cluster {cluster!r}; valid: {', '.join(CLUSTERS)}")
+    if cluster == "local":
+        given = [n for n, v in (("--slurm-option", slurm_options or None), ("--max-jobs", max_jobs)) if v is not None]
+        if given:
+            raise ZcptError(f"{', '.join(given)} size(s) SLURM worker jobs: add --cluster slurm")
+        return None
+    given = [n for n, v in (("--executor serial", executor == "serial" or None), ("--scheduler", scheduler),
+                            ("a Dask client", client), ("--workers", workers),
+                            ("--threads-per-worker (or zcpt --threads)", threads_per_worker)) if v is not None]
+    if given:
+        raise ZcptError(f"--cluster slurm starts Dask workers as SLURM jobs, sized by --slurm-option cores=T, memory=M, "
+                        f"... and --max-jobs N: {', '.join(given)} cannot go with it")
+    from ..runs.slurm import check_max_jobs, slurm_options as checked
+
+    check_max_jobs(max_jobs)
+    return checked(slurm_options)
+
+
 def reproduce(targets: Optional[Sequence[str]] = None, preset: str = "smoke", store: Any = None, client: Any = None, *,
               executor: str = "dask", scheduler: Optional[str] = None, workers: Optional[int] = None,
               threads_per_worker: Optional[int] = None, dashboard_address: Optional[str] = None,
+              cluster: str = "local", slurm_options: Any = None, max_jobs: Optional[int] = None,
               seeds: Optional[Sequence[int]] = None, only: Any = None, data_root: Optional[str] = None,
               device: Optional[str] = None, dry_run: bool = False, progress: bool = True, report: bool = False,
               report_dir: str | Path = "reports", report_options: Optional[Mapping[str, Any]] = None) -> Any:
@@ -182,7 +208,9 @@ def reproduce(targets: Optional[Sequence[str]] = None, preset: str = "smoke", st
     ``store``: a :class:`ResultStore` or folder (default ``runs/<preset>``). ``executor="dask"``
     uses ``client`` if given, else connects to ``scheduler`` (address or scheduler file), else
     starts :func:`~zcpt_analysis.runs.sweep.local_cluster` (``workers``, ``threads_per_worker``,
-    ``dashboard_address``: default 127.0.0.1:8787, "none" for no dashboard). ``serial`` runs here
+    ``dashboard_address``: default 127.0.0.1:8787, "none" for no dashboard), or with
+    ``cluster="slurm"`` up to ``max_jobs`` SLURM worker jobs of ``slurm_options``
+    (:func:`~zcpt_analysis.runs.slurm.slurm_cluster`). ``serial`` runs here
     with ``threads_per_worker`` torch threads (default: as set). Returns the plan
     (list of :class:`PlanEntry`) with ``dry_run``, else a :class:`~zcpt_analysis.runs.sweep.SweepResult`.
     """
@@ -191,6 +219,7 @@ def reproduce(targets: Optional[Sequence[str]] = None, preset: str = "smoke", st
 
     check_preset(preset)
     _check_executor(executor, client, scheduler, workers, threads_per_worker, dashboard_address)
+    slurm = _check_cluster(cluster, executor, client, scheduler, workers, threads_per_worker, slurm_options, max_jobs)
     store = as_store(store) or default_store(preset)
     if report and not dry_run:
         from ..reports import list_notebooks
@@ -212,7 +241,7 @@ def reproduce(targets: Optional[Sequence[str]] = None, preset: str = "smoke", st
         result = sweep.run_serial(todo, store, threads_per_worker, progress, costs, stored)
     else:
         result = _run_dask(todo, stored, store, costs, progress, say, client, scheduler, workers, threads_per_worker,
-                           dashboard_address)
+                           dashboard_address, slurm, max_jobs)
     if progress:
         print(result.summary(), file=sys.stderr, flush=True)
     if report and not result.interrupted:
@@ -221,7 +250,7 @@ def reproduce(targets: Optional[Sequence[str]] = None, preset: str = "smoke", st
 
 
 def _run_dask(todo, stored, store, costs, progress, say, client, scheduler, workers, threads_per_worker,
-              dashboard_address):
+              dashboard_address, slurm=None, max_jobs=None):
     from ..runs import sweep
 
     with contextlib.ExitStack() as stack:
@@ -229,6 +258,17 @@ def _run_dask(todo, stored, store, costs, progress, say, client, scheduler, work
         if client is None and scheduler is not None:
             client = stack.enter_context(contextlib.closing(sweep.connect(scheduler)))
             say(f"connected to the Dask scheduler at {client.scheduler.address}")
+        elif client is None and slurm is not None:
+            from distributed import Client
+
+            from ..runs.slurm import check_max_jobs, describe, slurm_cluster
+
+            address = dashboard_address or DEFAULT_DASHBOARD
+            show = address.lower() != "none" and sweep.has_dashboard()
+            jobs = stack.enter_context(contextlib.closing(slurm_cluster(slurm, max_jobs, store.root,
+                                                                        address if show else None)))
+            client = stack.enter_context(contextlib.closing(Client(jobs)))
+            say(f"started a SLURM cluster: {describe(jobs, check_max_jobs(max_jobs))}")
         elif client is None:
             from distributed import Client
 
@@ -262,5 +302,5 @@ def targets_help() -> str:
     return "\n".join(f"  {t.name}: {t.title} (notebook {t.notebook})" for t in TARGETS)
 
 
-__all__ = ["EXECUTORS", "PlanEntry", "default_store", "format_plan", "parse_only", "plan_entries", "reproduce",
+__all__ = ["CLUSTERS", "EXECUTORS", "PlanEntry", "default_store", "format_plan", "parse_only", "plan_entries", "reproduce",
            "select", "targets_help"]
