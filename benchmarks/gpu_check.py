@@ -694,14 +694,13 @@ def markdown(summary: dict[str, Any]) -> str:
 def preload() -> None:
     """Import torch and the toolkit once here, so that every forked step starts without importing
     them again. This process never initialises CUDA (a forked child could not use it then)."""
+    import importlib
+
     import torch
 
-    import zcpt_analysis.evaluation  # noqa: F401
-    import zcpt_analysis.experiments.presets  # noqa: F401
-    import zcpt_analysis.runs.runners  # noqa: F401
-    import zcpt_analysis.searches.supernet_training  # noqa: F401
-    import zcpt_analysis.searches.zcpt  # noqa: F401
-
+    for module in ("evaluation", "experiments.presets", "runs.runners", "searches.supernet_training",
+                   "searches.zcpt"):
+        importlib.import_module(f"zcpt_analysis.{module}")
     if torch.cuda.is_initialized():
         raise RuntimeError("gpu_check initialised CUDA before forking its steps")
 

@@ -173,6 +173,37 @@ def test_batched_zcpt_syncs_do_not_grow_with_depth(mode):
     assert counts[1] == counts[0], f"{counts[0]} syncs with 1 cell per stage, {counts[1]} with 3"
 
 
+def test_minibatches_reach_the_gpu_without_a_host_sync():
+    from zcpt_analysis.data import MinibatchSampler, load_sample
+
+    sampler = MinibatchSampler(load_sample("train"), 64, seed=0, device="cuda")
+    sampler.sample()  # warm-up (pinned-memory pool)
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        x, y = sampler.sample()
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    assert x.is_cuda and y.is_cuda
+
+
+def test_supernet_training_and_evaluation_syncs_do_not_grow_with_steps():
+    """One synchronisation per epoch / evaluation (the returned floats), not one per step or batch."""
+    from zcpt_analysis.data import load_sample
+    from zcpt_analysis.evaluation import evaluate
+    from zcpt_analysis.searches.supernet_training import BilevelTrainer, DartsConfig, FixedBatches, SearchData
+    from zcpt_analysis.spaces.nb201 import NB201Supernet
+
+    data = SearchData.from_images(load_sample("train"), 0.5)
+    torch.manual_seed(0)
+    trainer = BilevelTrainer(NB201Supernet(C=4, N=1, seed=0), data, DartsConfig(batch_size=16), device="cuda")
+    trainer.train_epoch(steps=2)  # warm-up
+    assert _count_syncs(lambda: trainer.train_epoch(steps=2)) == _count_syncs(lambda: trainer.train_epoch(steps=6))
+    few, many = (list(FixedBatches(data.valid, 16, device="cuda", max_images=n)) for n in (32, 96))
+    evaluate(trainer.model, few)
+    assert _count_syncs(lambda: evaluate(trainer.model, few)) == _count_syncs(lambda: evaluate(trainer.model, many))
+
+
 # ----------------------------------------------------------------------------- exact Gram products
 @pytest.mark.parametrize("units", [4 * 32 * 32, 16 * 32 * 32, 64 * 32 * 32])
 @pytest.mark.parametrize("backend", [None, "float32", "bf16"])

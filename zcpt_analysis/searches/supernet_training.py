@@ -45,7 +45,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..data import ImageSet, MinibatchSampler, augment as _augment, search_split
+from ..data import ImageSet, MinibatchSampler, augment as _augment, search_split, to_device
 from ..errors import StateError, UnknownNameError, ZcptError
 from ..evaluation import evaluate
 from ..files import atomic_torch_save, atomic_write_json, load_checkpoint
@@ -144,7 +144,7 @@ class FixedBatches:
             x = self.images.images[idx]
             if self.augment and self.images.crop_padding > 0:
                 x = _augment(x, self.images.crop_padding, gen)
-            yield self.images.normalize(x).to(self.device), self.images.labels[idx].to(self.device)
+            yield to_device(self.images.normalize(x), self.device), to_device(self.images.labels[idx], self.device)
 
 
 # ------------------------------------------------------------------------------------ trainer
