@@ -178,3 +178,14 @@ def test_without_cuda_the_full_check_is_an_error(tmp_path):
     assert proc.returncode == 2
     assert "needs CUDA" in proc.stderr and "--smoke" in proc.stderr
     assert not (tmp_path / "check" / "summary.json").exists()
+
+
+def test_full_check_runs_the_paper_presets_settings(gpu_check, tmp_path):
+    ctx = _context(gpu_check, tmp_path, "nb201", budget=60, smoke=False)
+    nb201 = gpu_check.nb201_spec(ctx)
+    assert (nb201.space, nb201.proxy, nb201.order, nb201.N, nb201.V, nb201.batch_size, nb201.seed) == \
+        ("nb201", "nwot", "random", 10, 100, 256, 0)
+    assert nb201.supernet_mode == "block-input" and nb201.precision == "fp32" and nb201.supernet_options == {}
+    assert gpu_check.nb201_spec(ctx, "bf16") == nb201.replace(precision="bf16")
+    darts = gpu_check.darts_spec(ctx)
+    assert (darts.space, darts.N, darts.V, darts.batch_size, darts.seed) == ("darts", 10, 100, 64, 0)
