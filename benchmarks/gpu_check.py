@@ -5,8 +5,9 @@
 
 Steps (``--steps`` picks some; ``--budget STEP=SECONDS`` changes a budget):
 
-1. ``tests``    -- the CUDA-marked tests (``pytest -m cuda``): CPU and CUDA decisions, host syncs in the
-                   proxies' hot loops, exact nwot Gram products at the paper's sizes;
+1. ``tests``    -- the CUDA-marked tests (``pytest -m cuda tests/test_gpu.py``): CPU and CUDA decisions,
+                   repeatability, host syncs in the hot loops, exact nwot Gram products at the paper's
+                   sizes, bf16 under CUDA autocast;
 2. ``nb201``    -- one NB201 Zero-Cost-PT search as the ``paper`` preset runs it (nwot, random order,
                    N=10, V=100, batch 256, seed 0, the published ``block-input`` execution):
                    end-to-end time, search / validation split, peak GPU memory, the selected
@@ -67,11 +68,14 @@ TITLES: dict[str, str] = {
     "training": "DARTS supernet training and the final 600-epoch protocol: seconds per epoch",
     "bf16": "NB201 paper-setting search with precision=bf16",
 }
-BUDGETS: dict[str, float] = {"tests": 60, "nb201": 75, "darts": 60, "training": 45, "bf16": 60}
-"""Seconds per step on a GPU: about 5 minutes in all, so that one device call can run the whole
-check and leave time to run it again."""
+BUDGETS: dict[str, float] = {"tests": 45, "nb201": 75, "darts": 50, "training": 40, "bf16": 60}
+"""Seconds per step on a GPU: 4.5 minutes in all (5 with starting the steps), so that one device
+call can run the whole check and leave time to run it again."""
 SMOKE_BUDGETS: dict[str, float] = {name: 120 for name in STEPS}
 ENVIRONMENT_BUDGET = 60.0
+CUDA_TESTS = "tests/test_gpu.py"
+"""The file of the CUDA-marked tests (the only one: ``tests/test_gpu_check.py`` checks it), run alone
+so that the device's time does not go to collecting the whole suite."""
 STOP_GRACE = 10.0  # seconds between SIGTERM and SIGKILL for a step past its budget
 DARTS_MARGIN = 0.8  # the DARTS search continues past N=1 only if its projected search fits 80 % of the budget
 FULL_CIFAR10 = {"search_half": 25_000, "train": 50_000, "test": 10_000}
@@ -441,6 +445,8 @@ def run_environment(ctx: StepContext) -> dict[str, Any]:
     env: dict[str, Any] = {"torch": torch.__version__, "cuda_build": torch.version.cuda,
                            "cuda_available": torch.cuda.is_available(), "python": platform.python_version(),
                            "platform": platform.platform(), "cpu_threads": torch.get_num_threads()}
+    if ctx.device == "cpu" or env["cuda_available"]:  # resolving a CUDA device sets the toolkit's TF32 policy
+        env["zcpt_environment"] = environment(_torch_device(ctx))
     if env["cuda_available"]:
         props = torch.cuda.get_device_properties(0)
         env.update({"device_name": props.name, "gpu_memory_gb": round(props.total_memory / 2 ** 30, 1),
@@ -453,8 +459,6 @@ def run_environment(ctx: StepContext) -> dict[str, Any]:
                                            capture_output=True, text=True, timeout=20).stdout.strip() or None
         except (OSError, subprocess.SubprocessError):
             env["driver"] = None
-    if ctx.device == "cpu" or env["cuda_available"]:
-        env["zcpt_environment"] = environment(_torch_device(ctx))
     return env
 
 
@@ -531,9 +535,8 @@ def run_tests(ctx: StepContext) -> dict[str, Any]:
     """Step 1: ``pytest -m cuda`` in a subprocess (its own session: stopped whole past the budget)."""
     xml = ctx.out / "steps" / "tests.xml"
     xml.unlink(missing_ok=True)
-    targets = ["tests/test_gpu.py"] if ctx.smoke else ["tests"]
     cmd = [sys.executable, "-m", "pytest", "-m", "cuda", "-q", "-p", "no:cacheprovider", "-rs",
-           f"--junitxml={xml}", *targets]
+           f"--junitxml={xml}", CUDA_TESTS]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
     started = time.perf_counter()
     with open(ctx.out / "steps" / "tests.log", "w") as log:

@@ -51,6 +51,7 @@ def test_smoke_check_runs_every_step_and_writes_its_summary(tmp_path):
     assert tests["failed"] == tests["errors"] == 0 and tests["passed"] + tests["skipped"] > 10
     if not cuda:
         assert tests["passed"] == 0 and all("needs CUDA" in reason for reason in tests["skip_reasons"])
+    assert tests["command"].startswith("-m pytest -m cuda") and tests["command"].endswith(" tests/test_gpu.py")
 
     nb201 = steps["nb201"]["figures"]
     assert nb201["setting"]["supernet_mode"] == "block-input" and nb201["setting"]["proxy"] == "nwot"
@@ -189,3 +190,9 @@ def test_full_check_runs_the_paper_presets_settings(gpu_check, tmp_path):
     assert gpu_check.nb201_spec(ctx, "bf16") == nb201.replace(precision="bf16")
     darts = gpu_check.darts_spec(ctx)
     assert (darts.space, darts.N, darts.V, darts.batch_size, darts.seed) == ("darts", 10, 100, 64, 0)
+
+
+def test_every_cuda_marked_test_is_in_the_file_the_check_runs(gpu_check):
+    marked = sorted(p.name for p in (ROOT / "tests").glob("test_*.py")
+                    if p.name != Path(__file__).name and "pytest.mark.cuda" in p.read_text())
+    assert marked == [Path(gpu_check.CUDA_TESTS).name]
