@@ -667,7 +667,7 @@ def markdown(summary: dict[str, Any]) -> str:
              f"`{summary['command']}` -- {summary['started']} to {summary['finished']} "
              f"({summary['total_seconds']:.0f} s)", "",
              f"Device: **{env.get('device_name') or summary['device']}** (`--device {summary['device']}`); torch "
-             f"{env.get('torch', '?')}, CUDA {env.get('cuda_build') or '-'}, cuDNN {env.get('cudnn') or '-'}, "
+             f"{env.get('torch', '?')} (CUDA build {env.get('cuda_build') or '-'}), cuDNN {env.get('cudnn') or '-'}, "
              f"driver {env.get('driver') or '-'}, GPU memory {env.get('gpu_memory_gb') or '-'} GB; data: "
              f"{summary['data']}.", "",
              "| step | status | seconds | budget | key figures |", "|---|---|---|---|---|"]
