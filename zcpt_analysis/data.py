@@ -271,6 +271,16 @@ def load_images(dataset: str = "cifar10", source: str = "auto", root: str | Path
 
 
 # ----------------------------------------------------------------------------- sampling
+def to_device(t: torch.Tensor, device: str | torch.device) -> torch.Tensor:
+    """``t`` on ``device``. From the CPU to CUDA through pinned memory, without blocking: a plain
+    ``.to("cuda")`` from pageable memory makes the host wait for the GPU (a synchronisation per
+    minibatch, so the host cannot queue the next step while the GPU computes)."""
+    device = torch.device(device)
+    if device.type == "cuda" and t.device.type == "cpu":
+        return t.pin_memory().to(device, non_blocking=True)
+    return t.to(device)
+
+
 def augment(x: torch.Tensor, padding: int, generator: torch.Generator) -> torch.Tensor:
     """The standard CIFAR augmentation, on raw (or already normalised) images: random crop back
     to the same size from the image zero-padded by ``padding`` pixels, then a horizontal flip with
@@ -280,11 +290,11 @@ def augment(x: torch.Tensor, padding: int, generator: torch.Generator) -> torch.
     if padding > 0:
         offsets = torch.randint(0, 2 * padding + 1, (n, 2), generator=generator)
         padded = torch.nn.functional.pad(x, (padding, padding, padding, padding)).permute(0, 2, 3, 1)
-        rows = (offsets[:, :1] + torch.arange(h)).to(x.device)
-        cols = (offsets[:, 1:] + torch.arange(w)).to(x.device)
+        rows = to_device(offsets[:, :1] + torch.arange(h), x.device)
+        cols = to_device(offsets[:, 1:] + torch.arange(w), x.device)
         x = padded[torch.arange(n, device=x.device)[:, None, None], rows[:, :, None], cols[:, None, :]]
         x = x.permute(0, 3, 1, 2).contiguous()  # NCHW memory, as the networks expect
-    flip = (torch.rand(n, generator=generator) < 0.5).to(x.device)
+    flip = to_device(torch.rand(n, generator=generator) < 0.5, x.device)
     return torch.where(flip.view(-1, 1, 1, 1), x.flip(-1), x)
 
 
@@ -315,7 +325,7 @@ class MinibatchSampler:
         if self.augment and self.images.crop_padding > 0:
             x = augment(x, self.images.crop_padding, self.generator)
         x = self.images.normalize(x)
-        return x.to(self.device), self.images.labels[idx].to(self.device)
+        return to_device(x, self.device), to_device(self.images.labels[idx], self.device)
 
     def batches(self, n: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         """``n`` successive minibatches."""
