@@ -66,7 +66,7 @@ def test_supernet_cell_info_darts_two_cells_and_pruned_edges():
     assert {n["label"] for n in info["nodes"] if n["node"] < 2} == {"c<sub>k-2</sub>", "c<sub>k-1</sub>"}
     assert [e["state"] == "pruned" for e in info["edges"]] == pruned
     assert [n["label"] for n in info["nodes"]][:6] == ["c<sub>k-2</sub>", "c<sub>k-1</sub>", "0", "1", "2", "3"]
-    assert info["edges"][1]["display_name"] == "normal c_{k-1}→0"  # the nodes as both drawings name them
+    assert info["edges"][1]["display_name"] == "normal cₖ₋₁→0"  # the nodes as both drawings name them
     fig = viz.supernet_cell_figure(info)
     # 14 edges a cell: the edge just decided in full and bold, every other decided edge by its short name
     edge_labels = [a.text for a in fig.layout.annotations if a.text and "cell</b>" not in a.text]

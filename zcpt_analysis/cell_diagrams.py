@@ -224,17 +224,18 @@ def op_dash(op: str) -> str:
 def node_label(node: int, darts_like: bool, last: int = 3, html_sub: bool = True) -> str:
     """How every drawing names a cell node. NAS-Bench-201: ``in``, ``1``, ``2``, ``out``; DARTS:
     the inputs ``c_{k-2}`` / ``c_{k-1}`` (nodes 0, 1) and the intermediate nodes 2..5 as 0..3, as
-    the DARTS paper (and the genotype drawing) numbers them."""
+    the DARTS paper (and the genotype drawing) numbers them; ``html_sub``: subscripts as plotly's
+    ``<sub>`` (else Unicode, ``cₖ₋₂``)."""
     if darts_like:
         if node < 2:
-            return ("c<sub>k-2</sub>", "c<sub>k-1</sub>")[node] if html_sub else ("c_{k-2}", "c_{k-1}")[node]
+            return ("c<sub>k-2</sub>", "c<sub>k-1</sub>")[node] if html_sub else ("cₖ₋₂", "cₖ₋₁")[node]
         return str(node - 2)
     return {0: "in", last: "out"}.get(node, str(node))
 
 
 def display_edge_name(name: str) -> str:
     """A supernet edge name in the nodes' drawn names: NAS-Bench-201 ``"3<-2"`` -> ``"2→out"``;
-    DARTS ``"normal:3<-0"`` -> ``"normal c_{k-2}→1"``."""
+    DARTS ``"normal:3<-0"`` -> ``"normal cₖ₋₂→1"`` (plain text, Unicode subscripts)."""
     cell, target, source = _parse_edge_name(name)
     darts_like = bool(cell)
     last = 3
