@@ -110,13 +110,13 @@ _SI = ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"))
 def distinct_labels(values: Any, min_decimals: int = 2, max_decimals: int = 10) -> list[str]:
     """Labels of ``values`` that tell distinct values apart: the fewest decimals (at least
     ``min_decimals``) at which no two distinct finite values print alike, with one SI suffix for
-    the whole set when the largest magnitude is 10,000 or more (``209.8412M``, as plotly's axis
+    the whole set when the largest magnitude is 10,000 or more (``209.841M``, as plotly's axis
     writes ``209.84M``), in scientific notation when every magnitude is below 0.001; NaN as "n/a",
     infinities as "inf" / "-inf"."""
     floats = [float("nan") if v is None else float(v) for v in values]
     finite = [v for v in floats if math.isfinite(v)]
     biggest = max((abs(v) for v in finite), default=0.0)
-    scale, suffix = next(((f, u) for f, u in _SI if biggest >= 10 * f), (1.0, ""))
+    scale, suffix = next(((f, u) for f, u in _SI if biggest >= f), (1.0, "")) if biggest >= 1e4 else (1.0, "")
     distinct = sorted(set(finite))
 
     tiny = 0 < biggest < 1e-3  # scientific notation, with the mantissa digits that differ
@@ -133,6 +133,12 @@ def distinct_labels(values: Any, min_decimals: int = 2, max_decimals: int = 10) 
     return ["n/a" if v != v else ("inf" if v > 0 else "-inf") if math.isinf(v) else text(v, decimals) for v in floats]
 
 
+def axis_number(value: float) -> str:
+    """A round number as an axis writes it: ``93.9``, ``3.4M`` (SI suffix from 10,000 on)."""
+    scale, suffix = next(((f, u) for f, u in _SI if abs(value) >= f), (1.0, "")) if abs(value) >= 1e4 else (1.0, "")
+    return f"{value / scale:g}{suffix}"
+
+
 def value_range(values: Any, base: float = 0.0, pad: float = 0.18) -> list[float]:
     """A y-axis range for bars from ``base`` to ``values``: it always holds ``base`` and every
     finite value, negative ones included, with ``pad`` (a fraction of the span) of room for the
@@ -146,7 +152,8 @@ def value_range(values: Any, base: float = 0.0, pad: float = 0.18) -> list[float
 def edge_scores_figure(info: "Any", title: str | None = None, height: int = 420):
     """One bar chart per method (side by side) of :func:`edge_scores_info`; every bar in its op's
     colour (:func:`~zcpt_analysis.cell_diagrams.op_color`, as in the cell diagrams), each method's
-    preferred op marked ★ in its label, the op the search chose outlined in black. Bars start at a
+    preferred op marked ★ on the axis and drawn opaque (the others faded), the op the search chose
+    outlined in black. Bars start at a
     baseline stated in each panel's title (:func:`bar_baseline`: 0, or just below the smallest score
     when the scores are close together, e.g. accuracies); the axis holds every value, negative ones
     included (:func:`value_range`), and labels tell distinct values apart (:func:`distinct_labels`)."""
@@ -155,24 +162,27 @@ def edge_scores_figure(info: "Any", title: str | None = None, height: int = 420)
 
     methods = list(dict.fromkeys(info["method"]))
     bases = {m: bar_baseline(info[info["method"] == m]["score"].to_numpy(dtype=float)) for m in methods}
-    titles = [f"<b>{m}</b> ({'higher' if info[info['method'] == m]['higher_is_better'].iloc[0] else 'lower'} = stronger)"
-              f"<br><span style='font-size:11px'>bars start at {bases[m]:g}; ★ = its pick</span>" for m in methods]
+    titles = [f"<b>{m}</b><br><span style='font-size:10px'>"
+              f"{'higher' if info[info['method'] == m]['higher_is_better'].iloc[0] else 'lower'} = stronger; "
+              f"bars from {axis_number(bases[m])}</span>" for m in methods]
     fig = make_subplots(rows=1, cols=max(len(methods), 1), subplot_titles=titles, horizontal_spacing=0.08)
     for k, m in enumerate(methods):
         sub = info[info["method"] == m]
         lines = ["#000000" if c else "rgba(0,0,0,0)" for c in sub["chosen"]]
         values = sub["score"].to_numpy(dtype=float)
         base = bases[m]
-        labels = [("★ " if b else "") + t for b, t in zip(sub["best"], distinct_labels(values))]
         fig.add_trace(go.Bar(x=list(sub["op"]), y=values - base, base=base, customdata=values,
                              marker=dict(color=[op_color(o) for o in sub["op"]], line=dict(color=lines, width=3),
                                          opacity=[1.0 if b else 0.55 for b in sub["best"]]),
-                             text=labels, textposition="outside", textangle=0,
-                             textfont=dict(size=10), cliponaxis=False, showlegend=False,
+                             text=distinct_labels(values), textposition="outside", textangle=0, constraintext="none",
+                             textfont=dict(size=9), cliponaxis=False, showlegend=False,
                              hovertemplate="%{x}: %{customdata:.6g}<extra>" + m + "</extra>"), row=1, col=k + 1)
         fig.update_yaxes(range=value_range(values, base), row=1, col=k + 1)
-    fig.update_layout(title=dict(text=title, y=0.98, yanchor="top"), height=height,
-                      margin=dict(l=10, r=10, t=115 if title else 70, b=10), plot_bgcolor="white")
+        fig.update_xaxes(tickvals=list(sub["op"]), ticktext=[("★ " if b else "") + o for o, b in zip(sub["op"], sub["best"])],
+                         row=1, col=k + 1)
+    fig.update_layout(title=dict(text=title, font=dict(size=15)), height=height,
+                      margin=dict(l=10, r=10, t=105 if title else 60, b=10), plot_bgcolor="white")
+    fig.update_annotations(font_size=12)  # the panel titles
     fig.update_xaxes(tickangle=-35, tickfont=dict(size=10))
     return fig
 

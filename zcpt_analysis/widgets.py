@@ -323,14 +323,15 @@ def view_figures(view: dict[str, Any], compact: bool = False) -> dict[str, Any]:
              + (f"<br><span style='font-size:12px'>last: edge {step['display_name']} keeps {step['chosen']}</span>"
                 if step else " (A_0)"))
     darts_like = any(info["cells"])
-    size = dict(width=600 if darts_like else 540, unit_px=78 if darts_like else 105) if compact else {}
+    size = dict(width=500 if darts_like else 450, unit_px=74 if darts_like else 95) if compact else {}
     figures: dict[str, Any] = {"cell": supernet_cell_figure(info, title=title, **size)}
     if step:
         scores = {"zc-pt S(A-(e,o))": step["scores"], **view["oracle"]}
         directions = {"zc-pt S(A-(e,o))": False, **{m: True for m in view["oracle"]}}
         figures["scores"] = edge_scores_figure(edge_scores_info(scores, directions, chosen=step["chosen"]),
-                                               title=f"candidate ops on edge {step['display_name']} "
-                                                     f"(kept: {step['chosen']}, black outline)",
+                                               title=f"ops on edge {step['display_name']}<br><span style='font-size:"
+                                                     f"11px'>kept: {step['chosen']} (black outline); ★ each "
+                                                     "method's pick</span>",
                                                height=400 if compact else 420)
     return figures
 
@@ -507,19 +508,19 @@ class StepThroughWidget:
         self._make_config = make_config or self._default_config
         self._takes_preset = make_config is None or "preset" in inspect.signature(make_config).parameters
         self._images, self._bench = images, bench
-        narrow = dict(layout=w.Layout(width="205px"), style={"description_width": "58px"})
-        self.preset = w.Dropdown(options=list(PRESETS), value=preset, description="preset", **narrow,
+        def sized(width: int, label: int = 50) -> dict[str, Any]:
+            return dict(layout=w.Layout(width=f"{width}px", flex="0 0 auto"), style={"description_width": f"{label}px"})
+
+        self.preset = w.Dropdown(options=list(PRESETS), value=preset, description="preset", **sized(155),
                                  tooltip="smoke: tiny supernet (seconds); cpu / paper: the paper's supernet sizes")
         if not self._takes_preset:
             self.preset.layout.display = "none"
         self.space = w.Dropdown(options=[s for s in space_names() if s != "darts-full"], value=space,
-                                description="space", **narrow)
-        self.proxy = w.Dropdown(options=proxy_names(), value=proxy, description="proxy", **narrow)
-        self.order = w.Dropdown(options=list(ORDERINGS), value=order, description="ordering",
-                                layout=w.Layout(width="245px"), style={"description_width": "58px"})
-        self.seed = w.BoundedIntText(value=seed, min=0, max=2**31 - 1, description="seed",
-                                     layout=w.Layout(width="150px"), style={"description_width": "40px"})
-        small = w.Layout(width="auto")
+                                description="space", **sized(170, 45))
+        self.proxy = w.Dropdown(options=proxy_names(), value=proxy, description="proxy", **sized(175, 45))
+        self.order = w.Dropdown(options=list(ORDERINGS), value=order, description="ordering", **sized(235, 60))
+        self.seed = w.BoundedIntText(value=seed, min=0, max=2**31 - 1, description="seed", **sized(120, 36))
+        small = w.Layout(width="auto", flex="0 0 auto")  # never squeezed to "..."
         self.build_button = w.Button(description="build", icon="cogs", layout=small,
                                      tooltip="rebuild the supernet from these settings (drops cached decisions)")
         self.next_button = w.Button(description="next", icon="step-forward", tooltip="decide the next edge",
@@ -537,7 +538,7 @@ class StepThroughWidget:
         self.status = w.HTML()
         self.summary = w.Output(layout=w.Layout(margin="0"))
         self.cell_out = w.Output(layout=w.Layout(flex="0 0 auto"))
-        self.scores_out = w.Output(layout=w.Layout(flex="1 1 0", min_width="420px"))
+        self.scores_out = w.Output(layout=w.Layout(flex="1 1 0", min_width="360px"))
         self.build_button.on_click(lambda _: self.build())
         self.next_button.on_click(lambda _: self._start(self._next))
         self.back_button.on_click(lambda _: self._start(lambda cancel: self._require().back(), background=False))
@@ -554,6 +555,8 @@ class StepThroughWidget:
                            self.summary,
                            w.HBox([self.cell_out, self.scores_out], layout=w.Layout(align_items="flex-start"))])
         self.box.add_class("zcpt-step-through")
+        for out, name in ((self.summary, "zcpt-summary"), (self.cell_out, "zcpt-cell"), (self.scores_out, "zcpt-scores")):
+            out.add_class(name)
         self.stepper: Optional[StepThrough] = None
         self._built_for: Optional[tuple] = None
         self._lock = threading.Lock()
