@@ -11,8 +11,8 @@ import pytest
 
 import zcpt_analysis as zc
 from zcpt_analysis import viz
-from zcpt_analysis.figure_export import (FigureExportError, check_exporter, figure_caption, find_browser, save_figure,
-                                         save_figures, with_caption)
+from zcpt_analysis.figure_export import (FigureExportError, check_exporter, export_notebook_figures, figure_caption,
+                                         find_browser, save_figure, save_figures, with_caption)
 from zcpt_analysis.spaces.genotypes import GENOTYPES
 from zcpt_analysis.spaces.nb201 import EDGES
 
@@ -73,3 +73,28 @@ def test_bad_names_and_a_missing_exporter_are_one_clear_error(tmp_path, monkeypa
     with pytest.raises(FigureExportError):
         save_figure(fig, tmp_path / "figure.svg")
     assert not (tmp_path / "figure.svg").exists()
+
+
+@needs_exporter
+def test_report_figures_of_an_executed_notebook_are_saved_with_its_caption(tmp_path):
+    """What `zcpt report --figures` does with each executed notebook: every plotly output and SVG drawing."""
+    import nbformat
+
+    import pandas as pd
+
+    fig = viz.heatmap_figure(pd.DataFrame([[1.0, 0.5]], index=["a"], columns=["a", "b"]), title="Figure 2: <b>rho</b>")
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("show()")
+    cell.outputs = [nbformat.v4.new_output("display_data", data=viz.figure_bundle(fig)),
+                    nbformat.v4.new_output("display_data", data={"image/svg+xml": viz.genotype_svg(GENOTYPES["DARTS_V2"]),
+                                                                 "text/plain": "genotype"})]
+    nb.cells = [cell]
+    path = tmp_path / "op_scores.ipynb"
+    nbformat.write(nb, str(path))
+    saved = export_notebook_figures(path, tmp_path / "figures", ["svg"], preset="paper", settings={"seed": 0})
+    assert [p.name for p in saved] == ["01-figure-2-rho.svg", "02-drawing.svg"]
+    for p in saved:
+        text = _svg_text(p)
+        assert "notebook op_scores" in text and "preset paper" in text and "seed 0" in text
+    with pytest.raises(FigureExportError, match="must end in one of"):
+        export_notebook_figures(path, tmp_path / "figures", ["jpeg"])

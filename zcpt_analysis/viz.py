@@ -178,8 +178,8 @@ def edge_scores_figure(info: "Any", title: str | None = None, height: int = 420)
                              textfont=dict(size=9), cliponaxis=False, showlegend=False,
                              hovertemplate="%{x}: %{customdata:.6g}<extra>" + m + "</extra>"), row=1, col=k + 1)
         fig.update_yaxes(range=value_range(values, base), row=1, col=k + 1)
-        fig.update_xaxes(tickvals=list(sub["op"]), ticktext=[("★ " if b else "") + o for o, b in zip(sub["op"], sub["best"])],
-                         row=1, col=k + 1)
+        ticks = [("★ " if b else "") + o for o, b in zip(sub["op"], sub["best"])]
+        fig.update_xaxes(tickvals=list(sub["op"]), ticktext=ticks, row=1, col=k + 1)
     fig.update_layout(title=dict(text=title, font=dict(size=15)), height=height,
                       margin=dict(l=10, r=10, t=105 if title else 60, b=10), plot_bgcolor="white")
     fig.update_annotations(font_size=12)  # the panel titles

@@ -86,7 +86,8 @@ def error_table(rows: Sequence[Row], datasets: Sequence[str] = paper.NB201_DATAS
     """Wide table: ``label``, the rows' extra columns, then per dataset ``<D> measured`` (the rows'
     statistics as :func:`~zcpt_analysis.runs.records.error_statistics` computes them: mean ± std
     over runs of the selected architecture's seed-mean test error, the paper's convention; "(n=1)"
-    in place of a spread for a single run; or "not yet computed"), ``<D> n`` (runs), ``<D> paper`` (the paper's mean ± std) and ``<D> diff``
+    in place of a spread for a single run; or "not yet computed"), ``<D> n`` (runs), ``<D> paper``
+    (the paper's mean ± std) and ``<D> diff``
     (measured mean - paper mean)."""
     out = []
     for r in rows:
