@@ -282,9 +282,12 @@ def error_bars_figure(info: "Any", title: str | None = None, yaxis_title: str = 
             fig.update_yaxes(title_text=yaxis_title, row=k + 1, col=1)
         else:  # bars from 0 in either direction, room beyond the ends for the labels
             fig.update_yaxes(title_text=yaxis_title, range=value_range(ends, 0.0, pad=0.2), row=k + 1, col=1)
-    fig.update_layout(title=title, barmode="group", scattermode="group", height=80 + 330 * rows,
-                      margin=dict(l=10, r=10, t=70 if title else 40, b=10), plot_bgcolor="white",
-                      legend=dict(orientation="h", y=1.0, yanchor="bottom", x=1, xanchor="right"))
+    height = 110 + 330 * rows
+    top = 100 if title else 70  # the title, then the legend (long source names), then the first panel's title
+    fig.update_layout(title=dict(text=title, y=1 - 12 / height, yanchor="top"), barmode="group", scattermode="group",
+                      height=height, margin=dict(l=10, r=10, t=top, b=10), plot_bgcolor="white",
+                      legend=dict(orientation="h", yref="container", y=1 - (top - 58) / height, yanchor="top",
+                                  x=0, xanchor="left"))
     if log_y:
         fig.update_yaxes(type="log")
     fig.update_xaxes(tickangle=-20)
