@@ -152,8 +152,8 @@ def value_range(values: Any, base: float = 0.0, pad: float = 0.18) -> list[float
 def edge_scores_figure(info: "Any", title: str | None = None, height: int = 420):
     """One bar chart per method (side by side) of :func:`edge_scores_info`; every bar in its op's
     colour (:func:`~zcpt_analysis.cell_diagrams.op_color`, as in the cell diagrams), each method's
-    preferred op marked ★ on the axis and drawn opaque (the others faded), the op the search chose
-    outlined in black. Bars start at a
+    preferred op marked ★ on the axis, the op the search chose outlined in black; the ops drawn
+    dashed in the diagrams (5x5 / 1x1 variants) are hatched, so two ops never look alike. Bars start at a
     baseline stated in each panel's title (:func:`bar_baseline`: 0, or just below the smallest score
     when the scores are close together, e.g. accuracies); the axis holds every value, negative ones
     included (:func:`value_range`), and labels tell distinct values apart (:func:`distinct_labels`)."""
@@ -173,7 +173,9 @@ def edge_scores_figure(info: "Any", title: str | None = None, height: int = 420)
         base = bases[m]
         fig.add_trace(go.Bar(x=list(sub["op"]), y=values - base, base=base, customdata=values,
                              marker=dict(color=[op_color(o) for o in sub["op"]], line=dict(color=lines, width=3),
-                                         opacity=[1.0 if b else 0.55 for b in sub["best"]]),
+                                         # the dashed ops of the drawings (5x5, 1x1 variants) hatched
+                                         pattern=dict(shape=["/" if op_dash(o) != "solid" else "" for o in sub["op"]],
+                                                      fgcolor="white", size=6, solidity=0.3)),
                              text=distinct_labels(values), textposition="outside", textangle=0, constraintext="none",
                              textfont=dict(size=9), cliponaxis=False, showlegend=False,
                              hovertemplate="%{x}: %{customdata:.6g}<extra>" + m + "</extra>"), row=1, col=k + 1)
@@ -181,7 +183,7 @@ def edge_scores_figure(info: "Any", title: str | None = None, height: int = 420)
         ticks = [("★ " if b else "") + o for o, b in zip(sub["op"], sub["best"])]
         fig.update_xaxes(tickvals=list(sub["op"]), ticktext=ticks, row=1, col=k + 1)
     fig.update_layout(title=dict(text=title, font=dict(size=15)), height=height,
-                      margin=dict(l=10, r=10, t=105 if title else 60, b=10), plot_bgcolor="white")
+                      margin=dict(l=10, r=10, t=118 if title else 60, b=10), plot_bgcolor="white")
     fig.update_annotations(font_size=12)  # the panel titles
     fig.update_xaxes(tickangle=-35, tickfont=dict(size=10))
     return fig

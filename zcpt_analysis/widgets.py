@@ -646,19 +646,23 @@ class StepThroughWidget:
             self._finish()
 
     def _finish(self, note: str = "", error: str = "") -> None:
-        self.cancel_button.disabled = True
-        for c in self.controls:
-            c.disabled = False
-        self._lock.release()
-        if error:
-            self._set_buttons(self.stepper is not None and not self.stale)
-            self.status.value = f"<b style='color:#d62728'>{html.escape(error)}</b>"
-            if self.stepper is not None and not self.stale:
-                self._refresh_buttons()
-            return
-        self.refresh()
-        if note:
-            self.status.value += f" -- <b>{html.escape(note)}</b>"
+        """Redraw (or show the error), re-enable the controls, then accept clicks again."""
+        try:
+            self.cancel_button.disabled = True
+            for c in self.controls:
+                c.disabled = False
+            if error:
+                usable = self.stepper is not None and not self.stale
+                self._set_buttons(usable)
+                if usable:
+                    self._refresh_buttons()
+                self.status.value = f"<b style='color:#d62728'>{html.escape(error)}</b>"
+                return
+            self.refresh()
+            if note:
+                self.status.value += f" -- <b>{html.escape(note)}</b>"
+        finally:
+            self._lock.release()
 
     def wait(self, timeout: float = 600.0) -> None:
         """Until the running work (if any) has finished (scripts and tests)."""
