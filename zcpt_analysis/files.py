@@ -53,6 +53,8 @@ def file_kind(path: str | Path) -> str:
         mode = os.stat(path).st_mode
     except FileNotFoundError:
         return "a dangling symbolic link" if os.path.islink(path) else "missing"
+    except NotADirectoryError:  # below a file: nothing can be there
+        return "missing"
     except OSError as exc:
         return "a symbolic link loop" if exc.errno == errno.ELOOP else f"an entry that cannot be read ({_describe(exc)})"
     if stat.S_ISREG(mode):
