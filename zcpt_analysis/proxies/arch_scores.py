@@ -17,6 +17,7 @@ import torch
 from ..bench.benchmark import is_index
 from ..checks import Range, check_range
 from ..errors import ZcptError
+from ..options import MAX_SEED
 from .registry import CALLER_SET, check_batch_size, check_options, get_proxy, option_names, proxy_names
 
 RESERVED_OPTIONS: frozenset[str] = frozenset({"net", "inputs", "targets", "loss_fn", "device"})
@@ -85,6 +86,7 @@ def score_arch_table(arch: Any, proxies: Sequence[str] = ("nwot",), dataset: str
     for spec in specs:  # types and ranges of the options each proxy takes
         check_options(spec.name, {k: v for k, v in options.items() if _accepts(spec.fn, k)})
     check_range("batch_size", batch_size, Range(1), integer=True)
+    check_range("seed", seed, Range(0, MAX_SEED), integer=True)
     for spec in specs:
         check_batch_size(spec.name, batch_size)
     dev = resolve_device(device)

@@ -25,7 +25,7 @@ from ..bench.benchmark import BenchField
 from ..data import DataFields, ImageSet, MinibatchSampler
 from ..errors import ZcptError
 from ..files import atomic_write_json, read_json
-from ..options import Result, Settings, opt
+from ..options import Result, Settings, Seed, opt
 from ..proxies import get_proxy
 from ..runtime import derive_seed, resolve_device
 from ..setting_checks import ProxyName, check_benchmark_space, check_dataset, check_run_options
@@ -43,7 +43,7 @@ class RandomSettings(BenchField, Settings):
 
     space: str = opt("nb201", "--space", help="search space with a benchmark (nb201)")
     runs: int = opt(4, "--runs", help="random architectures (one per run)", ge=1)
-    seed: int = opt(0, "--seed", help="first run's seed")
+    seed: Seed = opt(0, "--seed", help="first run's seed")
 
     @field_validator("space")
     @classmethod
@@ -81,8 +81,8 @@ class NaswotSettings(BenchField, DataFields):
     proxy: ProxyName = opt("nwot", "--proxy", help="zero-cost proxy")
     n_samples: int = opt(1000, "--n-samples", help="architectures sampled per run", ge=1)
     batch_size: int = opt(128, "--batch-size", help="size of the one minibatch every network is scored on", ge=1)
-    seed: int = opt(0, "--seed", help="run seed (which architectures are sampled)")
-    score_seed: int = opt(0, "--score-seed", help="seed of the fixed minibatch and of the network inits")
+    seed: Seed = opt(0, "--seed", help="run seed (which architectures are sampled)")
+    score_seed: Seed = opt(0, "--score-seed", help="seed of the fixed minibatch and of the network inits")
     proxy_options: Optional[dict[str, Any]] = opt(None, "--proxy-option", validate_default=True,
                                                   help="proxy option, e.g. mode=eval")
     network_options: dict[str, Any] = opt(None, "--network-option", factory=dict,
