@@ -171,6 +171,11 @@ def _check_executor(executor: str, client: Any, scheduler: Optional[str], worker
                     threads_per_worker: Optional[int], dashboard_address: Optional[str]) -> None:
     if executor not in EXECUTORS:
         raise ZcptError(f"unknown executor {executor!r}; valid: {', '.join(EXECUTORS)}")
+    for name, value in (("--workers", workers), ("--threads-per-worker", threads_per_worker)):
+        if value is not None:
+            check_range(name, value, Range(1), integer=True)
+    if dashboard_address is not None:
+        check_dashboard_address(dashboard_address)
     if client is not None and scheduler is not None:
         raise ZcptError("give a Dask client or a scheduler address, not both")
     if executor == "serial":
@@ -184,6 +189,19 @@ def _check_executor(executor: str, client: Any, scheduler: Optional[str], worker
         if given:
             raise ZcptError(f"{', '.join(given)} size a local cluster; an existing cluster's workers are sized where "
                             "they start (dask worker --nthreads T --resources spec=1)")
+
+
+def check_dashboard_address(address: Any) -> str:
+    """``address`` if it is ``none``, ``HOST:PORT`` or ``:PORT`` with a port in 0..65535 (0: any free
+    one), else a clear error (instead of a traceback from the cluster start)."""
+    import re
+
+    text = str(address).strip()
+    match = re.fullmatch(r"(?:([A-Za-z0-9.\-]+|\[[0-9A-Fa-f:]+\]))?:(\d{1,5})", text)
+    if text.lower() != "none" and (not isinstance(address, str) or match is None or int(match.group(2)) > 65535):
+        raise ZcptError(f"--dashboard-address must be HOST:PORT (e.g. 127.0.0.1:8787), :PORT with a port in "
+                        f"0..65535, or none; got {address!r:.80}")
+    return text
 
 
 def reproduce(targets: Optional[Sequence[str]] = None, preset: str = "smoke", store: Any = None, client: Any = None, *,

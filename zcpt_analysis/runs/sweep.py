@@ -506,6 +506,9 @@ def connect(scheduler: str, timeout: float = 30.0) -> Any:
                 raise ZcptError(f"no scheduler file {scheduler!r} (dask scheduler --scheduler-file writes it)")
             return Client(scheduler_file=scheduler, timeout=timeout)
         return Client(scheduler, timeout=timeout)
+    except ValueError as exc:  # an address distributed cannot parse ("host:port")
+        raise ZcptError(f"--scheduler {scheduler!r:.80} is not a scheduler address ({exc}); give tcp://HOST:PORT of "
+                        "a running scheduler or a scheduler file") from None
     except (OSError, TimeoutError) as exc:
         raise ZcptError(f"cannot reach the Dask scheduler at {scheduler} within {timeout:.0f} s ({exc}); start one "
                         "with `dask scheduler` or give tcp://HOST:PORT of a running one") from None
