@@ -293,5 +293,7 @@ def _load_cached(path: str, complete: bool) -> NB201Benchmark:
 def load_benchmark(path: str | Path | None = None, complete: bool = True) -> NB201Benchmark:
     """Load (and cache) the benchmark at ``path`` (default: :func:`default_bench_path`), checked
     when loaded (``complete=False`` accepts tables of only some architectures)."""
+    if path is not None and not isinstance(path, (str, os.PathLike)):
+        raise ZcptError(f"the benchmark path must be a folder or file path, got {type(path).__name__} {path!r:.80}")
     resolved = Path(path).expanduser() if path is not None else default_bench_path()
     return _load_cached(str(resolved.resolve()), bool(complete))

@@ -127,6 +127,8 @@ class ResultStore:
     """A folder of result records (default: ``$ZCPT_HOME/runs``, else ``./runs``)."""
 
     def __init__(self, root: str | os.PathLike | None = None):
+        if root is not None and not isinstance(root, (str, os.PathLike)):
+            raise ZcptError(f"a results store is a folder path, got {type(root).__name__} {root!r:.80}")
         self.root = resolve(root) if root is not None else default_results_dir()
 
     def __repr__(self) -> str:
@@ -187,9 +189,14 @@ class ResultStore:
         return out
 
     def paths(self) -> list[Path]:
-        """Every JSON file below the root that could be a record (claims and caches left out)."""
-        if not self.root.exists():
+        """Every JSON file below the root that could be a record (claims and caches left out); a
+        root that is not a folder is an error (never an empty store)."""
+        kind = file_kind(self.root)
+        if kind == "missing":
             return []
+        if kind != "a folder":
+            raise OutputLocationError(f"the results store {self.root} is {kind}, not a folder; give the folder of "
+                                      "the records")
         return sorted(p for p in self.root.rglob("*.json")
                       if not p.name.startswith(".") and not p.name.startswith("naswot-scores-")
                       and p.name != "run.json")
