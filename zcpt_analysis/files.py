@@ -219,6 +219,26 @@ def atomic_write_json(path: str | Path, obj: Any) -> Path:
     return atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False, default=_json_default) + "\n")
 
 
+def update_json(path: str | Path, update: Callable[[Any], Any], timeout: float = 600.0) -> Any:
+    """Read-modify-write JSON file ``path`` under an operating-system lock on ``<path>.lock``:
+    ``update(current)`` (``None`` when the file does not exist yet) returns the new content, which
+    is written atomically and returned. Concurrent updaters (processes or threads) take turns, so
+    none loses another's update (caches that several runs extend at once)."""
+    from filelock import FileLock, Timeout
+
+    path = Path(path)
+    lock = FileLock(str(path) + ".lock", thread_local=False)
+    try:
+        with lock.acquire(timeout=timeout):
+            current = read_json(path) if path.exists() else None
+            new = update(current)
+            atomic_write_json(path, new)
+            return new
+    except Timeout:
+        raise OutputLocationError(f"could not lock {path}.lock within {timeout:.0f} s (another process holds it); "
+                                  "run again when it is done") from None
+
+
 def read_json(path: str | Path) -> Any:
     """The JSON content of ``path``; a file that is not valid JSON (cut short, empty, binary)
     raises :class:`~zcpt_analysis.errors.DamagedFileError` naming it."""

@@ -348,21 +348,27 @@ class ResultStore:
             **resources: Any) -> Record:
         """The complete record of ``spec``: found here, or computed under a claim (resuming a
         partial record; ``force`` starts over) and saved here."""
+        return self.run_and_tell(spec, progress, force, wait, **resources)[0]
+
+    def run_and_tell(self, spec: RunSpec, progress: bool = False, force: bool = False, wait: bool = True,
+                     **resources: Any) -> tuple[Record, bool]:
+        """:meth:`run`, and whether this call computed the record (False: it was complete here
+        already, or another process completed it while this one waited for its lock)."""
         if not force:
             found = self.find(spec)
             if found is not None:
-                return found
+                return found, False
         log = (lambda msg: print(f"zcpt: {msg}", file=sys.stderr)) if progress else None
         with self.claim(spec, wait=wait, log=log) as held:
             if held is None:  # another process finished it while we waited
                 found = self.find(spec)
                 assert found is not None
-                return found
+                return found, False
             if not force:
                 found = self.find(spec)
                 if found is not None:
-                    return found
-            return execute(spec, self, progress=progress, force=force, **resources)
+                    return found, False
+            return execute(spec, self, progress=progress, force=force, **resources), True
 
 
 def as_store(store: "ResultStore | str | os.PathLike | None") -> Optional[ResultStore]:

@@ -24,7 +24,7 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 from ..bench.benchmark import BenchField
 from ..data import DataFields, ImageSet, MinibatchSampler
 from ..errors import ZcptError
-from ..files import atomic_write_json, read_json
+from ..files import read_json, update_json
 from ..options import Result, Settings, Seed, opt
 from ..proxies import get_proxy
 from ..runtime import derive_seed, resolve_device
@@ -176,9 +176,18 @@ class NaswotScoreTable:
         return {self.space.to_json(a): self.scores[self.space.to_json(a)] for a in archs}
 
     def save(self) -> None:
-        if self.path is not None:
-            atomic_write_json(self.path, {"kind": "naswot-score-table", "identity": self.identity,
-                                          "scores": self.scores})
+        """Write the scores, merged with those another run of the same setting saved meanwhile
+        (under the file's lock: two runs at once both keep their work; a score depends only on the
+        architecture and the setting, so both runs computed the same value)."""
+        if self.path is None:
+            return
+
+        def merge(stored: Any) -> dict[str, Any]:
+            if isinstance(stored, dict) and stored.get("identity") == self.identity:
+                self.scores = {**{k: float(v) for k, v in (stored.get("scores") or {}).items()}, **self.scores}
+            return {"kind": "naswot-score-table", "identity": self.identity, "scores": self.scores}
+
+        update_json(self.path, merge)
 
 
 def naswot_run(table: NaswotScoreTable, seed: int, bench: Any = None, progress: bool = True) -> NaswotResult:
