@@ -27,8 +27,10 @@ def resolve_genotype(genotype: str | Path | dict | GenotypeLike) -> Genotype:
             return parse_genotype(text)
         if os.path.isfile(text):
             return _genotype_from_file(Path(text))
-        raise InvalidArchError(f"genotype {short_repr(genotype)} is neither a file, a known name "
-                               f"({', '.join(sorted(GENOTYPES))}), JSON nor a Genotype(...) string")
+        names = sorted(GENOTYPES)
+        shown = ", ".join(names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
+        raise InvalidArchError(f"genotype {short_repr(genotype)} is neither a file, a known name ({shown}), JSON "
+                               "nor a Genotype(...) string")
     if isinstance(genotype, dict):
         return _genotype_from_record(genotype, "genotype record")
     return parse_genotype(genotype)
