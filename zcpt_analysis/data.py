@@ -187,7 +187,7 @@ def load_sample(split: str = "train", path: str | Path | None = None) -> ImageSe
             xs = [npz[k] for k, _ in parts[split]]
             ys = [npz[k] for _, k in parts[split]]
             x, y = np.concatenate(xs), np.concatenate(ys)
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:  # not a .npz, cut short, object arrays, mismatched shapes
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:  # not a .npz, cut short, mismatched shapes
         raise DamagedFileError(f"{path} is not a readable image sample ({type(exc).__name__}: "
                                f"{(str(exc).splitlines() or [''])[0][:200]})") from None
     if x.dtype != np.uint8 or not np.issubdtype(y.dtype, np.integer):

@@ -56,7 +56,9 @@ def file_kind(path: str | Path) -> str:
     except NotADirectoryError:  # below a file: nothing can be there
         return "missing"
     except OSError as exc:
-        return "a symbolic link loop" if exc.errno == errno.ELOOP else f"an entry that cannot be read ({_describe(exc)})"
+        if exc.errno == errno.ELOOP:
+            return "a symbolic link loop"
+        return f"an entry that cannot be read ({_describe(exc)})"
     if stat.S_ISREG(mode):
         return "a file"
     if stat.S_ISDIR(mode):

@@ -305,7 +305,8 @@ def check_parameters(parameters: Mapping[str, Any], names: Sequence[str], folder
     for key, value in parameters.items():
         if key in declared_by:
             users = declared_by[key]
-            check_parameter(key, value, ", ".join(users[:3]) + (f" and {len(users) - 3} more" if len(users) > 3 else ""))
+            more = f" and {len(users) - 3} more" if len(users) > 3 else ""
+            check_parameter(key, value, ", ".join(users[:3]) + more)
 
 
 def index_info(runs: Sequence[NotebookRun], preset: str, parameters: Mapping[str, Any], started: _dt.datetime,

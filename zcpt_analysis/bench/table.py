@@ -144,13 +144,13 @@ def validate_tables(tables: TidyTables, source: str, complete: bool = True) -> N
         index = df["index"].to_numpy()
         whole = pd.api.types.is_integer_dtype(df["index"]) or bool((index == index.round()).all())
         if not whole or index.min() < 0 or index.max() >= NUM_ARCHS:
+            wrong = df["index"][(index < 0) | (index >= NUM_ARCHS) | (index != index.round())]
             raise DamagedFileError(f"{where}: architecture indices must be integers in 0..{NUM_ARCHS - 1}, found "
-                                   f"{_example(df['index'][(index < 0) | (index >= NUM_ARCHS) | (index != index.round())])}"
-                                   f". {_REBUILD}")
+                                   f"{_example(wrong)}. {_REBUILD}")
         twice = df.duplicated(key)
         if twice.any():
-            raise DamagedFileError(f"{where}: {int(twice.sum())} repeated row(s) of the same {' and '.join(key)} (first: "
-                                   f"index {int(df['index'][twice].iloc[0])}). {_REBUILD}")
+            raise DamagedFileError(f"{where}: {int(twice.sum())} repeated row(s) of the same {' and '.join(key)} "
+                                   f"(first: index {int(df['index'][twice].iloc[0])}). {_REBUILD}")
         malformed = ~df["arch_str"].astype(str).str.fullmatch(ARCH_PATTERN)
         if malformed.any():
             raise DamagedFileError(f"{where}: {int(malformed.sum())} malformed architecture string(s) (first: "

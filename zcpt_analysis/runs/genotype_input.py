@@ -75,7 +75,8 @@ def _genotype_from_typed_record(obj: dict, where: str) -> Genotype:
                                    f"genotype yet); finish it first with `{command}`")
         arch = selected["arch"] if selected else obj.get("arch")
     except (KeyError, TypeError) as exc:
-        raise DamagedFileError(f"{where} is not a valid result record ({type(exc).__name__}: {short_repr(str(exc))})") from None
+        raise DamagedFileError(f"{where} is not a valid result record ({type(exc).__name__}: "
+                               f"{short_repr(str(exc))})") from None
     if arch is None:
         raise InvalidArchError(f"{where} is a {kind} record without a selected genotype")
     return parse_genotype(arch)

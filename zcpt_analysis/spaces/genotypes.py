@@ -59,7 +59,8 @@ def _as_concat(value: Any, field: str) -> tuple[int, ...]:
         raise InvalidArchError(f"genotype field {field!r} must be a list of node indices, got {short_repr(value)}")
     out = tuple(value)
     if not out or any(isinstance(v, bool) or not isinstance(v, int) for v in out):
-        raise InvalidArchError(f"genotype field {field!r} must be a non-empty list of node indices, got {short_repr(value)}")
+        raise InvalidArchError(f"genotype field {field!r} must be a non-empty list of node indices, got "
+                               f"{short_repr(value)}")
     return tuple(int(v) for v in out)
 
 
@@ -96,9 +97,10 @@ class Genotype:
             concat = getattr(self, f"{cell}_concat")
             bad = [c for c in concat if not 0 <= c < 2 + self.steps]
             if bad:
+                last = 1 + self.steps
                 raise InvalidArchError(f"{cell}_concat {short_repr(list(concat))} refers to {len(bad)} node(s) "
-                                       f"outside 0..{1 + self.steps} (e.g. {bad[0]}); valid: nodes 0..{1 + self.steps}, "
-                                       f"usually range(2, {2 + self.steps})")
+                                       f"outside 0..{last} (e.g. {bad[0]}); valid: nodes 0..{last}, usually "
+                                       f"range(2, {last + 1})")
 
     # -- structure -----------------------------------------------------------------------
     @property
@@ -184,7 +186,8 @@ def _literal(node: ast.AST) -> Any:
         values = range(*bounds)
         if len(values) > MAX_RANGE:
             raise InvalidArchError(f"{_source(node)} in a genotype string gives {len(values):,} node indices; a "
-                                   f"cell's concat lists its intermediate nodes, e.g. range(2, 6) (at most {MAX_RANGE})")
+                                   "cell's concat lists its intermediate nodes, e.g. range(2, 6) "
+                                   f"(at most {MAX_RANGE})")
         return list(values)
     if isinstance(node, (ast.List, ast.Tuple)):
         return [_literal(e) for e in node.elts]
