@@ -43,7 +43,7 @@ from .data import DataFields, ImageSet, augment, load_images, to_device
 from .errors import DamagedFileError, StateError, UnknownNameError, ZcptError
 from .evaluation import evaluate
 from .files import atomic_torch_save, ensure_dir, load_checkpoint
-from .options import Result, identity_fields, opt, plain
+from .options import Result, identity_fields, Seed, opt, plain
 from .runtime import resolve_device, seed_everything
 from .spaces.darts import SETTINGS, build_network, count_parameters
 from .spaces.genotypes import Genotype, GenotypeLike, parse_genotype
@@ -85,7 +85,7 @@ class TrainConfig(DataFields):
     auxiliary: bool = opt(True, "--no-auxiliary", help="train without the auxiliary head")
     auxiliary_weight: float = plain(0.4, ge=0)
     grad_clip: float = plain(5.0, gt=0)
-    seed: int = opt(0, "--seed", help="seed of the weights and the data order")
+    seed: Seed = opt(0, "--seed", help="seed of the weights and the data order")
     C: Optional[int] = opt(None, "--C", help="override the setting's initial channels", ge=1)
     layers: Optional[int] = opt(None, "--layers", help="override the setting's number of cells", ge=3)
     train_limit: Optional[int] = opt(None, "--train-limit", ge=1,

@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any, Mapping, Optional, Sequence
 
 from ..errors import ZcptError
-from ..options import parse_key_value
+from ..checks import Range, check_range
+from ..options import MAX_SEED, parse_key_value
 from ..paths import display, resolve
 from ..runs.costs import CostModel, Estimate, format_seconds
 from ..runs.specs import RunSpec
@@ -69,6 +70,10 @@ def _text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
+def _clip(text: str, limit: int = 60) -> str:
+    return repr(text) if len(text) <= limit else repr(text[:limit] + "...")
+
+
 def select(specs: Sequence[RunSpec], only: Mapping[str, Sequence[str]]) -> list[RunSpec]:
     """The specs whose identity field ``k`` is one of ``only[k]`` for every ``k`` (a spec without
     the field is left out); an ``only`` key no planned spec has is an error naming the valid ones."""
@@ -79,6 +84,14 @@ def select(specs: Sequence[RunSpec], only: Mapping[str, Sequence[str]]) -> list[
     if unknown:
         raise ZcptError(f"--only: no planned spec has the field(s) {', '.join(unknown)}; the planned specs' fields "
                         f"are: {', '.join(fields)}")
+
+    for key, wanted in only.items():
+        have = sorted({_text(s.identity()[key]) for s in specs if key in s.identity()})
+        absent = [v for v in wanted if v not in have]
+        if absent:
+            shown = ", ".join(_clip(v) for v in have[:20]) + (f" and {len(have) - 20} more" if len(have) > 20 else "")
+            raise ZcptError(f"--only {key}: no planned spec has {key} = {', '.join(_clip(v) for v in absent[:5])}; the "
+                            f"planned specs' values are: {shown}")
 
     def keep(spec: RunSpec) -> bool:
         ident = spec.identity()
@@ -97,6 +110,8 @@ def plan_entries(targets: Optional[Sequence[str]], preset: str, store: ResultSto
                  device: Optional[str] = None, costs: Optional[CostModel] = None) -> list[PlanEntry]:
     """The plan of ``targets`` (default: all) in ``preset``: one :class:`PlanEntry` per spec."""
     check_preset(preset)
+    for seed in seeds or ():
+        check_range("--seeds: a seed", seed, Range(0, MAX_SEED), integer=True)
     names = [TARGETS.get(t).name for t in targets] if targets else TARGETS.names()
     overrides = dict(seeds=list(seeds) if seeds is not None else None, data_root=data_root, device=device)
     by_name: dict[str, RunSpec] = {}
@@ -159,6 +174,11 @@ def _check_executor(executor: str, client: Any, scheduler: Optional[str], worker
                     threads_per_worker: Optional[int], dashboard_address: Optional[str]) -> None:
     if executor not in EXECUTORS:
         raise ZcptError(f"unknown executor {executor!r}; valid: {', '.join(EXECUTORS)}")
+    for name, value in (("--workers", workers), ("--threads-per-worker", threads_per_worker)):
+        if value is not None:
+            check_range(name, value, Range(1), integer=True)
+    if dashboard_address is not None:
+        check_dashboard_address(dashboard_address)
     if client is not None and scheduler is not None:
         raise ZcptError("give a Dask client or a scheduler address, not both")
     if executor == "serial":
@@ -194,6 +214,19 @@ def _check_cluster(cluster: str, executor: str, client: Any, scheduler: Optional
 
     check_max_jobs(max_jobs)
     return checked(slurm_options)
+
+
+def check_dashboard_address(address: Any) -> str:
+    """``address`` if it is ``none``, ``HOST:PORT`` or ``:PORT`` with a port in 0..65535 (0: any free
+    one), else a clear error (instead of a traceback from the cluster start)."""
+    import re
+
+    text = str(address).strip()
+    match = re.fullmatch(r"(?:([A-Za-z0-9.\-]+|\[[0-9A-Fa-f:]+\]))?:(\d{1,5})", text)
+    if text.lower() != "none" and (not isinstance(address, str) or match is None or int(match.group(2)) > 65535):
+        raise ZcptError(f"--dashboard-address must be HOST:PORT (e.g. 127.0.0.1:8787), :PORT with a port in "
+                        f"0..65535, or none; got {address!r:.80}")
+    return text
 
 
 def reproduce(targets: Optional[Sequence[str]] = None, preset: str = "smoke", store: Any = None, client: Any = None, *,
