@@ -49,6 +49,13 @@ def parse_specs(argv: Sequence[str]) -> list:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    try:
+        from ..allocator import configure
+
+        configure()  # keep freed memory for reuse (see allocator.py; ZCPT_MALLOC=off opts out)
+    except ZcptError as exc:
+        print(f"zcpt: error: {exc}", file=sys.stderr)
+        return 2
     if args.threads is not None:
         import torch
 
