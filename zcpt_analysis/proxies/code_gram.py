@@ -17,11 +17,23 @@ here returns them **exactly** (float64), so the choice changes speed, never a sc
   256 whose partial products are exact in bf16, summed in float32 (exact: ``< 2**24``; CUDA:
   ``torch.mm(..., out_dtype=float32)``).
 
-The default is the fastest backend on the device, **measured** once per process and thread count
-(:func:`default_backend`: each backend that passes its exactness check times a paper-size product,
-256 x 8192 codes; CUDA: ``bf16`` where exact, else ``float32``). Measured on this project's 2-core
-AMD EPYC (AVX-512 VNNI and BF16), 2 threads, 256 x 16384 codes from float activations, codes and
-product: int8 2.5 ms, bf16 37 ms, float32 47 ms (``benchmarks/search_speed.py --gram``).
+The default (:func:`default_backend`) is the fastest exact one as measured: on CPU ``int8`` where it
+passes its exactness check, else ``bf16`` on CPUs with AMX or AVX-512-BF16, else ``syrk`` with one
+torch thread and ``float32`` with several (NumPy's BLAS pool and torch's OpenMP pool oversubscribe
+the cores); on CUDA ``bf16`` where exact, else ``float32``. Codes and product of 256 x n
+activations on this project's 2-core AMD EPYC (AVX-512 VNNI and BF16), 2 threads, best of 6
+(``python benchmarks/search_speed.py --gram --threads 2``, load average ~5.6 from other jobs):
+
+=========  ========  ========  ========  ========
+n          int8      bf16      float32   syrk
+=========  ========  ========  ========  ========
+16384      3.4 ms    76 ms     149 ms    340 ms
+8192       1.3 ms    8.1 ms    36 ms     60 ms
+4096       0.6 ms    2.2 ms    104 ms    39 ms
+=========  ========  ========  ========  ========
+
+(Timing the backends in-process to choose among them proved unreliable on a loaded machine: the
+BLAS threads of ``syrk`` keep spinning after a call and slow whatever runs next.)
 ``ZCPT_NWOT_GRAM=int8|syrk|float32|bf16`` forces a backend. Every backend but ``float32`` checks
 itself once per device against float64 on random codes and is not used where it differs.
 Float codes with ``n >= 2**24`` units are multiplied in float64.
@@ -29,7 +41,6 @@ Float codes with ``n >= 2**24`` units are multiplied in float64.
 from __future__ import annotations
 
 import os
-import time
 from typing import Optional
 
 import numpy as np
@@ -41,7 +52,6 @@ EXACT_INT32 = 2 ** 31
 INT8_MIN_UNITS = 16  # torch._int_mm is wrong for an inner dimension of 1 (torch 2.14.1)
 _BF16_CHUNK = 256  # integers up to 256 are exact in bfloat16
 _VERIFIED: dict[tuple[str, str], bool] = {}
-_FASTEST: dict[tuple[str, int], str] = {}
 _BLAS = {"threads": None, "controller": None}
 
 
@@ -55,27 +65,12 @@ def default_backend(device: torch.device) -> str:
     if device.type == "cuda":
         return "bf16" if _verified("bf16", device) else "float32"
     if device.type == "cpu":
-        key = (device.type, torch.get_num_threads())
-        if key not in _FASTEST:
-            candidates = ["float32", "syrk", "int8"]
-            if torch.cpu._is_amx_tile_supported() or torch.cpu._is_avx512_bf16_supported():
-                candidates.append("bf16")
-            _FASTEST[key] = min((b for b in candidates if b == "float32" or _verified(b, device)),
-                                key=lambda b: _seconds(b, device))
-        return _FASTEST[key]
+        if _verified("int8", device):
+            return "int8"
+        if (torch.cpu._is_amx_tile_supported() or torch.cpu._is_avx512_bf16_supported()) and _verified("bf16", device):
+            return "bf16"
+        return "syrk" if torch.get_num_threads() == 1 else "float32"
     return "float32"
-
-
-def _seconds(backend: str, device: torch.device, units: int = 8192, repeats: int = 3) -> float:
-    """Best-of-``repeats`` seconds of codes and product of 256 x ``units`` activations on ``device``."""
-    x = torch.randn(256, units, generator=torch.Generator().manual_seed(0)).to(device)
-    best = float("inf")
-    for _ in range(repeats + 1):  # the first call warms up
-        started = time.perf_counter()
-        c = codes(x, backend)
-        gram(c, c, backend)
-        best = min(best, time.perf_counter() - started)
-    return best
 
 
 def _verified(backend: str, device: torch.device) -> bool:
