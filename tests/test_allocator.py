@@ -54,11 +54,13 @@ def test_freed_memory_is_reused_instead_of_mapped_fresh():
     kept = _probe()
     assert kept["setup"] == ("glibc " + allocator._glibc_version() + " mallopt M_MMAP_MAX=0 "
                              "M_TRIM_THRESHOLD=2147483647 M_TOP_PAD=268435456")
-    assert kept["faults"] < 3000  # each 64 MB activation is 16,384 pages of 4 KiB, faulted in again without it
+    # without it every 64 MB activation (16,384 pages of 4 KiB) is faulted in again: ~344,000 faults in 3
+    # forwards; with it the heap at most grows once more (measured: 0, sometimes 32,768)
+    assert kept["faults"] < 50000
     default = _probe(ZCPT_MALLOC="off")
     assert default["setup"].endswith("default (ZCPT_MALLOC=off)")
     if not _always_huge_pages():
-        assert default["faults"] > 30000
+        assert default["faults"] > 200000
 
 
 @pytest.mark.skipif(not GLIBC, reason="the set-up applies to glibc only")
@@ -66,7 +68,7 @@ def test_a_users_own_malloc_settings_are_left_alone():
     tunables = "glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=2147483647:glibc.malloc.top_pad=268435456"
     tuned = _probe(GLIBC_TUNABLES=tunables)
     assert tuned["setup"].endswith(f"GLIBC_TUNABLES={tunables}")
-    assert tuned["faults"] < 3000  # glibc applied the user's tunable (the heap serves large blocks); nothing undone
+    assert tuned["faults"] < 50000  # glibc applied the user's tunable (the heap serves large blocks); nothing undone
 
 
 def test_preloaded_allocators_and_tunables_are_described(monkeypatch):
