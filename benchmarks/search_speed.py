@@ -30,6 +30,10 @@ chose the same op on every edge.
     python benchmarks/search_speed.py --space darts --batch-sizes 64 --validation-batches 10
     python benchmarks/search_speed.py --space darts --supernet-options '{"C": 8, "layers": 5}'  # CPU-sized
     python benchmarks/search_speed.py --scale            # iteration time vs batch, cells, |E|
+    python benchmarks/search_speed.py --gram --threads 2 # nwot's exact Gram backends: codes + product
+
+Every variant's process sets up the allocator as ``zcpt`` does (``zcpt_analysis.allocator``;
+``ZCPT_MALLOC=off`` leaves it alone).
 """
 from __future__ import annotations
 
@@ -51,7 +55,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from zcpt_analysis import fastpath  # noqa: E402
+from zcpt_analysis import allocator, fastpath  # noqa: E402
 from zcpt_analysis.files import atomic_write_json  # noqa: E402
 from zcpt_analysis.searches.op_selection import choose_zc_pt  # noqa: E402
 from zcpt_analysis.runtime import derive_seed  # noqa: E402
@@ -127,6 +131,7 @@ VARIANTS = ("reference", "library", "library-fast", "library-plain", "library-si
 
 
 def run_variant(args: argparse.Namespace) -> dict:
+    allocator.configure()
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -251,6 +256,36 @@ def scale(args: argparse.Namespace) -> list[dict]:
     return rows
 
 
+def gram_backends(threads: int | None) -> list[dict]:
+    """Seconds (best of 5) of nwot's codes and exact Gram product of 256 x n activations, per backend:
+    what :func:`zcpt_analysis.proxies.code_gram.default_backend` chooses among."""
+    from zcpt_analysis.proxies import code_gram
+
+    if threads:
+        torch.set_num_threads(threads)
+    cpu = torch.device("cpu")
+    rows = []
+    for units in (16384, 8192, 4096):  # NB201's three stages at C=16
+        x = torch.randn(256, units, generator=torch.Generator().manual_seed(units))
+        row: dict = {"units": units}
+        for backend in code_gram.BACKENDS:
+            if backend != "float32" and not code_gram._verified(backend, cpu):
+                row[backend] = None  # not exact (or not available) here
+                continue
+            best = float("inf")
+            for _ in range(6):
+                started = time.perf_counter()
+                c = code_gram.codes(x, backend)
+                code_gram.gram(c, c, backend)
+                best = min(best, time.perf_counter() - started)
+            row[backend] = best
+        rows.append(row)
+        print(f"256 x {units:5d} codes: " + "   ".join(f"{b} {'-' if row[b] is None else f'{row[b] * 1e3:.1f} ms'}"
+                                                       for b in code_gram.BACKENDS))
+    print(f"default on this CPU with {torch.get_num_threads()} threads: {code_gram.default_backend(cpu)}")
+    return rows
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--space", default="nb201")
@@ -268,6 +303,7 @@ def main() -> None:
     p.add_argument("--supernet-options", default="{}", help='JSON, e.g. {"C": 16, "N": 5}')
     p.add_argument("--data-source", default="sample")
     p.add_argument("--scale", action="store_true", help="iteration time vs batch size, cells and |E|")
+    p.add_argument("--gram", action="store_true", help="time nwot's exact Gram backends (codes + product)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads of every variant (default: torch's)")
     p.add_argument("--work-dir", default="runs/search_speed")
     p.add_argument("--out", default=None, help="write all results to this JSON file")
@@ -286,9 +322,14 @@ def main() -> None:
     if args.variant:  # child process
         atomic_write_json(args.result, run_variant(args))
         return
-    Path(args.work_dir).mkdir(parents=True, exist_ok=True)
     print(f"search_speed: {platform.processor() or platform.machine()}, torch {torch.__version__}, "
-          f"{os.cpu_count()} CPUs, CUDA: {torch.cuda.is_available()}")
+          f"{os.cpu_count()} CPUs, CUDA: {torch.cuda.is_available()}, allocator: {allocator.configure()}")
+    if args.gram:
+        rows = gram_backends(args.threads)
+        if args.out:
+            atomic_write_json(args.out, {"gram": rows})
+        return
+    Path(args.work_dir).mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     report = {"scale": scale(args)} if args.scale else {"compare": compare(args)}
     if args.quick:

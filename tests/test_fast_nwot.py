@@ -175,8 +175,58 @@ def test_gram_backend_override(monkeypatch):
     monkeypatch.setenv("ZCPT_NWOT_GRAM", "float32")
     assert code_gram.default_backend(torch.device("cpu")) == "float32"
     monkeypatch.setenv("ZCPT_NWOT_GRAM", "fp8")
-    with pytest.raises(ValueError, match="valid: syrk, float32, bf16"):
+    with pytest.raises(ValueError, match="valid: int8, syrk, float32, bf16"):
         code_gram.default_backend(torch.device("cpu"))
+
+
+@pytest.mark.parametrize("units", [1, 2, 15, 16, 17, 300, 4096])
+def test_int8_codes_are_the_comparison_itself_and_exact_at_every_width(units):
+    """torch._int_mm is wrong for an inner dimension of 1: narrow layers take the float32 product."""
+    x = torch.randn(2, 24, units, generator=torch.Generator().manual_seed(units))
+    c = code_gram.codes(x, "int8")
+    assert c.dtype == torch.int8 and torch.equal(c.bool(), x > 0)
+    exact = torch.matmul((x > 0).double(), (x > 0).double().transpose(-1, -2))
+    assert torch.equal(code_gram.gram(c, c, "int8"), exact)
+    assert torch.equal(code_gram.gram(c.float(), c.float(), "int8"), exact)  # float 0/1 codes convert exactly
+
+
+def test_the_default_cpu_backend_is_measured_among_exact_ones():
+    backend = code_gram.default_backend(torch.device("cpu"))
+    assert backend in code_gram.BACKENDS
+    assert backend == "float32" or code_gram._verified(backend, torch.device("cpu"))
+    assert code_gram.default_backend(torch.device("cpu")) == backend  # measured once per thread count
+
+
+# Exact integer fingerprints (sum, trace, sum of squares) of K for NB201Network(ARCH, C=8, N=1) built after
+# torch.manual_seed(0), on real_batch, computed by the code before issue 30 (bf16 chunked products, main at
+# cfff317): K is an exact integer matrix, so these hold on any machine.
+OLD_KERNELS = {("relu", "eval", None): (7000622, 933888, 354108721750), ("relu", "train", None): (6371486, 933888,
+               299057471558), ("relu", "train", 5): (6380716, 933888, 299625138032),
+               ("published", "eval", None): (13819090, 1843200, 1379704765526),
+               ("published", "eval", 5): (13819090, 1843200, 1379704765526),
+               ("published", "train", None): (12573550, 1843200, 1164767000998)}
+
+
+@pytest.mark.parametrize("backend", code_gram.BACKENDS)
+def test_every_backend_gives_the_old_kernels_and_the_plain_float32_scores(real_batch, backend, monkeypatch):
+    def scores():
+        out = {}
+        for (hooks, mode, chunk), fingerprint in OLD_KERNELS.items():
+            torch.manual_seed(0)
+            kernel, _ = nwot_kernel(NB201Network(ARCH, C=8, N=1), real_batch, hooks=hooks, mode=mode, chunk_size=chunk)
+            assert (int(kernel.sum()), int(kernel.trace()), int((kernel * kernel).sum())) == fingerprint
+            torch.manual_seed(0)
+            out[hooks, mode, chunk] = nwot(NB201Network(ARCH, C=8, N=1), real_batch, hooks=hooks, mode=mode,
+                                           chunk_size=chunk)
+        sn = NB201Supernet(C=4, N=1, seed=1)
+        sn.supernet_mode = "block-input"
+        out["search"] = FastNwotPerturbations(sn, hooks="published", supernet_mode="block-input").scores(0, real_batch)
+        return out
+
+    monkeypatch.setenv("ZCPT_NWOT_GRAM", "float32")
+    plain = scores()
+    monkeypatch.setenv("ZCPT_NWOT_GRAM", backend)
+    assert scores() == plain  # bitwise: the same kernels give the same log-determinants
 
 
 def test_one_product_per_distinct_tensor(real_batch, monkeypatch):

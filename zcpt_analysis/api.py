@@ -9,13 +9,15 @@
 """
 from __future__ import annotations
 
+import functools
 import inspect
 import os
 from typing import Any, Optional, Sequence
 
+from .allocator import configure
 from .bench import load_benchmark
 from .errors import ZcptError, short_repr
-from .proxies.arch_scores import score_arch
+from .proxies import arch_scores
 from .runs.records import SearchRecord
 from .runs.specs import ScoresSpec, SearchSpec
 from .runs.store import ResultStore, as_store
@@ -37,6 +39,12 @@ def _store(store: Any) -> Optional[ResultStore]:
     if store is not None and not isinstance(store, (ResultStore, str, os.PathLike)):
         raise ZcptError(f"store must be a ResultStore or a folder path, got {type(store).__name__} {short_repr(store)}")
     return as_store(store)
+
+
+@functools.wraps(arch_scores.score_arch)
+def score_arch(*args: Any, **kwargs: Any) -> float:
+    configure()  # the allocator set-up every computation starts with (the others run through specs)
+    return arch_scores.score_arch(*args, **kwargs)
 
 
 def search(store: Any = None, progress: bool = True, **settings: Any) -> SearchRecord:

@@ -27,15 +27,19 @@ def versions(libraries: Sequence[str] = REPORT_LIBRARIES) -> dict[str, str]:
 
 def environment(device: Optional[Any] = None) -> dict[str, Any]:
     """The environment of a computation on ``device`` (a :class:`torch.device`, for the record):
-    versions, platform, device and torch's intra-op threads."""
+    versions, platform, device, torch's intra-op threads and the allocator set-up
+    (:func:`.allocator.describe`)."""
     import numpy as np
     import torch
+
+    from .allocator import describe
 
     env: dict[str, Any] = {"zcpt_analysis": VERSION, "python": platform.python_version(), "torch": torch.__version__,
                            "numpy": np.__version__, "platform": platform.platform()}
     if device is not None:
         env["device"] = str(device)
     env["threads"] = torch.get_num_threads()
+    env["allocator"] = describe()
     if device is not None and getattr(device, "type", None) == "cuda":
         env["device_name"] = torch.cuda.get_device_name(device)
     return env

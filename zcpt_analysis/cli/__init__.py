@@ -12,6 +12,7 @@ import os
 import sys
 from typing import Sequence
 
+from ..allocator import configure
 from ..errors import ZcptError
 
 SUBCOMMAND_MODULES: tuple[str, ...] = ("bench", "search", "train", "proxies", "scores", "darts", "results", "reproduce",
@@ -54,6 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         torch.set_num_threads(args.threads)
     try:
+        configure()  # keep freed memory for reuse (see allocator.py; ZCPT_MALLOC=off opts out)
         return int(args.func(args) or 0)
     except ZcptError as exc:
         print(f"zcpt: error: {exc}", file=sys.stderr)

@@ -3,23 +3,40 @@
 nwot needs ``c_a c_bᵀ`` for 0/1 code matrices (``[..., N, n]``): integers ``<= n``. Every backend
 here returns them **exactly** (float64), so the choice changes speed, never a score:
 
-* ``syrk`` (CPU default with one torch thread): NumPy's float32 ``a @ a.T``, which its BLAS computes
-  as a symmetric rank-k update -- half the multiply-adds of a general product; partial sums are
-  integers ``< 2**24``, exact in float32. The BLAS threads follow ``torch.get_num_threads()``.
-  Cross products (``a`` is not ``b``) use ``float32``.
-* ``float32`` (CPU default with several torch threads, other devices): ``torch.matmul`` (exact for
-  the same reason; TF32 keeps 0/1 and accumulates in fp32). With more than one thread NumPy's BLAS
-  pool and torch's OpenMP pool oversubscribe the cores: on this project's 2-core AVX2 machine one
-  NB201 search iteration (C=16, N=5, batch 64) took 28.9 s with ``syrk`` and 14.3 s with
-  ``float32`` at 2 threads, 21.9 s and 23.6 s at 1 thread (``benchmarks/search_speed.py
-  --variants library --validation-batches 0 --threads T`` with ``ZCPT_NWOT_GRAM`` set).
+* ``int8`` (CPU): the codes are the ``x > 0`` booleans themselves, read as int8 (a view: no
+  conversion pass), multiplied by ``torch._int_mm`` with int32 accumulation. Exact: every product
+  is 0 or 1 and a sum of ``n`` of them is an integer ``<= n < 2**31``. ``_int_mm`` gives wrong
+  values for an inner dimension of 1 in torch 2.14.1, so layers with ``n < 16`` units use
+  ``float32`` (as do other devices).
+* ``syrk``: NumPy's float32 ``a @ a.T``, which its BLAS computes as a symmetric rank-k update --
+  half the multiply-adds of a general product; partial sums are integers ``< 2**24``, exact in
+  float32. The BLAS threads follow ``torch.get_num_threads()``. Cross products use ``float32``.
+* ``float32``: ``torch.matmul`` (exact for the same reason; TF32 keeps 0/1 and accumulates in fp32).
 * ``bf16`` (CPUs with AMX or AVX-512-BF16, CUDA): bfloat16 codes, fp32 accumulation. A bf16 *result*
-  holds integers only up to 256, so the inner dimension is split into chunks of 256 whose partial
-  products are exact in bf16, summed in float32 (CUDA: ``torch.mm(..., out_dtype=float32)``).
+  holds integers only up to 256 (8 bits of mantissa), so the inner dimension is split into chunks of
+  256 whose partial products are exact in bf16, summed in float32 (exact: ``< 2**24``; CUDA:
+  ``torch.mm(..., out_dtype=float32)``).
 
-``ZCPT_NWOT_GRAM=syrk|float32|bf16`` overrides the choice (e.g. to time them). The bf16 paths
-check themselves once per device against ``float32`` on random codes and fall back if they differ.
-Layers with ``n >= 2**24`` units are multiplied in float64.
+The default (:func:`default_backend`) is the fastest exact one as measured: on CPU ``int8`` where it
+passes its exactness check, else ``bf16`` on CPUs with AMX or AVX-512-BF16, else ``syrk`` with one
+torch thread and ``float32`` with several (NumPy's BLAS pool and torch's OpenMP pool oversubscribe
+the cores); on CUDA ``bf16`` where exact, else ``float32``. Codes and product of 256 x n
+activations on this project's 2-core AMD EPYC (AVX-512 VNNI and BF16), 2 threads, best of 6
+(``python benchmarks/search_speed.py --gram --threads 2``, load average ~5.6 from other jobs):
+
+=========  ========  ========  ========  ========
+n          int8      bf16      float32   syrk
+=========  ========  ========  ========  ========
+16384      3.4 ms    76 ms     149 ms    340 ms
+8192       1.3 ms    8.1 ms    36 ms     60 ms
+4096       0.6 ms    2.2 ms    104 ms    39 ms
+=========  ========  ========  ========  ========
+
+(Timing the backends in-process to choose among them proved unreliable on a loaded machine: the
+BLAS threads of ``syrk`` keep spinning after a call and slow whatever runs next.)
+``ZCPT_NWOT_GRAM=int8|syrk|float32|bf16`` forces a backend. Every backend but ``float32`` checks
+itself once per device against float64 on random codes and is not used where it differs.
+Float codes with ``n >= 2**24`` units are multiplied in float64.
 """
 from __future__ import annotations
 
@@ -29,15 +46,17 @@ from typing import Optional
 import numpy as np
 import torch
 
-BACKENDS: tuple[str, ...] = ("syrk", "float32", "bf16")
+BACKENDS: tuple[str, ...] = ("int8", "syrk", "float32", "bf16")
 EXACT_FLOAT32 = 2 ** 24
+EXACT_INT32 = 2 ** 31
+INT8_MIN_UNITS = 16  # torch._int_mm is wrong for an inner dimension of 1 (torch 2.14.1)
 _BF16_CHUNK = 256  # integers up to 256 are exact in bfloat16
 _VERIFIED: dict[tuple[str, str], bool] = {}
 _BLAS = {"threads": None, "controller": None}
 
 
 def default_backend(device: torch.device) -> str:
-    """The fastest exact backend for ``device`` (``ZCPT_NWOT_GRAM`` overrides)."""
+    """The fastest exact backend for ``device`` (``ZCPT_NWOT_GRAM`` overrides; see the module docstring)."""
     forced = os.environ.get("ZCPT_NWOT_GRAM")
     if forced:
         if forced not in BACKENDS:
@@ -46,29 +65,51 @@ def default_backend(device: torch.device) -> str:
     if device.type == "cuda":
         return "bf16" if _verified("bf16", device) else "float32"
     if device.type == "cpu":
+        if _verified("int8", device):
+            return "int8"
         if (torch.cpu._is_amx_tile_supported() or torch.cpu._is_avx512_bf16_supported()) and _verified("bf16", device):
             return "bf16"
-        return "syrk" if torch.get_num_threads() == 1 else "float32"  # see the module docstring
+        return "syrk" if torch.get_num_threads() == 1 else "float32"
     return "float32"
 
 
 def _verified(backend: str, device: torch.device) -> bool:
+    """Whether ``backend`` gives the exact products on ``device`` (checked once, on random codes
+    of several shapes, self and cross products)."""
     key = (backend, device.type)
     if key not in _VERIFIED:
         gen = torch.Generator().manual_seed(0)
-        c = (torch.rand(3, 40, 3 * _BF16_CHUNK + 17, generator=gen) > 0.5).float().to(device)
-        try:
-            _VERIFIED[key] = torch.equal(gram(c, c, backend), torch.matmul(c.double(), c.double().transpose(-1, -2)))
-        except (RuntimeError, NotImplementedError):
-            _VERIFIED[key] = False
+        ok = True
+        for shape in ((3, 40, 3 * _BF16_CHUNK + 17), (2, 16), (5, INT8_MIN_UNITS + 1), (2, 37, 300)):
+            x = torch.randn(shape, generator=gen).to(device)
+            y = torch.randn(shape, generator=gen).to(device)
+            a, b = codes(x, backend), codes(y, backend)
+            exact = lambda p, q: torch.matmul((p > 0).double(), (q > 0).double().transpose(-1, -2))  # noqa: E731
+            try:
+                ok &= torch.equal(gram(a, a, backend), exact(x, x)) and torch.equal(gram(a, b, backend), exact(x, y))
+            except (RuntimeError, NotImplementedError):
+                ok = False
+        _VERIFIED[key] = bool(ok)
     return _VERIFIED[key]
 
 
 def codes_dtype(n: int, backend: str) -> torch.dtype:
-    """The dtype :func:`binary codes <.nwot.binary_codes>` should have for ``backend`` and ``n`` units."""
+    """The dtype :func:`codes` have for ``backend`` and ``n`` units (``n=0``: a layer of any size
+    below the limits)."""
+    if backend == "int8" and n < EXACT_INT32:
+        return torch.int8
     if n >= EXACT_FLOAT32:
         return torch.float64
     return torch.bfloat16 if backend == "bf16" else torch.float32
+
+
+def codes(flat: torch.Tensor, backend: str) -> torch.Tensor:
+    """0/1 codes ``flat > 0`` (``[..., n]``, same shape) in the dtype ``backend`` multiplies (NaN codes
+    as 0). ``int8``: the comparison's booleans read as int8 -- no conversion pass."""
+    dtype = codes_dtype(flat.shape[-1], backend)
+    if dtype == torch.int8:
+        return torch.gt(flat, 0).view(torch.int8)
+    return torch.gt(flat, 0, out=torch.empty(flat.shape, dtype=dtype, device=flat.device))
 
 
 def _blas_threads() -> None:
@@ -93,6 +134,8 @@ def gram(ca: torch.Tensor, cb: torch.Tensor, backend: Optional[str] = None) -> t
 
 
 def _gram(ca: torch.Tensor, cb: torch.Tensor, backend: str) -> torch.Tensor:
+    if backend == "int8" and ca.device.type == "cpu" and INT8_MIN_UNITS <= ca.shape[-1] < EXACT_INT32:
+        return _gram_int8(ca, cb)
     if ca.dtype == torch.float64 or ca.shape[-1] >= EXACT_FLOAT32:
         return torch.matmul(ca.double(), cb.double().transpose(-1, -2))
     if backend == "syrk" and ca is cb and ca.device.type == "cpu" and ca.dtype == torch.float32:
@@ -104,6 +147,15 @@ def _gram(ca: torch.Tensor, cb: torch.Tensor, backend: str) -> torch.Tensor:
     if backend == "bf16":
         return _gram_bf16(ca, cb)
     return torch.matmul(ca.float(), cb.float().transpose(-1, -2)).to(torch.float64)
+
+
+def _gram_int8(ca: torch.Tensor, cb: torch.Tensor) -> torch.Tensor:
+    """int8 codes, int32 accumulation (exact: sums of 0/1 products, ``<= n < 2**31``)."""
+    a = ca.to(torch.int8).contiguous()  # no-op for int8 codes; 0/1 floats convert exactly
+    b = a if cb is ca else cb.to(torch.int8).contiguous()
+    flat_a, flat_b = a.reshape(-1, *a.shape[-2:]), b.reshape(-1, *b.shape[-2:])
+    out = torch.stack([torch._int_mm(x, y.T) for x, y in zip(flat_a, flat_b)])
+    return out.reshape(*a.shape[:-1], b.shape[-2]).to(torch.float64)
 
 
 def _gram_bf16(ca: torch.Tensor, cb: torch.Tensor) -> torch.Tensor:

@@ -12,8 +12,8 @@ Implementation: with ``s = 2c - 1 ∈ {±1}``, ``K_layer = (n + s sᵀ) / 2``, s
 suffices (the published code does two), and ``s sᵀ = 4 c cᵀ - 2 r 1ᵀ - 2·1 rᵀ + n`` (``r`` the row
 sums of ``c``, the diagonal of ``c cᵀ``), so only the 0/1 codes are materialised (one pass over the
 activations). ``c cᵀ`` comes from :mod:`.code_gram` -- exact in every backend (its entries are
-integers ``<= n < 2**24``; a symmetric rank-k update on CPU, bf16 with fp32 accumulation where the
-hardware has it) -- and the products are accumulated in float64 (integers exact up to ``2**53``),
+integers ``<= n``; on CPU by default int8 codes, which are the ``x > 0`` booleans themselves, with
+int32 accumulation) -- and the products are accumulated in float64 (integers exact up to ``2**53``),
 so ``K`` is the exact integer kernel. Layers with ``n >= 2**24`` units use float64 codes. One
 product per *distinct* tensor (:class:`TensorMemo`), counted once per hooked call on it: the
 ``ReLUConvBN`` wrapper and its inner ReLU, the ops of a mixed edge, the three edges an NB201 node
@@ -51,7 +51,7 @@ from torch import nn
 
 from ..errors import UnknownNameError
 from .base import DeviceLike, chunk_slices, prepare_inputs, scoring_state
-from .code_gram import codes_dtype, default_backend, gram
+from .code_gram import EXACT_INT32, codes_dtype, default_backend, gram
 from .policy import ProxyInputError, finalize
 from .registry import proxy
 
@@ -77,8 +77,9 @@ def _first_tensor(args: tuple) -> Optional[torch.Tensor]:
 
 
 def binary_codes(x: torch.Tensor, batch: int, dtype: Optional[torch.dtype] = None) -> torch.Tensor:
-    """0/1 codes ``c = (x > 0)`` as ``[batch, units]`` floats (default float32, or float64 for huge
-    layers; ``dtype`` e.g. bfloat16 for the bf16 Gram backend).
+    """0/1 codes ``c = (x > 0)`` as ``[batch, units]`` (default float32, or float64 for huge layers;
+    ``dtype`` the Gram backend's, :func:`.code_gram.codes_dtype`: int8 codes are the comparison's
+    booleans themselves, bfloat16 ones are written directly in that dtype).
 
     The order of the units is irrelevant to ``K``, so a channels-last tensor is flattened in its
     memory order (a view) instead of being copied into NCHW order.
@@ -90,7 +91,9 @@ def binary_codes(x: torch.Tensor, batch: int, dtype: Optional[torch.dtype] = Non
         flat = x.permute(0, 2, 3, 1).reshape(batch, -1)
     else:
         flat = x.reshape(batch, -1)
-    if dtype is None or flat.shape[1] >= _EXACT_FLOAT32:
+    if dtype == torch.int8 and flat.shape[1] < EXACT_INT32:
+        return torch.gt(flat, 0).view(torch.int8)  # bool -> int8: a view, no pass over memory
+    if dtype is None or dtype == torch.int8 or flat.shape[1] >= _EXACT_FLOAT32:
         dtype = torch.float32 if flat.shape[1] < _EXACT_FLOAT32 else torch.float64
     return torch.gt(flat, 0, out=torch.empty(flat.shape, dtype=dtype, device=x.device))
 

@@ -105,7 +105,11 @@ def execute(spec: RunSpec, store: Optional[Store] = None, progress: bool = False
             **resources: Any) -> Any:
     """Compute (or resume) ``spec``, saving its record through ``store`` (a
     :class:`~.store.ResultStore`) if given; returns the record. Use :meth:`ResultStore.run` (or
-    ``spec.run(store)``), which also holds the spec's lock."""
+    ``spec.run(store)``), which also holds the spec's lock. Sets up the allocator first
+    (:func:`~zcpt_analysis.allocator.configure`: this is where every process starts computing)."""
+    from ..allocator import configure
+
+    configure()
     return RUNNERS[spec.KIND](spec, store, progress=progress, force=force, **resources)
 
 
