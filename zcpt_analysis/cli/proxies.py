@@ -5,9 +5,11 @@ import argparse
 import json
 import math
 
+from . import command_help
+
 
 def register(sub: argparse._SubParsersAction) -> None:
-    proxies = sub.add_parser("proxies", help="zero-cost proxies: list them, score an NAS-Bench-201 architecture")
+    proxies = sub.add_parser("proxies", help=command_help("proxies"))
     cmds = proxies.add_subparsers(dest="proxies_command", metavar="ACTION")
     cmds.required = True
 

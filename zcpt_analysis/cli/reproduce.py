@@ -3,13 +3,15 @@ from __future__ import annotations
 
 import argparse
 
+from . import command_help
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     from ..experiments import PRESETS, TARGETS
     from ..experiments.reproduce import EXECUTORS, targets_help
 
     p = sub.add_parser(
-        "reproduce", help="compute every run the paper's tables need (Dask cluster or serial), then optionally report",
+        "reproduce", help=command_help("reproduce"),
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Plan the run specs the TARGETs need in --preset, skip those whose complete record is in "
                     "--results-dir, and compute the rest: one task per spec on a Dask cluster (a local one by "

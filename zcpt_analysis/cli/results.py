@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import argparse
 
+from . import command_help
+
 
 def register(sub: argparse._SubParsersAction) -> None:
-    r = sub.add_parser("results", help="the records in a results store: a table, or convert first-release files")
+    r = sub.add_parser("results", help=command_help("results"))
     cmds = r.add_subparsers(dest="results_command", metavar="ACTION")
     cmds.required = True
 

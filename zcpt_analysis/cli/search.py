@@ -6,18 +6,19 @@ from typing import Any, Optional, Sequence
 
 from ..runs.specs import NaswotSpec, RandomSpec, SearchSpec
 from .options import add_run_options, spec_command, store_of
+from . import command_help
 
 DEMO = SearchSpec(space="nb201", proxy="nwot", order="random", N=2, V=4, batch_size=64, seed=0, dataset="cifar10")
 """The embedded default of ``zcpt demo``: a short NAS-Bench-201 run on the shared CIFAR-10 sample."""
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    s = sub.add_parser("search", help="run Zero-Cost-PT (Algorithm 1 / 2)",
+    s = sub.add_parser("search", help=command_help("search"),
                        description="Run Zero-Cost-PT. Interrupted runs resume from their record in --out.")
     spec_command(s, SearchSpec, _search)
     add_run_options(s)
 
-    b = sub.add_parser("baseline", help="NAS-Bench-201 baselines: random architectures, NASWOT")
+    b = sub.add_parser("baseline", help=command_help("baseline"))
     bsub = b.add_subparsers(dest="baseline", metavar="BASELINE")
     bsub.required = True
     r = bsub.add_parser("random", help="a uniformly random architecture per run")
@@ -27,7 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     spec_command(n, NaswotSpec, _naswot, default_seeds=(0, 1, 2, 3))
     add_run_options(n)
 
-    d = sub.add_parser("demo", help="a short Zero-Cost-PT run on NAS-Bench-201 with the shared CIFAR-10 sample")
+    d = sub.add_parser("demo", help=command_help("demo"))
     d.add_argument("--out", default="runs/demo", help="results store (default runs/demo)")
     d.add_argument("--device", default="auto", help="auto | cpu | cuda")
     d.set_defaults(func=_demo, specs=lambda args: [DEMO.replace(device=args.device)])
