@@ -7,10 +7,13 @@ and set ``specs=`` to a function turning parsed arguments into the list of specs
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
 import sys
-from typing import Sequence
+import warnings
+from collections import Counter
+from typing import Iterator, Sequence, TextIO
 
 from ..errors import ZcptError
 
@@ -93,8 +96,36 @@ def parse_specs(argv: Sequence[str]) -> list:
     return args.specs(args)
 
 
+@contextlib.contextmanager
+def gathered_warnings(stream: TextIO | None = None) -> Iterator[None]:
+    """Hold back the warnings raised inside the block (progress bars stay whole) and print each
+    distinct one afterwards on one line, with how often it was raised, to ``stream`` (stderr)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            yield
+        finally:
+            counts = Counter((w.category.__name__, str(w.message)) for w in caught)
+            for (category, message), n in counts.items():
+                times = f" ({n} times)" if n > 1 else ""
+                print(f"zcpt: warning: {category}: {' '.join(message.split())}{times}", file=stream or sys.stderr)
+
+
+LOG_PROGRESS: dict[str, str] = {"TQDM_POSITION": "0", "TQDM_MININTERVAL": "30", "TQDM_ASCII": "1"}
+"""tqdm's settings when stderr is not a terminal (a log file, a pipe): no cursor movements between
+nested bars, an update every 30 s at most, plain ASCII (a variable the user set is kept)."""
+
+
+def progress_for_logs() -> None:
+    """Progress bars that read well in a log when stderr is not a terminal (:data:`LOG_PROGRESS`)."""
+    if not sys.stderr.isatty():
+        for key, value in LOG_PROGRESS.items():
+            os.environ.setdefault(key, value)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
+    progress_for_logs()
     parser = build_parser(_command_of(argv))
     args = parser.parse_args(argv)
     if args.threads is not None:
@@ -102,7 +133,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         torch.set_num_threads(args.threads)
     try:
-        return int(args.func(args) or 0)
+        with gathered_warnings():
+            return int(args.func(args) or 0)
     except ZcptError as exc:
         print(f"zcpt: error: {exc}", file=sys.stderr)
         return 2

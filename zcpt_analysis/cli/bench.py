@@ -79,6 +79,8 @@ def _top(args: argparse.Namespace) -> int:
 def _convert(args: argparse.Namespace) -> int:
     from ..files import ensure_dir
 
+    if not Path(args.source).expanduser().exists():
+        read_tables(args.source)  # the not-found error, with where to get the benchmark (before any output)
     ensure_dir(args.out, "output folder (--out)", keep=False)  # before reading the source (minutes for a .pth)
     print(f"reading {args.source} (200-epoch test accuracy; cifar10: ori-test, cifar100 / ImageNet16-120: x-test)",
           file=sys.stderr)
