@@ -111,9 +111,9 @@ def gathered_warnings(stream: TextIO | None = None) -> Iterator[None]:
                 print(f"zcpt: warning: {category}: {' '.join(message.split())}{times}", file=stream or sys.stderr)
 
 
-LOG_PROGRESS: dict[str, str] = {"TQDM_POSITION": "0", "TQDM_MININTERVAL": "30", "TQDM_ASCII": "1"}
+LOG_PROGRESS: dict[str, str] = {"TQDM_POSITION": "0", "TQDM_MININTERVAL": "30"}
 """tqdm's settings when stderr is not a terminal (a log file, a pipe): no cursor movements between
-nested bars, an update every 30 s at most, plain ASCII (a variable the user set is kept)."""
+nested bars, an update every 30 s at most (a variable the user set is kept)."""
 
 
 def progress_for_logs() -> None:

@@ -8,10 +8,12 @@ code at the spec's network size (a calibration minibatch of at most :data:`CALIB
 images; seconds scale linearly with the batch), on one core (``torch`` with one thread: the
 estimates are seconds of one core), and caches it per machine in the user's cache folder
 (``~/.cache/zcpt-analysis/calibration/<machine>.json``; ``ZCPT_CACHE_DIR`` moves it). A whole
-``cpu``-preset plan measures ~10 units in about a minute the first time; later plans read the cache.
+``cpu``-preset plan measures ~30 units the first time; later plans read the cache.
 
-Each unit's cache entry says when it was measured and the load average then: on a shared machine
-the calibration is as inflated as the runs measured in the same period.
+Units are timed in CPU seconds of this process (:func:`cpu_seconds`), not wall seconds: on a
+shared machine the wall time of a measurement depends on what else runs at that moment, its CPU
+time much less. An estimate is therefore what a spec costs one core; its wall time is that on an
+idle core, longer while other work competes (each unit's cache entry keeps the load average).
 """
 from __future__ import annotations
 
@@ -82,14 +84,20 @@ def one_core() -> Iterator[None]:
         torch.set_num_threads(before)
 
 
+def cpu_seconds() -> float:
+    """CPU seconds this process has used: what a unit costs one core, whatever else runs on the
+    machine (wall time on a shared machine depends on the others' load; see the module docstring)."""
+    return time.process_time()
+
+
 def best_of(fn: Callable[[], Any], repeats: int = 2) -> float:
-    """The shortest of ``repeats`` timed calls of ``fn`` (after one untimed warm-up call)."""
+    """The shortest CPU time of ``repeats`` calls of ``fn`` (after one untimed warm-up call)."""
     fn()
     times = []
     for _ in range(repeats):
-        start = time.perf_counter()
+        start = cpu_seconds()
         fn()
-        times.append(time.perf_counter() - start)
+        times.append(cpu_seconds() - start)
     return min(times)
 
 
@@ -187,9 +195,9 @@ def benchmark_load(bench: Any = None) -> dict[str, Any]:
     from ..bench.benchmark import NB201Benchmark, default_bench_path, read_tables
 
     path = bench or default_bench_path()
-    start = time.perf_counter()
+    start = cpu_seconds()
     NB201Benchmark(read_tables(str(path)), source=str(path))  # not the cached load_benchmark: a real read
-    return {"seconds": time.perf_counter() - start}
+    return {"seconds": cpu_seconds() - start}
 
 
 def proxy_study_arch(proxies: tuple[str, ...], batch: int) -> dict[str, Any]:
@@ -209,9 +217,9 @@ def proxy_study_arch(proxies: tuple[str, ...], batch: int) -> dict[str, Any]:
     seconds = []
     for seed in range(2):
         arch = sp.to_json(sp.random_arch(rng))
-        start = time.perf_counter()
+        start = cpu_seconds()
         score_architecture(sp, 0, arch, variants, inputs, targets, 10, seed, torch.device("cpu"))
-        seconds.append(time.perf_counter() - start)
+        seconds.append(cpu_seconds() - start)
     return {"seconds": sum(seconds) / len(seconds), "batch": batch}
 
 
