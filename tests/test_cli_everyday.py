@@ -154,3 +154,15 @@ def test_progress_bars_in_a_log_have_no_cursor_movements(monkeypatch):
     proc = subprocess.run([sys.executable, "-c", nested], capture_output=True, text=True, timeout=60,
                           env={**os.environ, **env})
     assert proc.returncode == 0 and "outer" in proc.stderr and "\x1b[A" not in proc.stderr
+
+
+def test_only_narrows_the_gpu_list_too_without_rejecting_its_fields(tmp_path):
+    from zcpt_analysis.experiments.reproduce import NEEDS_GPU, plan_entries
+    from zcpt_analysis.runs.costs import CostModel
+
+    entries = plan_entries(["table2", "table4"], "cpu", ResultStore(tmp_path), only=["order=random"],
+                           costs=CostModel())
+    assert entries and all(e.spec.order == "random" for e in entries)  # DARTS specs have no order: left out
+    assert not [e for e in entries if e.status == NEEDS_GPU]
+    darts = plan_entries(["table4"], "cpu", ResultStore(tmp_path), only=["seed=1"], costs=CostModel())
+    assert {e.spec.KIND for e in darts if e.status == NEEDS_GPU} == {"darts", "darts-pt"}

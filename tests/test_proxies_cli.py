@@ -4,8 +4,6 @@ from __future__ import annotations
 import json
 import math
 
-import pytest
-
 from zcpt_analysis.cli import main
 from zcpt_analysis.data import MinibatchSampler, load_sample
 from zcpt_analysis.options import parse_key_value as parse_option

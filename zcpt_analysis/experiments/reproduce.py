@@ -85,11 +85,13 @@ def select(specs: Sequence[RunSpec], only: Mapping[str, Sequence[str]]) -> list[
         raise ZcptError(f"--only: no planned spec has the field(s) {', '.join(unknown)}; the planned specs' fields "
                         f"are: {', '.join(fields)}")
 
-    def keep(spec: RunSpec) -> bool:
-        ident = spec.identity()
-        return all(k in ident and _text(ident[k]) in set(v) for k, v in only.items())
+    return [s for s in specs if _kept(s, only)]
 
-    return [s for s in specs if keep(s)]
+
+def _kept(spec: RunSpec, only: Mapping[str, Sequence[str]]) -> bool:
+    """Whether ``spec``'s identity field ``k`` is one of ``only[k]`` for every ``k``."""
+    ident = spec.identity()
+    return all(k in ident and _text(ident[k]) in set(v) for k, v in only.items())
 
 
 def default_store(preset: str) -> ResultStore:
@@ -112,7 +114,7 @@ def plan_entries(targets: Optional[Sequence[str]], preset: str, store: ResultSto
     if not preset_trains_supernets(preset):  # what the preset leaves to a GPU, listed but not run
         everything, gpu_needed_by = _planned(names, preset, {**overrides, "trains_supernets": True})
         gpu = [s.replace(device=device or "auto") for n, s in everything.items() if n not in planned]
-        gpu = select(gpu, parse_only(only)) if only and gpu else gpu
+        gpu = [s for s in gpu if _kept(s, parse_only(only))]  # --only names the planned specs' fields
         needed_by.update({n: t for n, t in gpu_needed_by.items() if n not in planned})
     costs = costs if costs is not None else CostModel.from_store(store, _calibration())
     return ([_entry(spec, tuple(needed_by[spec.record_name()]), store, costs) for spec in specs]
