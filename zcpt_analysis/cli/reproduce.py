@@ -46,7 +46,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "shared CIFAR-10 sample)")
     p.add_argument("--device", default=None, help="device of the runs (default: the preset's; cpu preset: cpu)")
     p.add_argument("--dry-run", action="store_true",
-                   help="print the plan (specs to run with estimated cost, specs already stored) and stop")
+                   help="print the plan (specs to run with their estimated cost on this machine, per target and in "
+                        "total; specs left to a GPU with their commands; specs already stored) and stop")
     p.add_argument("--report", action="store_true",
                    help="afterwards, render the targets' notebooks from the same store (`zcpt report`)")
     p.add_argument("--report-dir", default="reports", metavar="DIR", help="where --report writes (default reports/)")
