@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Optional, Sequence
@@ -178,9 +179,11 @@ def format_plan(entries: Sequence[PlanEntry], store: ResultStore, slots: Optiona
     head = f"plan: {len(entries)} spec(s) in {display(store.root)}: {len(todo)} to run, {len(stored)} already stored"
     lines = [head + (f", {len(gpu)} need a GPU (listed, not run)" if gpu else "")]
     if todo:
-        lines.append("to run (estimated time on one core; calibrated: the spec's work x this machine's measured "
-                     "units; records: stored records of the same kind and size; extrapolated: trains a supernet, "
-                     "an order of magnitude):")
+        lines.append("to run (estimated time on one core):")
+        lines += textwrap.wrap("calibrated: the spec's work x this machine's measured units; records: stored records "
+                               "of the same kind and size; extrapolated: trains a supernet, an order of magnitude",
+                               100, initial_indent="  (", subsequent_indent="   ")
+        lines[-1] += ")"
         for e in todo:
             est = format_seconds(e.estimate.seconds) if e.estimate is not None else "unknown"
             how = e.estimate.source if e.estimate is not None else ""
@@ -188,7 +191,7 @@ def format_plan(entries: Sequence[PlanEntry], store: ResultStore, slots: Optiona
             lines.append(f"  {est:>8}  {how:<12}  {e.spec.record_name()}  ({', '.join(e.targets)}){note}")
         lines += _totals(todo, slots)
     if gpu:
-        lines.append(f"needs a GPU ({len(gpu)} spec(s); this preset does not run them -- on a GPU machine, run:")
+        lines.append(f"needs a GPU ({len(gpu)} spec(s); this preset does not run them) -- on a GPU machine, run:")
         for e in gpu:
             lines.append(f"  {e.spec.record_name()}  ({', '.join(e.targets)}); {_gpu_time(e)}")
             lines.append(f"      {e.spec.command(store.root)}")

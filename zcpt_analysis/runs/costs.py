@@ -58,9 +58,11 @@ class Estimate:
 
 
 def format_seconds(seconds: Optional[float]) -> str:
-    """``"45 s"``, ``"12 min"``, ``"3.4 h"``, ``"2.1 d"`` (``"unknown"`` for None)."""
+    """``"<1 s"``, ``"45 s"``, ``"12 min"``, ``"3.4 h"``, ``"2.1 d"`` (``"unknown"`` for None)."""
     if seconds is None:
         return "unknown"
+    if seconds < 0.5:
+        return "<1 s"
     if seconds < 90:
         return f"{seconds:.0f} s"
     if seconds < 90 * 60:
