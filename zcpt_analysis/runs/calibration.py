@@ -243,7 +243,6 @@ class Calibration:
         self.measure = measure
         self.on_measure = on_measure
         self.units: dict[str, dict[str, Any]] = self._read()
-        self.measured: list[str] = []
 
     def _read(self) -> dict[str, dict[str, Any]]:
         try:
@@ -274,7 +273,6 @@ class Calibration:
             value = dict(measure())
         value.update(measured_at=time.strftime("%Y-%m-%dT%H:%M:%S"), load=load_average())
         self.units[key] = value
-        self.measured.append(key)
         self._save()
         return value
 

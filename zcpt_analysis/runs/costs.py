@@ -215,9 +215,8 @@ class WorkModel:
         if training is None:
             return None
         if m.trains:  # disc-acc: a fine-tuning of disc_epochs per (edge, op)
-            unit = self._training(spec.space, spec.supernet_options, spec.darts.batch_size)
-            epochs = training / max(1, spec.darts.epochs)
-            training += evaluations * getattr(spec, "disc_epochs", 0) * epochs if unit is not None else 0
+            per_epoch = training / max(1, spec.darts.epochs)
+            training += evaluations * spec.disc_epochs * per_epoch
         return training, "extrapolated"
 
     def _scores(self, spec: Any) -> Optional[tuple[float, str]]:
