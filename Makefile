@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: setup notebook-filter browser demo lint test report clean
+.PHONY: setup notebook-filter browser slurm demo lint test report clean
 
 setup: $(STAMP)
 
@@ -35,6 +35,16 @@ browser:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || \
 	  echo "note: chromium not installed (needs root + apt-get); the browser test will be skipped"; }
 
+# A real single-node SLURM for tests/test_slurm.py: Debian's slurm-wlm (slurmctld, slurmd, the clients) and
+# munge; the test starts and stops the daemons itself, as root, on 127.0.0.1. Without them (not root, no
+# apt-get) those tests are skipped with their reason; everything else still runs.
+slurm:
+	@{ command -v sbatch && { command -v munged || test -x /usr/sbin/munged; }; } >/dev/null 2>&1 || \
+	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	   slurm-wlm munge >/dev/null) || \
+	  echo "note: slurm-wlm and munge not installed (needs root + apt-get); the SLURM tests will be skipped"; }
+
 # The layer contract ([tool.importlinter] in pyproject.toml): algorithms and core never import the results
 # layer or the faces, core never imports the algorithms, through any chain. `make test` runs it first, so a
 # broken contract fails CI in a second, before the suite starts (tests/test_layers.py checks it again).
@@ -46,7 +56,7 @@ lint: setup
 # The suite runs on TEST_WORKERS pytest-xdist workers: one per core, at most 4 (the tests sharing the
 # rendered smoke report run on one worker, ~2 minutes; more workers cannot make the run shorter).
 TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ $$n -gt 4 ] && n=4; echo $$n)
-test: setup lint browser
+test: setup lint browser slurm
 	$(PY) -m pytest -q -n $(TEST_WORKERS)
 
 report: setup

@@ -132,7 +132,7 @@ def test_cell_diagrams():
     info = cell_diagram_info(DARTS_V2, "reduce")
     assert [n["id"] for n in info["nodes"]] == ["0", "1", "2", "3", "4", "5", "out"]
     assert len(info["edges"]) == 8 and info["edges"][2] == {"source": "2", "target": "3", "op": "skip_connect",
-                                                            "color": info["edges"][2]["color"]}
+                                                            "color": info["edges"][2]["color"], "dash": "solid"}
     assert [c["source"] for c in info["concat"]] == ["2", "3", "4", "5"]
     svg = cell_svg(DARTS_V2, "normal")
     root = ET.fromstring(svg)

@@ -165,6 +165,8 @@ def test_error_table_formats_measured_paper_and_diff():
     assert t.loc[0, "C100 measured"] == NOT_COMPUTED
     bars = error_bars(rows)
     assert set(bars["source"]) == {"measured", "paper"} and len(bars) == 2 * 3 * 2
+    single = error_table([Row("one run", {"cifar10": {"mean": 6.0, "std": 0.0, "n": 1}})])
+    assert single.loc[0, "C10 measured"] == "6.00 (n=1)"  # no "± 0.00" for a single run
 
 
 def test_baseline_commands_parse_with_the_cli(tmp_path):

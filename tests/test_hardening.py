@@ -23,6 +23,7 @@ from zcpt_analysis.runs import ResultStore, SearchRecord, SearchSpec
 
 TINY = ["--supernet-option", "C=2", "--supernet-option", "N=1", "--network-option", "C=2", "--network-option", "N=1"]
 SEARCH = ["search", "-N", "1", "-V", "1", "--batch-size", "8", *TINY, "--quiet"]
+BARE_SEARCH = ["search", "-N", "1", "-V", "1", "--batch-size", "8", "--quiet"]  # a case adds its supernet option
 TINY_SPEC = dict(N=1, V=1, batch_size=8, device="cpu", supernet_options={"C": 2, "N": 1},
                  network_options={"C": 2, "N": 1})
 TRAIN = ["train", "--genotype", "DARTS_V2", "--epochs", "1", "--no-progress"]
@@ -96,7 +97,7 @@ CASES = [
     # silently wrong in the first release
     ("search-batch-0", [*SEARCH, "--batch-size", "0"], ["batch_size", "at least 1", "got 0"]),
     ("search-batch-1-nwot", [*SEARCH, "--batch-size", "1"], ["batch_size 1", "nwot", "at least 2"]),
-    ("supernet-N-0", [*SEARCH, "--supernet-option", "N=0"], ["supernet option N", "at least 1", "got 0"]),
+    ("supernet-N-0", [*BARE_SEARCH, "--supernet-option", "N=0"], ["supernet option N", "at least 1", "got 0"]),
     ("bench-top-k-neg", ["bench", "top", "-k", "-1"], ["-k", "positive integer", "got -1"]),
     ("bench-top-k-0", ["bench", "top", "-k", "0"], ["-k", "positive integer", "got 0"]),
     ("random-runs-0", ["baseline", "random", "--runs", "0", "--out", "{tmp}/r"], ["runs", "at least 1", "got 0"]),
@@ -118,7 +119,7 @@ CASES = [
     ("supernet-foo", [*SEARCH, "--supernet-option", "foo=1"], ["'foo'", "valid nb201 supernet options: C, N"]),
     ("network-foo", [*SEARCH, "--network-option", "foo=2"], ["'foo'", "valid nb201 network options: C, N"]),
     ("proxy-foo", [*SEARCH, "--proxy-option", "foo=2"], ["'foo'", "valid nwot proxy options: mode, hooks"]),
-    ("supernet-C-0", [*SEARCH, "--supernet-option", "C=0"], ["supernet option C", "at least 1", "got 0"]),
+    ("supernet-C-0", [*BARE_SEARCH, "--supernet-option", "C=0"], ["supernet option C", "at least 1", "got 0"]),
     ("train-portion-0", [*SEARCH, "--train-portion", "0"], ["train_portion", "(0, 1]", "got 0"]),
     ("train-portion-2", [*SEARCH, "--train-portion", "2"], ["train_portion", "(0, 1]", "got 2"]),
     ("train-portion-neg", [*SEARCH, "--train-portion", "-0.5"], ["train_portion", "(0, 1]", "got -0.5"]),
@@ -152,7 +153,7 @@ CASES = [
     ("darts-bench-garbage", ["darts", "--supernet-option", "C=2", "--supernet-option", "N=1", "--out", "{tmp}/s",
                              "--bench", "{tmp}/garbage-bench"], ["test_accuracy_mean.csv", "damaged"]),
     # siblings found on the way
-    ("supernet-C-text", [*SEARCH, "--supernet-option", "C=abc"], ["supernet option C", "integer", "'abc'"]),
+    ("supernet-C-text", [*BARE_SEARCH, "--supernet-option", "C=abc"], ["supernet option C", "integer", "'abc'"]),
     ("darts-layers-2", ["search", *DARTS_S2[:-1], "layers=2", "--quiet"], ["supernet option layers", "at least 3",
                                                                           "got 2"]),
     ("darts-training-supernet-foo", ["darts", "--supernet-option", "foo=1"], ["'foo'", "valid nb201 supernet options"]),

@@ -9,10 +9,13 @@ The curated API (``import zcpt_analysis as zc``; names load on first use)::
     zc.load_benchmark()                      # NAS-Bench-201 results
     zc.ResultStore("runs")                   # the results store: find / save / table()
     zc.reproduce(["table2"], preset="cpu")   # compute what the paper's tables need (client=: on Dask)
+
+Bad arguments raise :class:`zc.ZcptError` (its message names the value and what is valid).
 """
 from .environment import VERSION as __version__
 
-_API = {"score_arch", "search", "score_operations", "plot_figure2", "load_benchmark", "ResultStore", "reproduce"}
+_API = {"score_arch", "search", "score_operations", "plot_figure2", "load_benchmark", "ResultStore", "reproduce",
+        "ZcptError"}
 _SPECS = {"SearchSpec", "NaswotSpec", "RandomSpec", "DartsSpec", "DartsPTSpec", "ScoresSpec", "IterativeSpec",
           "TrainSpec"}
 __all__ = sorted(_API | _SPECS)

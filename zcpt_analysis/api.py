@@ -9,13 +9,34 @@
 """
 from __future__ import annotations
 
+import inspect
+import os
 from typing import Any, Optional, Sequence
 
 from .bench import load_benchmark
+from .errors import ZcptError, short_repr
 from .proxies.arch_scores import score_arch
 from .runs.records import SearchRecord
 from .runs.specs import ScoresSpec, SearchSpec
 from .runs.store import ResultStore, as_store
+
+
+def _names(value: Any, what: str) -> list[str]:
+    """``value`` as a list of names: a single name is a one-element list (never split into its
+    characters); anything but a name or a non-empty list of names is a :class:`ZcptError`."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, (list, tuple)) and value and all(isinstance(v, str) for v in value):
+        return list(value)
+    raise ZcptError(f"{what} must be a name or a non-empty list of names, got {type(value).__name__} "
+                    f"{short_repr(value)}")
+
+
+def _store(store: Any) -> Optional[ResultStore]:
+    """``store`` as a :class:`ResultStore` (a folder path becomes one; None stays None)."""
+    if store is not None and not isinstance(store, (ResultStore, str, os.PathLike)):
+        raise ZcptError(f"store must be a ResultStore or a folder path, got {type(store).__name__} {short_repr(store)}")
+    return as_store(store)
 
 
 def search(store: Any = None, progress: bool = True, **settings: Any) -> SearchRecord:
@@ -24,7 +45,7 @@ def search(store: Any = None, progress: bool = True, **settings: Any) -> SearchR
     order="random", N=10, V=100, batch_size=None, seed=0, ...``). Without a store the search runs
     in memory; with one (a :class:`ResultStore` or its folder) it resumes and is saved there."""
     spec = SearchSpec(**settings)
-    return spec.run(as_store(store), progress=progress)
+    return spec.run(_store(store), progress=progress)
 
 
 def score_operations(methods: Sequence[str] = ("best-acc", "avg-acc", "disc-acc", "darts-pt", "disc-zc", "zc-pt",
@@ -37,11 +58,11 @@ def score_operations(methods: Sequence[str] = ("best-acc", "avg-acc", "disc-acc"
     saved into ``store`` when given."""
     import pandas as pd
 
-    specs = [ScoresSpec(method=m, **settings) for m in methods]
+    specs = [ScoresSpec(method=m, **settings) for m in _names(methods, "methods")]
     from .scoring import ScoringContext
 
     context = ScoringContext(settings=specs[0])
-    store = as_store(store)
+    store = _store(store)
     tables = [s.run(store, progress=progress, context=context).table() for s in specs]
     return pd.concat(tables, ignore_index=True)
 
@@ -49,9 +70,14 @@ def score_operations(methods: Sequence[str] = ("best-acc", "avg-acc", "disc-acc"
 def plot_figure2(score_table: Any, title: Optional[str] = "Figure 2: mean per-edge Spearman rho"):
     """Figure 2 of a score table: the heatmap of the mean per-edge Spearman correlation between
     every pair of methods (sign-adjusted: positive = the methods agree on which ops are strong)."""
+    import pandas as pd
+
     from .scoring.analysis import correlation_matrix
     from .viz import heatmap_figure
 
+    if not isinstance(score_table, pd.DataFrame):
+        raise ZcptError(f"plot_figure2 needs the score table of zc.score_operations() (a pandas DataFrame), got "
+                        f"{type(score_table).__name__} {short_repr(score_table)}")
     return heatmap_figure(correlation_matrix(score_table), title=title)
 
 
@@ -70,9 +96,24 @@ def reproduce(targets: Optional[Sequence[str]] = None, preset: str = "smoke", st
     ``.summary()``), or the plan with ``dry_run=True``."""
     from .experiments.reproduce import reproduce as _reproduce
 
+    valid = [n for n, p in inspect.signature(_reproduce).parameters.items() if p.kind == p.KEYWORD_ONLY]
+    unknown = [k for k in options if k not in valid]
+    if unknown:
+        raise ZcptError(f"unknown reproduce option(s) {', '.join(map(repr, unknown))}; valid: {', '.join(valid)}")
+    seeds = options.get("seeds")
+    if seeds is not None:
+        seeds = [seeds] if isinstance(seeds, int) and not isinstance(seeds, bool) else seeds
+        if not isinstance(seeds, (list, tuple)) or not all(isinstance(s, int) and not isinstance(s, bool)
+                                                           for s in seeds):
+            raise ZcptError(f"seeds must be a list of integer seeds (e.g. [0, 1]), got {short_repr(seeds)}")
+        options["seeds"] = list(seeds)
+    if isinstance(options.get("only"), str):
+        options["only"] = [options["only"]]
     if "executor" not in options:
         options["executor"] = "dask" if client is not None or options.get("scheduler") else "serial"
-    return _reproduce(list(targets) if targets else None, preset, store, client, **options)
+    return _reproduce(_names(targets, "targets") if targets is not None else None, preset, _store(store), client,
+                      **options)
 
 
-__all__ = ["score_arch", "search", "score_operations", "plot_figure2", "load_benchmark", "ResultStore", "reproduce"]
+__all__ = ["score_arch", "search", "score_operations", "plot_figure2", "load_benchmark", "ResultStore", "reproduce",
+           "ZcptError"]

@@ -23,12 +23,27 @@ from typing import Any
 from .errors import UnknownNameError
 from .spaces.genotypes import CELL_TYPES, GenotypeLike, parse_genotype
 
-OP_COLORS: dict[str, str] = {
-    "none": "#9e9e9e", "noise": "#8d6e63", "max_pool_3x3": "#1f77b4", "avg_pool_3x3": "#17becf",
-    "skip_connect": "#2ca02c", "sep_conv_3x3": "#d62728", "sep_conv_5x5": "#ff7f0e",
-    "dil_conv_3x3": "#9467bd", "dil_conv_5x5": "#e377c2",
+OKABE_ITO: dict[str, str] = {"black": "#000000", "orange": "#E69F00", "sky blue": "#56B4E9",
+                             "bluish green": "#009E73", "yellow": "#F0E442", "blue": "#0072B2",
+                             "vermillion": "#D55E00", "reddish purple": "#CC79A7"}
+"""The Okabe-Ito palette: eight colours that stay distinct under deuteranopia, protanopia and
+tritanopia."""
+OP_STYLES: dict[str, tuple[str, str]] = {
+    "none": (OKABE_ITO["black"], "dash"), "noise": (OKABE_ITO["yellow"], "dashdot"),
+    "max_pool_3x3": (OKABE_ITO["orange"], "solid"), "avg_pool_3x3": (OKABE_ITO["sky blue"], "solid"),
+    "skip_connect": (OKABE_ITO["bluish green"], "solid"),
+    "sep_conv_3x3": (OKABE_ITO["blue"], "solid"), "sep_conv_5x5": (OKABE_ITO["blue"], "dash"),
+    "dil_conv_3x3": (OKABE_ITO["reddish purple"], "solid"), "dil_conv_5x5": (OKABE_ITO["reddish purple"], "dash"),
+    "nor_conv_3x3": (OKABE_ITO["vermillion"], "solid"), "nor_conv_1x1": (OKABE_ITO["vermillion"], "dash"),
 }
-"""One colour per DARTS op (edges and labels)."""
+"""Colour and line style of every op (DARTS and NAS-Bench-201): one Okabe-Ito colour per op family
+(separable convs blue, dilated convs purple, plain convs vermillion), the 5x5 / 1x1 variant dashed,
+so no two ops look alike under colour-vision deficiency; every drawing also writes the op's name.
+Colours mean ops only: the edge just decided is marked by a wide grey halo and a bold label,
+undecided edges are thin grey dotted lines."""
+OP_COLORS: dict[str, str] = {op: color for op, (color, _) in OP_STYLES.items()}
+"""The colour of every op (:data:`OP_STYLES`)."""
+SVG_DASHES: dict[str, str] = {"solid": "", "dash": "7 4", "dashdot": "7 3 2 3", "dot": "2 3"}
 
 
 def cell_diagram_info(genotype: GenotypeLike, cell: str = "normal") -> dict[str, Any]:
@@ -48,7 +63,7 @@ def cell_diagram_info(genotype: GenotypeLike, cell: str = "normal") -> dict[str,
         nodes.append({"id": str(k + 2), "label": str(k), "kind": "intermediate", "x": 1.0 + k,
                       "y": 0.7 if k % 2 == 0 else -0.7})
     nodes.append({"id": "out", "label": "c_{k}", "kind": "output", "x": float(steps + 1), "y": 0.0})
-    edges = [{"source": str(src), "target": str(2 + i // 2), "op": op, "color": OP_COLORS.get(op, "#333333")}
+    edges = [{"source": str(src), "target": str(2 + i // 2), "op": op, "color": op_color(op), "dash": op_dash(op)}
              for i, (op, src) in enumerate(g.cell(cell))]
     concat = [{"source": str(c), "target": "out"} for c in g.concat(cell)]
     return {"cell": cell, "nodes": nodes, "edges": edges, "concat": concat}
@@ -113,7 +128,8 @@ def cell_svg(genotype: GenotypeLike, cell: str = "normal", scale: float = 110.0,
         t = math.hypot(tx, ty) or 1.0
         ex, ey = x1 - tx / t * r, y1 - ty / t * r
         parts.append(f'<path d="M {x0:.1f} {y0:.1f} Q {cx:.1f} {cy:.1f} {ex:.1f} {ey:.1f}" fill="none" '
-                     f'stroke="{e["color"]}" stroke-width="2" marker-end="url(#arrow)"/>')
+                     f'stroke="{e["color"]}" stroke-width="2" stroke-dasharray="{SVG_DASHES[e["dash"]]}" '
+                     'marker-end="url(#arrow)"/>')
         curves.append([((1 - u) ** 2 * x0 + 2 * (1 - u) * u * cx + u ** 2 * ex,
                         (1 - u) ** 2 * y0 + 2 * (1 - u) * u * cy + u ** 2 * ey) for u in LABEL_SPOTS])
     spots = place_labels([(pts, e["op"]) for pts, e in zip(curves, info["edges"])],
@@ -163,7 +179,7 @@ def cell_figure(genotype: GenotypeLike, cell: str = "normal"):
         bx = [(1 - t) ** 2 * x0 + 2 * (1 - t) * t * cx + t ** 2 * x1 for t in ts]
         by = [(1 - t) ** 2 * y0 + 2 * (1 - t) * t * cy + t ** 2 * y1 for t in ts]
         fig.add_trace(go.Scatter(x=bx, y=by, mode="lines", name=e["op"], legendgroup=e["op"],
-                                 showlegend=e["op"] not in seen, line=dict(color=e["color"], width=2),
+                                 showlegend=e["op"] not in seen, line=dict(color=e["color"], width=2, dash=e["dash"]),
                                  hovertext=f'{e["op"]}: {e["source"]} -> {e["target"]}', hoverinfo="text"))
         seen.add(e["op"])
         fig.add_annotation(x=bx[10], y=by[10], text=e["op"], showarrow=False, font=dict(color=e["color"], size=11),
@@ -179,19 +195,53 @@ def cell_figure(genotype: GenotypeLike, cell: str = "normal"):
 
 
 # ============================================================================= supernet cells
-NB201_OP_COLORS: dict[str, str] = {"nor_conv_1x1": "#9467bd", "nor_conv_3x3": "#d62728"}
-"""Colours of the NAS-Bench-201 ops not in :data:`OP_COLORS`."""
-OPEN_COLOR, PRUNED_COLOR, CURRENT_HALO = "#a0a0a0", "#cfcfcf", "rgba(214, 39, 40, 0.35)"
-"""Undecided edges (dotted), edges removed by topology selection (faint, dotted), and the halo
-drawn under the edge just decided."""
+NB201_OP_COLORS: dict[str, str] = {op: OP_COLORS[op] for op in ("nor_conv_1x1", "nor_conv_3x3")}
+"""Colours of the NAS-Bench-201 ops that DARTS does not have."""
+OPEN_COLOR, PRUNED_COLOR, CURRENT_HALO = "#a0a0a0", "#cfcfcf", "rgba(0, 0, 0, 0.16)"
+"""Undecided edges (dotted), edges removed by topology selection (faint, dotted), and the wide
+grey halo drawn under the edge just decided (no op colour means "just decided")."""
 LABEL_ALL_EDGES_UP_TO = 6
-"""Cells with at most this many edges (NAS-Bench-201) label every edge with its op; larger ones
-(DARTS, 14 edges per cell) label only the edge just decided and name the ops in the legend."""
+"""Cells with at most this many edges (NAS-Bench-201) label every edge with its op name; larger
+ones (DARTS, 14 edges per cell) label the decided edges with short names (:data:`SHORT_OP_NAMES`)
+and the edge just decided with its full name; undecided edges stay unlabelled (hover shows them)."""
+SHORT_OP_NAMES: dict[str, str] = {"none": "none", "noise": "noise", "max_pool_3x3": "max3", "avg_pool_3x3": "avg3",
+                                  "skip_connect": "skip", "sep_conv_3x3": "sep3", "sep_conv_5x5": "sep5",
+                                  "dil_conv_3x3": "dil3", "dil_conv_5x5": "dil5", "nor_conv_3x3": "conv3",
+                                  "nor_conv_1x1": "conv1"}
+"""Short op names for crowded drawings (the legend gives the full names)."""
 
 
 def op_color(op: str) -> str:
     """The colour of an op (DARTS and NAS-Bench-201 ops; dark grey for others)."""
-    return OP_COLORS.get(op) or NB201_OP_COLORS.get(op) or "#333333"
+    return OP_COLORS.get(op, "#333333")
+
+
+def op_dash(op: str) -> str:
+    """The plotly line style of an op (:data:`OP_STYLES`; solid for others)."""
+    return OP_STYLES.get(op, ("", "solid"))[1]
+
+
+def node_label(node: int, darts_like: bool, last: int = 3, html_sub: bool = True) -> str:
+    """How every drawing names a cell node. NAS-Bench-201: ``in``, ``1``, ``2``, ``out``; DARTS:
+    the inputs ``c_{k-2}`` / ``c_{k-1}`` (nodes 0, 1) and the intermediate nodes 2..5 as 0..3, as
+    the DARTS paper (and the genotype drawing) numbers them; ``html_sub``: subscripts as plotly's
+    ``<sub>`` (else Unicode, ``cₖ₋₂``)."""
+    if darts_like:
+        if node < 2:
+            return ("c<sub>k-2</sub>", "c<sub>k-1</sub>")[node] if html_sub else ("cₖ₋₂", "cₖ₋₁")[node]
+        return str(node - 2)
+    return {0: "in", last: "out"}.get(node, str(node))
+
+
+def display_edge_name(name: str) -> str:
+    """A supernet edge name in the nodes' drawn names: NAS-Bench-201 ``"3<-2"`` -> ``"2→out"``;
+    DARTS ``"normal:3<-0"`` -> ``"normal cₖ₋₂→1"`` (plain text, Unicode subscripts)."""
+    cell, target, source = _parse_edge_name(name)
+    darts_like = bool(cell)
+    last = 3
+    src = node_label(source, darts_like, last, html_sub=False)
+    dst = node_label(target, darts_like, last, html_sub=False)
+    return f"{cell + ' ' if cell else ''}{src}→{dst}"
 
 
 def _parse_edge_name(name: str) -> tuple[str, int, int]:
@@ -237,10 +287,11 @@ def supernet_cell_info(edge_names: Any, chosen: Any, current: int | None = None,
     (for the label).
 
     Returns ``{"cells": [..], "nodes": [{"id", "cell", "node", "label", "x", "y"}], "edges":
-    [{"index", "name", "cell", "source", "target", "state", "op", "label", "color"}]}``; ``state`` is
+    [{"index", "name", "display_name", "cell", "source", "target", "state", "op", "label", "color", "dash"}]}``
+    (``display_name``: :func:`display_edge_name`); ``state`` is
     ``discretized``, ``current``, ``open`` or ``pruned``; ``color`` is the op's colour for decided
-    edges (:func:`op_color`). Node ids are ``"<cell>:<node>"``; node labels are plotly text (DARTS
-    inputs ``c<sub>k-2</sub>``, ``c<sub>k-1</sub>``); cells are stacked vertically (normal above reduce).
+    edges (:func:`op_color`, line style :func:`op_dash`). Node ids are ``"<cell>:<node>"``; node labels
+    are :func:`node_label` as plotly text; cells are stacked vertically (normal above reduce).
     """
     names = list(edge_names)
     chosen = list(chosen)
@@ -255,10 +306,7 @@ def supernet_cell_info(edge_names: Any, chosen: Any, current: int | None = None,
         ids = sorted({t for c, t, _ in parsed if c == cell} | {s for c, _, s in parsed if c == cell})
         darts_like = bool(cell)  # DARTS cells have two input nodes (0, 1)
         for k in ids:
-            if darts_like:
-                label = {0: "c<sub>k-2</sub>", 1: "c<sub>k-1</sub>"}.get(k, str(k))
-            else:
-                label = {0: "in", ids[-1]: "out"}.get(k, str(k))
+            label = node_label(k, darts_like, ids[-1])
             x, y = _node_position(k, ids, darts_like, -CELL_HEIGHT * ci)
             nodes.append({"id": f"{cell}:{k}", "cell": cell, "node": k, "label": label, "x": x, "y": y})
     for i, ((cell, target, source), name) in enumerate(zip(parsed, names)):
@@ -271,8 +319,9 @@ def supernet_cell_info(edge_names: Any, chosen: Any, current: int | None = None,
                 label, color = op, op_color(op)
             else:
                 label, color = ("mixed" if counts[i] is None else f"mixed ({counts[i]} ops)"), OPEN_COLOR
-        edges.append({"index": i, "name": name, "cell": cell, "source": f"{cell}:{source}", "target": f"{cell}:{target}",
-                      "state": state, "op": op, "label": label, "color": color})
+        edges.append({"index": i, "name": name, "display_name": display_edge_name(name), "cell": cell,
+                      "source": f"{cell}:{source}", "target": f"{cell}:{target}", "state": state, "op": op,
+                      "label": label, "color": color, "dash": op_dash(op) if op is not None and state != "pruned" else "dot"})
     return {"cells": cells, "nodes": nodes, "edges": edges}
 
 
@@ -316,12 +365,15 @@ def place_edge_labels(segments: list[tuple[tuple[float, float], tuple[float, flo
                          for (x0, y0), (x1, y1), text in segments], circles, font_size)
 
 
-def supernet_cell_figure(info: dict[str, Any], title: str | None = None):
+def supernet_cell_figure(info: dict[str, Any], title: str | None = None, width: int | None = None,
+                         unit_px: float | None = None):
     """Plotly diagram of :func:`supernet_cell_info` (straight edges between nodes in convex
-    position): decided edges solid in their op's colour, the edge just decided thick with a red
-    halo, undecided edges grey and dotted ("mixed"), edges removed by topology selection faint and
-    dotted. Small cells (NAS-Bench-201) write every edge's op on it; DARTS cells write only the
-    edge just decided and name the ops in the legend (hover shows every edge)."""
+    position): decided edges in their op's colour and line style (:data:`OP_STYLES`), the edge
+    just decided thick with a wide grey halo and a bold label, undecided edges grey and dotted
+    ("mixed"), edges removed by topology selection faint and dotted. Small cells (NAS-Bench-201)
+    write every edge's op on it; DARTS cells write the decided edges' short op names
+    (:data:`SHORT_OP_NAMES`) and the just-decided edge's full name (hover shows every edge).
+    ``width`` (pixels) and ``unit_px`` (pixels per layout unit, vertically) size the drawing."""
     import plotly.graph_objects as go
 
     pos = {n["id"]: (n["x"], n["y"]) for n in info["nodes"]}
@@ -333,8 +385,8 @@ def supernet_cell_figure(info: dict[str, Any], title: str | None = None):
     x_range = (min(xs) - 0.45, max(xs) + 0.45)
     y_range = (min(ys) - 0.45, max(ys) + (0.7 if darts_like else 0.35))
     margin = dict(l=10, r=10, t=60 if title else 20, b=10)
-    width = 760 if darts_like else 640
-    height = int((y_range[1] - y_range[0]) * (120 if darts_like else 125)) + margin["t"] + margin["b"] + 40
+    width = width or (760 if darts_like else 640)
+    height = int((y_range[1] - y_range[0]) * (unit_px or (120 if darts_like else 125))) + margin["t"] + margin["b"] + 40
     sx = (width - margin["l"] - margin["r"]) / (x_range[1] - x_range[0])
     sy = (height - margin["t"] - margin["b"] - 40) / (y_range[1] - y_range[0])
 
@@ -354,34 +406,38 @@ def supernet_cell_figure(info: dict[str, Any], title: str | None = None):
         legend = {"open": "undecided (mixed ops)", "pruned": "pruned (topology selection)"}.get(group, group)
         width_px = {"current": 5, "discretized": 3.5, "open": 2, "pruned": 1.5}[e["state"]]
         fig.add_trace(go.Scatter(x=[x0, x1], y=[y0, y1], mode="lines",
-                                 line=dict(color=e["color"], width=width_px,
-                                           dash="dot" if e["state"] in ("open", "pruned") else "solid"),
+                                 line=dict(color=e["color"], width=width_px, dash=e["dash"]),
                                  name=legend, legendgroup=group, showlegend=group not in shown,
-                                 meta=e["state"], hovertext=f'edge {e["name"]}: {e["label"]}', hoverinfo="text"))
+                                 meta=e["state"], hovertext=f'edge {e["display_name"]}: {e["label"]}', hoverinfo="text"))
         shown.add(group)
         if e["state"] != "pruned":  # arrow head at the target, stopping at its circle
             fig.add_annotation(x=x1, y=y1, ax=x0 + 0.8 * (x1 - x0), ay=y0 + 0.8 * (y1 - y0), xref="x", yref="y",
                                axref="x", ayref="y", showarrow=True, arrowhead=3, arrowsize=1.1, arrowwidth=1.5,
                                arrowcolor=e["color"], standoff=radius, text="")
-    labelled = [e for e in order if label_all or e["state"] == "current"]
-    spots = place_edge_labels([(to_px(*pos[e["source"]]), to_px(*pos[e["target"]]), e["label"]) for e in labelled],
-                              [(*to_px(n["x"], n["y"]), radius + 2) for n in info["nodes"]])
-    for e, (px, py) in zip(labelled, spots):
-        text = f"<b>{html.escape(e['label'])}</b>" if e["state"] == "current" else html.escape(e["label"])
+    # the edge just decided is placed first (it gets the best spot), then the decided ones
+    labelled = sorted((e for e in order if label_all or e["state"] in ("current", "discretized")),
+                      key=lambda e: e["state"] != "current")
+    texts = [e["label"] if label_all or e["state"] == "current" else SHORT_OP_NAMES.get(e["op"], e["label"])
+             for e in labelled]
+    spots = place_edge_labels([(to_px(*pos[e["source"]]), to_px(*pos[e["target"]]), t) for e, t in zip(labelled, texts)],
+                              [(*to_px(n["x"], n["y"]), radius + 2) for n in info["nodes"]],
+                              font_size=11 if label_all else 10)
+    for e, label, (px, py) in zip(labelled, texts, spots):
+        text = f"<b>{html.escape(label)}</b>" if e["state"] == "current" else html.escape(label)
         fig.add_annotation(x=x_range[0] + px / sx, y=y_range[1] - py / sy, text=text, showarrow=False,
-                           font=dict(color=e["color"] if e["state"] != "open" else "#707070", size=11),
+                           font=dict(color=e["color"] if e["state"] != "open" else "#707070",
+                                     size=11 if label_all or e["state"] == "current" else 10),
                            bgcolor="rgba(255,255,255,0.9)")
     fig.add_trace(go.Scatter(x=[n["x"] for n in info["nodes"]], y=[n["y"] for n in info["nodes"]],
                              mode="markers+text", text=[n["label"] for n in info["nodes"]], showlegend=False,
                              textfont=dict(size=12), marker=dict(size=2 * radius, color="#e3f2fd",
                                                                  line=dict(color="#555", width=1)),
-                             hovertext=[f"node {n['node']}" + (f" ({n['label']})" if n["label"] != str(n["node"]) else "")
-                                        for n in info["nodes"]], hoverinfo="text"))
+                             hovertext=[f"node {n['label']}" for n in info["nodes"]], hoverinfo="text"))
     for ci, cell in enumerate(info["cells"]):
         if cell:
             fig.add_annotation(x=x_range[0] + 0.05, y=-CELL_HEIGHT * ci + 1.2, xanchor="left", showarrow=False,
-                               text=f"<b>{cell} cell</b>   edge i&lt;-j joins node j to node i; node 0 = c<sub>k-2</sub>, "
-                                    f"node 1 = c<sub>k-1</sub>", font=dict(size=12))
+                               text=f"<b>{cell} cell</b>   inputs c<sub>k-2</sub>, c<sub>k-1</sub>; intermediate "
+                                    "nodes 0-3 (as in the genotype drawing)", font=dict(size=12))
     fig.update_layout(title=title, width=width, height=height, plot_bgcolor="white", margin=margin,
                       xaxis=dict(visible=False, range=list(x_range), fixedrange=True),
                       yaxis=dict(visible=False, range=list(y_range), fixedrange=True),

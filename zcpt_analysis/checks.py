@@ -20,7 +20,7 @@ import typing
 from dataclasses import dataclass
 from typing import Annotated, Any, Callable, Iterable, Mapping, Optional, TypeVar
 
-from .errors import UnknownNameError, ZcptError
+from .errors import UnknownNameError, ZcptError, short_repr
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -43,6 +43,9 @@ class Range:
         return True
 
     def __str__(self) -> str:
+        """``"at least 1"``, ``"in [0, 1)"``, ...; ``""`` when unbounded."""
+        if self.low is None and self.high is None:
+            return ""
         if self.high is None:
             return f"{'greater than' if self.low_open else 'at least'} {_num(self.low)}"
         if self.low is None:
@@ -71,12 +74,15 @@ def _num(value: Optional[float]) -> str:
 # ----------------------------------------------------------------------------- single values
 def check_range(name: str, value: Any, valid: Range, integer: bool = False) -> Any:
     """``value`` if it is a number (an integer if ``integer``) within ``valid``, else a clear error."""
-    kind = "an integer" if integer else "a number"
+    kind = "an integer" if integer else "a finite number"
     number = numbers.Integral if integer else numbers.Real
+    bounds = f" {valid}" if str(valid) else ""
     if isinstance(value, bool) or not isinstance(value, number):
-        raise ZcptError(f"{name} must be {kind} {valid}, got {value!r}")
-    if not math.isfinite(value) or not valid.contains(value):
-        raise ZcptError(f"{name} must be {valid}, got {value!r}")
+        raise ZcptError(f"{name} must be {kind}{bounds}, got {short_repr(value)}")
+    if not math.isfinite(value):
+        raise ZcptError(f"{name} must be {kind}{bounds}, got {short_repr(value)}")
+    if not valid.contains(value):
+        raise ZcptError(f"{name} must be {valid}, got {short_repr(value)}")
     return value
 
 

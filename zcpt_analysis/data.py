@@ -10,6 +10,7 @@ normalisation; no cutout).
 from __future__ import annotations
 
 import pickle
+import zipfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Iterator, Literal, Optional
@@ -18,7 +19,7 @@ import numpy as np
 import torch
 
 from .datadir import data_file
-from .errors import DataUnavailableError, MissingFileError, UnknownNameError
+from .errors import DamagedFileError, DataUnavailableError, MissingFileError, UnknownNameError
 from pydantic import field_validator, model_validator
 
 from .checks import check_device
@@ -131,6 +132,30 @@ class ImageSet:
         return (x.float() / 255.0 - mean) / std
 
 
+def checked(images: ImageSet, where: str) -> ImageSet:
+    """``images`` once they are checked, as loaded from ``where``: raw uint8 images of shape
+    ``(N, 3, R, R)`` with the dataset's resolution ``R`` (32, ImageNet16: 16), ``N > 0``, and ``N``
+    integer labels in ``0..num_classes-1``; a :class:`DamagedFileError` names ``where`` and what is
+    wrong (a wrong shape or label would change a search silently, or fail deep inside a proxy)."""
+    resolution = _STATS[images.name][3]
+    shape = tuple(images.images.shape)
+    if images.images.dtype != torch.uint8:
+        raise DamagedFileError(f"{where}: images must be uint8 pixels, found {images.images.dtype}")
+    if len(shape) != 4 or shape[0] == 0 or shape[1:] != (3, resolution, resolution):
+        raise DamagedFileError(f"{where}: images must have the shape (N, 3, {resolution}, {resolution}) of "
+                               f"{images.name} (N > 0), found {shape}")
+    labels = images.labels
+    if labels.dim() != 1 or labels.shape[0] != shape[0] or labels.dtype.is_floating_point or labels.dtype == torch.bool:
+        raise DamagedFileError(f"{where}: there must be one integer label per image ({shape[0]}), found "
+                               f"{tuple(labels.shape)} labels of type {labels.dtype}")
+    bad = (labels < 0) | (labels >= images.num_classes)
+    if bool(bad.any()):
+        raise DamagedFileError(f"{where}: labels must be in 0..{images.num_classes - 1} ({images.name} has "
+                               f"{images.num_classes} classes), found {int(bad.sum())} outside (e.g. "
+                               f"{int(labels[bad][0])})")
+    return replace(images, labels=labels.to(torch.int64))
+
+
 def search_split(images: ImageSet, train_portion: float = 0.5) -> tuple[ImageSet, ImageSet]:
     """DARTS-PT's search-time split: the first ``train_portion`` of the training set for the search
     (proxy inputs / weight updates), the rest for validation (alpha updates / accuracy)."""
@@ -148,16 +173,29 @@ def load_sample(split: str = "train", path: str | Path | None = None) -> ImageSe
     ``split="all"`` joins both (550 distinct images).
     """
     path = Path(path) if path is not None else data_file("images", "cifar10_sample.npz")
-    with np.load(path) as npz:
-        parts = {"train": [("x_train", "y_train")], "test": [("x_test", "y_test")],
-                 "all": [("x_train", "y_train"), ("x_test", "y_test")]}
-        if split not in parts:
-            raise UnknownNameError("sample split", split, parts)
-        x = np.concatenate([npz[k] for k, _ in parts[split]])
-        y = np.concatenate([npz[k] for _, k in parts[split]])
+    parts = {"train": [("x_train", "y_train")], "test": [("x_test", "y_test")],
+             "all": [("x_train", "y_train"), ("x_test", "y_test")]}
+    if split not in parts:
+        raise UnknownNameError("sample split", split, parts)
+    keys = [k for pair in parts[split] for k in pair]
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            missing = [k for k in keys if k not in npz.files]
+            if missing:
+                raise DamagedFileError(f"{path}: the image sample lacks the array(s) {', '.join(missing)} (it needs "
+                                       "x_train, y_train, x_test, y_test)")
+            xs = [npz[k] for k, _ in parts[split]]
+            ys = [npz[k] for _, k in parts[split]]
+            x, y = np.concatenate(xs), np.concatenate(ys)
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:  # not a .npz, cut short, mismatched shapes
+        raise DamagedFileError(f"{path} is not a readable image sample ({type(exc).__name__}: "
+                               f"{(str(exc).splitlines() or [''])[0][:200]})") from None
+    if x.dtype != np.uint8 or not np.issubdtype(y.dtype, np.integer):
+        raise DamagedFileError(f"{path}: the sample must hold uint8 images and integer labels, found {x.dtype} images "
+                               f"and {y.dtype} labels")
     mean, std, classes, _, pad = _STATS["cifar10"]
-    return ImageSet("cifar10", torch.from_numpy(np.ascontiguousarray(x)).to(torch.uint8),
-                    torch.from_numpy(y.astype(np.int64)), classes, mean, std, pad, f"sample:{path.name}:{split}")
+    return checked(ImageSet("cifar10", torch.from_numpy(np.ascontiguousarray(x)), torch.from_numpy(y.astype(np.int64)),
+                            classes, mean, std, pad, f"sample:{path.name}:{split}"), str(path))
 
 
 def load_png_samples(dataset: str = "cifar10", folder: str | Path | None = None) -> ImageSet:
@@ -171,10 +209,25 @@ def load_png_samples(dataset: str = "cifar10", folder: str | Path | None = None)
     files = sorted(folder.glob(f"{dataset}_*_*.png"))
     if not files:
         raise MissingFileError(f"no {dataset}_NN_LABEL.png files in {folder}")
-    images = torch.stack([torch.from_numpy(np.array(Image.open(f).convert("RGB"))).permute(2, 0, 1) for f in files])
-    labels = torch.tensor([int(f.stem.split("_")[-1]) for f in files])
+    pixels, labels = [], []
+    for f in files:
+        label = f.stem.split("_")[-1]
+        if not label.isdigit():
+            raise DamagedFileError(f"{f}: the label in the file name must be a class number ({dataset}_NN_LABEL.png), "
+                                   f"found {label!r}")
+        try:
+            with Image.open(f) as image:
+                pixels.append(np.array(image.convert("RGB")))
+        except (OSError, ValueError) as exc:
+            raise DamagedFileError(f"{f} is not a readable PNG image ({type(exc).__name__})") from None
+        labels.append(int(label))
+        if pixels[-1].shape != pixels[0].shape:
+            raise DamagedFileError(f"{f}: all images must have the same size, found {pixels[-1].shape[:2]} after "
+                                   f"{pixels[0].shape[:2]}")
+    images = torch.from_numpy(np.stack(pixels)).permute(0, 3, 1, 2).contiguous()
     mean, std, classes, _, pad = _STATS[dataset]
-    return ImageSet(dataset, images, labels, classes, mean, std, pad, f"png:{folder}")
+    return checked(ImageSet(dataset, images, torch.tensor(labels), classes, mean, std, pad, f"png:{folder}"),
+                   f"the PNG images in {folder}")
 
 
 def load_synthetic(n: int = 512, num_classes: int = 10, shape: tuple[int, int, int] = (3, 32, 32),
@@ -213,7 +266,8 @@ def load_torchvision(dataset: str, root: str | Path, train: bool = True, downloa
         images = torch.from_numpy(np.ascontiguousarray(ds.data.transpose(0, 3, 1, 2)))
         labels = torch.tensor(ds.targets, dtype=torch.int64)
     mean, std, classes, _, pad = _STATS[dataset]
-    return ImageSet(dataset, images, labels, classes, mean, std, pad, f"torchvision:{root}:{'train' if train else 'test'}")
+    return checked(ImageSet(dataset, images, labels, classes, mean, std, pad,
+                            f"torchvision:{root}:{'train' if train else 'test'}"), f"the {dataset} files in {root}")
 
 
 def load_imagenet16(root: str | Path, train: bool = True, num_classes: int = 120) -> ImageSet:
@@ -227,15 +281,24 @@ def load_imagenet16(root: str | Path, train: bool = True, num_classes: int = 120
                                "(https://github.com/D-X-Y/NAS-Bench-201) and pass its folder with --data-root")
     xs, ys = [], []
     for n in names:
-        with open(root / n, "rb") as fh:
-            entry = pickle.load(fh, encoding="latin1")
-        xs.append(np.asarray(entry["data"], dtype=np.uint8).reshape(-1, 3, 16, 16))
-        ys.append(np.asarray(entry["labels"], dtype=np.int64))
+        try:
+            with open(root / n, "rb") as fh:
+                entry = pickle.load(fh, encoding="latin1")
+            data, labels = np.asarray(entry["data"]), np.asarray(entry["labels"])
+            if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3 * 16 * 16 or len(labels) != len(data):
+                raise ValueError(f"expected uint8 data of shape (N, 768) and N labels, found {data.dtype} "
+                                 f"{data.shape} and {len(labels)} labels")
+        except (OSError, EOFError, pickle.UnpicklingError, KeyError, TypeError, ValueError) as exc:
+            raise DamagedFileError(f"{root / n} is not an ImageNet16 pickle ({type(exc).__name__}: "
+                                   f"{(str(exc).splitlines() or [''])[0][:200]})") from None
+        xs.append(data.reshape(-1, 3, 16, 16))
+        ys.append(labels.astype(np.int64))
     x, y = np.concatenate(xs), np.concatenate(ys)
     keep = (y >= 1) & (y <= num_classes)  # labels are 1-based; keep the first `num_classes` classes
     mean, std, _, _, pad = _STATS["imagenet16-120"]
-    return ImageSet("imagenet16-120", torch.from_numpy(x[keep]), torch.from_numpy(y[keep] - 1), num_classes, mean, std,
-                    pad, f"imagenet16:{root}:{'train' if train else 'val'}")
+    return checked(ImageSet("imagenet16-120", torch.from_numpy(x[keep]), torch.from_numpy(y[keep] - 1), num_classes,
+                            mean, std, pad, f"imagenet16:{root}:{'train' if train else 'val'}"),
+                   f"the ImageNet16 pickles in {root}")
 
 
 def load_images(dataset: str = "cifar10", source: str = "auto", root: str | Path | None = None,
@@ -271,6 +334,16 @@ def load_images(dataset: str = "cifar10", source: str = "auto", root: str | Path
 
 
 # ----------------------------------------------------------------------------- sampling
+def to_device(t: torch.Tensor, device: str | torch.device) -> torch.Tensor:
+    """``t`` on ``device``. From the CPU to CUDA through pinned memory, without blocking: a plain
+    ``.to("cuda")`` from pageable memory makes the host wait for the GPU (a synchronisation per
+    minibatch, so the host cannot queue the next step while the GPU computes)."""
+    device = torch.device(device)
+    if device.type == "cuda" and t.device.type == "cpu":
+        return t.pin_memory().to(device, non_blocking=True)
+    return t.to(device)
+
+
 def augment(x: torch.Tensor, padding: int, generator: torch.Generator) -> torch.Tensor:
     """The standard CIFAR augmentation, on raw (or already normalised) images: random crop back
     to the same size from the image zero-padded by ``padding`` pixels, then a horizontal flip with
@@ -280,11 +353,11 @@ def augment(x: torch.Tensor, padding: int, generator: torch.Generator) -> torch.
     if padding > 0:
         offsets = torch.randint(0, 2 * padding + 1, (n, 2), generator=generator)
         padded = torch.nn.functional.pad(x, (padding, padding, padding, padding)).permute(0, 2, 3, 1)
-        rows = (offsets[:, :1] + torch.arange(h)).to(x.device)
-        cols = (offsets[:, 1:] + torch.arange(w)).to(x.device)
+        rows = to_device(offsets[:, :1] + torch.arange(h), x.device)
+        cols = to_device(offsets[:, 1:] + torch.arange(w), x.device)
         x = padded[torch.arange(n, device=x.device)[:, None, None], rows[:, :, None], cols[:, None, :]]
         x = x.permute(0, 3, 1, 2).contiguous()  # NCHW memory, as the networks expect
-    flip = (torch.rand(n, generator=generator) < 0.5).to(x.device)
+    flip = to_device(torch.rand(n, generator=generator) < 0.5, x.device)
     return torch.where(flip.view(-1, 1, 1, 1), x.flip(-1), x)
 
 
@@ -315,7 +388,7 @@ class MinibatchSampler:
         if self.augment and self.images.crop_padding > 0:
             x = augment(x, self.images.crop_padding, self.generator)
         x = self.images.normalize(x)
-        return x.to(self.device), self.images.labels[idx].to(self.device)
+        return to_device(x, self.device), to_device(self.images.labels[idx], self.device)
 
     def batches(self, n: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         """``n`` successive minibatches."""

@@ -5,7 +5,17 @@ print its message (which always says what was wrong and what would be valid) wit
 """
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Any, Iterable
+
+MESSAGE_VALUE_LIMIT = 80
+"""How many characters of a bad value an error message quotes (a message stays one short line)."""
+
+
+def short_repr(value: Any, limit: int = MESSAGE_VALUE_LIMIT) -> str:
+    """``repr(value)``, cut to ``limit`` characters with the full length said (``'aaaa...' (3000000
+    characters)``), so that no bad value makes an error message long."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
 
 
 def _plural(noun: str) -> str:
@@ -28,7 +38,7 @@ class UnknownNameError(ZcptError, KeyError):
 
     def __init__(self, kind: str, name: object, valid: Iterable[object]):
         self.kind, self.name, self.valid = kind, name, tuple(valid)
-        super().__init__(f"unknown {kind} {name!r}; valid {_plural(kind)}: {', '.join(map(str, self.valid))}")
+        super().__init__(f"unknown {kind} {short_repr(name)}; valid {_plural(kind)}: {', '.join(map(str, self.valid))}")
 
     def __str__(self) -> str:  # KeyError would quote the message
         return self.args[0]

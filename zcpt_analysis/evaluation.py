@@ -46,25 +46,28 @@ def evaluate(model: nn.Module, batches: Iterable[tuple[torch.Tensor, torch.Tenso
     was_training = model.training
     saved = _bn_buffers(model) if bn_mode == "train" else []
     model.train(bn_mode == "train")
-    correct = correct5 = total = 0
-    loss_sum = 0.0
+    total = 0
+    sums: Optional[torch.Tensor] = None  # loss (float64: the roundings of Python floats), correct, correct top-5
     classes = None
     try:
         with torch.no_grad():
-            for x, y in batches:
+            for x, y in batches:  # accumulated on the device: no host synchronisation per batch
                 logits = model(x)
-                loss_sum += float(F.cross_entropy(logits, y, reduction="sum"))
-                correct += int((logits.argmax(1) == y).sum())
+                if sums is None:
+                    sums = torch.zeros(3, dtype=torch.float64, device=logits.device)
+                sums[0] += F.cross_entropy(logits, y, reduction="sum").double()
+                sums[1] += (logits.argmax(1) == y).sum()
                 classes = logits.shape[1]
                 if classes >= 5:
-                    correct5 += int((logits.topk(5, dim=1).indices == y[:, None]).any(dim=1).sum())
+                    sums[2] += (logits.topk(5, dim=1).indices == y[:, None]).any(dim=1).sum()
                 total += int(y.numel())
     finally:
         for m, buffers in saved:
             for k, v in buffers.items():
                 getattr(m, k).copy_(v)
         model.train(was_training)
-    if total == 0:
+    if total == 0 or sums is None:
         raise ZcptError("evaluation saw no images")
-    return EvalResult(100.0 * correct / total, loss_sum / total, total,
-                      100.0 * correct5 / total if classes is not None and classes >= 5 else None)
+    loss_sum, correct, correct5 = sums.tolist()
+    return EvalResult(100.0 * int(correct) / total, loss_sum / total, total,
+                      100.0 * int(correct5) / total if classes is not None and classes >= 5 else None)

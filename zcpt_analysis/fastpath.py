@@ -99,10 +99,13 @@ def _identity_bn_scale(bn: _BatchNorm) -> float:
 def bn_fold_scale(bn: nn.Module, like: torch.Tensor) -> Optional[float]:
     """``a`` if ``bn`` (applied to tensors like ``like``) is exactly ``x -> x * a``, else ``None``.
 
-    Requires eval mode, running mean 0 and variance 1, affine weight 1 and bias 0, no hooks, and
-    :func:`fold_is_exact` on ``like``'s device and dtype. The statistics are checked on every call
+    Requires a CPU tensor (on a GPU the checks would sync with the host per BN), eval mode, running
+    mean 0 and variance 1, affine weight 1 and bias 0, no hooks, and :func:`fold_is_exact` on
+    ``like``'s device and dtype. The statistics are checked on every call
     (BatchNorm updates them in its kernel, without bumping the tensors' version counters).
     """
+    if like.device.type != "cpu":  # the statistics checks below would sync the GPU with the host per BN
+        return None
     if not isinstance(bn, _BatchNorm) or bn.training or bn.running_mean is None or bn._forward_hooks \
             or bn._forward_pre_hooks:
         return None

@@ -28,15 +28,19 @@ import json
 import types
 import typing
 from dataclasses import dataclass
-from typing import Any, Callable, ClassVar, Iterator, Optional, Sequence
+from typing import Annotated, Any, Callable, ClassVar, Iterator, Optional, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.fields import FieldInfo
 
-from .errors import ZcptError
+from .errors import ZcptError, short_repr
 
 REQUIRED: Any = ...
 """The default of a field that has none (pydantic's ``...``)."""
+MAX_SEED = 2**32 - 1
+Seed = Annotated[int, Field(ge=0, le=MAX_SEED)]
+"""A random seed: an integer in 0..2**32-1 (what NumPy accepts; torch would fail late, after the
+data is loaded, on a seed beyond 64 bits)."""
 
 
 @dataclass(frozen=True)
@@ -122,20 +126,20 @@ def explain(exc: ValidationError, model: type) -> ZcptError:
             parent = _settings_type(parent.model_fields[part].annotation) if part in getattr(
                 parent, "model_fields", {}) else parent
         valid = ", ".join(getattr(parent, "model_fields", {}))
-        return error(f"unknown {getattr(parent, '__name__', 'settings')} field {name!r}; valid: {valid}")
+        return error(f"unknown {getattr(parent, '__name__', 'settings')} field {short_repr(name)}; valid: {valid}")
     if kind == "missing":
         return error(f"{name} is required")
     if kind == "literal_error":
-        return error(f"{name} must be one of {err['ctx']['expected'].replace(chr(39), '')}, got {value!r}")
+        return error(f"{name} must be one of {err['ctx']['expected'].replace(chr(39), '')}, got {short_repr(value)}")
     valid = _range_text(_field_at(model, loc))
     if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than") and valid:
-        return error(f"{name} must be {valid}, got {value!r}")
+        return error(f"{name} must be {valid}, got {short_repr(value)}")
     if kind.startswith("int_"):
-        return error(f"{name} must be an integer{' ' + valid if valid else ''}, got {value!r}")
+        return error(f"{name} must be an integer{' ' + valid if valid else ''}, got {short_repr(value)}")
     what = _EXPECTED.get(kind.split("_")[0])
     if what is not None:
-        return error(f"{name} must be {what}, got {value!r}")
-    return error(f"{name}: {err['msg']}, got {value!r}")
+        return error(f"{name} must be {what}, got {short_repr(value)}")
+    return error(f"{name}: {err['msg']}, got {short_repr(value)}")
 
 
 _EXPECTED = {"float": "a number", "bool": "true or false", "string": "text", "dict": "a mapping", "tuple": "a list",
@@ -220,17 +224,25 @@ def parse_key_value(item: str, what: str = "option") -> tuple[str, Any]:
     key, sep, value = str(item).partition("=")
     key = key.strip()
     if not sep or not key:
-        raise ZcptError(f"{what} must look like KEY=VALUE, got {item!r}")
+        raise ZcptError(f"{what} must look like KEY=VALUE, got {short_repr(item)}")
     try:
         return key, json.loads(value)
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):  # not JSON (or JSON nested too deep, an integer too long): text
         word = value.strip().lower()
         return key, _WORDS[word] if word in _WORDS else value
 
 
 def key_values(items: Optional[Sequence[str]], what: str = "option") -> dict[str, Any]:
-    """``["C=8", "mode=train"]`` -> ``{"C": 8, "mode": "train"}`` (see :func:`parse_key_value`)."""
-    return dict(parse_key_value(item, what) for item in items or [])
+    """``["C=8", "mode=train"]`` -> ``{"C": 8, "mode": "train"}`` (see :func:`parse_key_value`); a
+    key given twice is an error (which value was meant?)."""
+    out: dict[str, Any] = {}
+    for item in items or []:
+        key, value = parse_key_value(item, what)
+        if key in out:
+            raise ZcptError(f"{what} {key} is given twice ({format_key_value(key, out[key])[:60]} and "
+                            f"{format_key_value(key, value)[:60]}); give each key once")
+        out[key] = value
+    return out
 
 
 def format_key_value(key: str, value: Any) -> str:

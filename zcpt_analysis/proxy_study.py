@@ -39,7 +39,7 @@ from scipy import stats
 
 from .bench.benchmark import BenchField
 from .errors import ZcptError
-from .options import Result, opt
+from .options import Result, Seed, opt
 from .proxies import get_proxy, parse_proxy_variant, rank_average
 from .proxies.published import NB201_DATASETS, published_for
 from .runtime import resolve_device
@@ -68,7 +68,7 @@ class ProxyStudySettings(BenchField):
                          "needs pairs)", ge=3)
     batch_size: int = opt(64, "--batch-size", help="minibatch size (at most 400, the shared sample)", ge=1,
                           le=SAMPLE_IMAGES)
-    seed: int = opt(0, "--seed", help="seed of the sample, weights and minibatch")
+    seed: Seed = opt(0, "--seed", help="seed of the sample, weights and minibatch")
     proxies: tuple[str, ...] = opt(DEFAULT_PROXIES, "--proxies", metavar="PROXY",
                                    help="proxies name[:key=value...] (default: every proxy and the published variants)")
     ensembles: tuple[str, ...] = opt(DEFAULT_ENSEMBLES, "--ensembles", metavar="A,B,...",

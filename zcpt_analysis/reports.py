@@ -268,6 +268,7 @@ def run_reports(names: Optional[Sequence[str]] = None, preset: str = "smoke", ou
     if not out.is_absolute():
         out = Path.cwd() / out
     params = {"preset": preset, **dict(parameters or {})}
+    check_parameters(params, names, folder)
     started_at = _dt.datetime.now().astimezone()
     t0 = time.perf_counter()
     runs: list[NotebookRun] = []
@@ -290,6 +291,22 @@ def run_reports(names: Optional[Sequence[str]] = None, preset: str = "smoke", ou
     log(f"{len(runs) - len(failed)}/{len(runs)} notebook(s) ok in {total:.1f} s; index: {out / 'index.html'}"
         + (f"; failed: {', '.join(failed)}" if failed else ""))
     return runs
+
+
+def check_parameters(parameters: Mapping[str, Any], names: Sequence[str], folder: str | Path) -> None:
+    """Check ``parameters`` against the types of the parameters notebooks ``names`` declare
+    (:data:`~zcpt_analysis.experiments.notebook.PARAMETER_TYPES`), before any notebook runs."""
+    from .experiments.notebook import check_parameter
+
+    declared_by: dict[str, list[str]] = {}
+    for name in names:
+        for key in notebook_parameters(Path(folder) / f"{name}.ipynb"):
+            declared_by.setdefault(key, []).append(name)
+    for key, value in parameters.items():
+        if key in declared_by:
+            users = declared_by[key]
+            more = f" and {len(users) - 3} more" if len(users) > 3 else ""
+            check_parameter(key, value, ", ".join(users[:3]) + more)
 
 
 def index_info(runs: Sequence[NotebookRun], preset: str, parameters: Mapping[str, Any], started: _dt.datetime,

@@ -13,18 +13,20 @@ DEVICE_CHOICES = ("auto", "cpu", "cuda")
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """Turn ``auto|cpu|cuda|cuda:N`` into a :class:`torch.device` (``auto`` = CUDA when available)."""
+    """Turn ``auto|cpu|cuda|cuda:N`` into a :class:`torch.device` (``auto`` = CUDA when available).
+    A CUDA device turns cuDNN's TF32 convolutions off (process-wide): fp32 means fp32, as on the CPU."""
     if isinstance(device, torch.device):
         return device
     name = str(device).lower()
     if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        name = "cuda" if torch.cuda.is_available() else "cpu"
     if name == "cpu":
         return torch.device("cpu")
     if name == "cuda" or name.startswith("cuda:"):
         if not torch.cuda.is_available():
             raise ZcptError(f"device {device!r} needs CUDA, but no CUDA device is available here; valid devices "
                             "here: auto, cpu")
+        torch.backends.cudnn.allow_tf32 = False  # torch's default is True: 10-bit mantissas flip nwot codes
         return torch.device(name)
     raise UnknownNameError("device", device, DEVICE_CHOICES)
 

@@ -39,11 +39,11 @@ from torch import nn
 from pydantic import Field, ValidationInfo, computed_field, field_validator, model_validator
 
 from .checks import Range, check_range
-from .data import DataFields, ImageSet, augment, load_images
+from .data import DataFields, ImageSet, augment, load_images, to_device
 from .errors import DamagedFileError, StateError, UnknownNameError, ZcptError
 from .evaluation import evaluate
 from .files import atomic_torch_save, ensure_dir, load_checkpoint
-from .options import Result, identity_fields, opt, plain
+from .options import Result, identity_fields, Seed, opt, plain
 from .runtime import resolve_device, seed_everything
 from .spaces.darts import SETTINGS, build_network, count_parameters
 from .spaces.genotypes import Genotype, GenotypeLike, parse_genotype
@@ -85,7 +85,7 @@ class TrainConfig(DataFields):
     auxiliary: bool = opt(True, "--no-auxiliary", help="train without the auxiliary head")
     auxiliary_weight: float = plain(0.4, ge=0)
     grad_clip: float = plain(5.0, gt=0)
-    seed: int = opt(0, "--seed", help="seed of the weights and the data order")
+    seed: Seed = opt(0, "--seed", help="seed of the weights and the data order")
     C: Optional[int] = opt(None, "--C", help="override the setting's initial channels", ge=1)
     layers: Optional[int] = opt(None, "--layers", help="override the setting's number of cells", ge=3)
     train_limit: Optional[int] = opt(None, "--train-limit", ge=1,
@@ -158,8 +158,9 @@ class AugmentedBatches:
         return torch.randperm(len(self), generator=self.generator)
 
     def batch(self, idx: torch.Tensor, train: bool) -> tuple[torch.Tensor, torch.Tensor]:
-        x = self.images[idx.to(self.device)].float()
-        y = self.labels[idx.to(self.device)]
+        idx = to_device(idx, self.device)
+        x = self.images[idx].float()
+        y = self.labels[idx]
         if not train:
             return self.normalize(x), y
         n, _, h, w = x.shape
@@ -173,7 +174,7 @@ class AugmentedBatches:
             in_y = (ys[None, :] >= (cy - half).clamp(0, h)[:, None]) & (ys[None, :] < (cy + half).clamp(0, h)[:, None])
             in_x = (xs[None, :] >= (cx - half).clamp(0, w)[:, None]) & (xs[None, :] < (cx + half).clamp(0, w)[:, None])
             keep = ~(in_y[:, :, None] & in_x[:, None, :])
-            x = x * keep.to(self.device, x.dtype)[:, None]
+            x = x * to_device(keep, self.device).to(x.dtype)[:, None]
         return x, y
 
     def test_batches(self, batch_size: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:

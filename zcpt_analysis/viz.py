@@ -20,13 +20,24 @@ import math
 from typing import Any
 
 from .cell_diagrams import (CELL_HEIGHT, CURRENT_HALO, LABEL_ALL_EDGES_UP_TO, LABEL_SPOTS,  # noqa: F401 (re-exported)
-                            NB201_OP_COLORS, OP_COLORS, OPEN_COLOR, PRUNED_COLOR, cell_diagram_info, cell_figure,
+                            NB201_OP_COLORS, OKABE_ITO, OP_COLORS, OP_STYLES, OPEN_COLOR, PRUNED_COLOR, SHORT_OP_NAMES,
+                            cell_diagram_info, cell_figure, display_edge_name, node_label, op_dash,
                             cell_svg, genotype_svg, op_color, place_edge_labels, place_labels, supernet_cell_figure,
                             supernet_cell_info)
 
 
 
 # ============================================================================= notebook rendering
+FIGURE_CONFIG: dict[str, Any] = {
+    "responsive": True, "displaylogo": False, "showSendToCloud": False,
+    "modeBarButtonsToRemove": ["sendDataToCloud"],
+    "toImageButtonOptions": {"format": "svg"},
+}
+"""The plotly.js config of every figure the toolkit shows: no cloud upload ("Share chart" / Chart
+Studio) buttons or links, and the toolbar camera saves SVG; print-quality files with a caption come
+from :func:`zcpt_analysis.figure_export.save_figure`."""
+
+
 def figure_bundle(fig: Any, height: int | None = None) -> dict[str, Any]:
     """The MIME bundle of a figure: plotly's JSON (rendered by JupyterLab's plotly extension) and
     HTML without plotly.js or MathJax (rendered in the HTML reports, whose pages load plotly.js once
@@ -36,7 +47,7 @@ def figure_bundle(fig: Any, height: int | None = None) -> dict[str, Any]:
     from plotly.io import to_html, to_json
 
     fig_dict = json.loads(to_json(fig, validate=False))
-    config = {"responsive": True}
+    config = dict(FIGURE_CONFIG)
     layout_height = fig_dict.get("layout", {}).get("height")
     return {"application/vnd.plotly.v1+json": {"data": fig_dict.get("data", []), "layout": fig_dict.get("layout", {}),
                                                "config": config},
@@ -93,44 +104,87 @@ def bar_baseline(values: Any) -> float:
     return math.floor((lo - 0.3 * spread) / step) * step
 
 
-def _value_labels(values: Any) -> list[str]:
-    """Bar labels with enough decimals to tell close scores apart (2 to 4; NaN as "n/a")."""
-    finite = [float(v) for v in values if v == v and not math.isinf(float(v))]
-    spread = (max(finite) - min(finite)) if len(finite) > 1 else 0.0
-    decimals = 2 if spread <= 0 else min(4, max(2, 1 - math.floor(math.log10(spread))))
-    return ["n/a" if v != v else f"{v:.{decimals}f}" if abs(v) < 1e6 else f"{v:.3e}" for v in values]
+_SI = ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"))
 
 
-def edge_scores_figure(info: "Any", title: str | None = None):
-    """One bar chart per method (side by side) of :func:`edge_scores_info`; each method's preferred
-    op is drawn dark, the op the search chose is outlined in red. Bars start at a baseline stated in
-    each panel's title (:func:`bar_baseline`: 0, or just below the smallest score when the scores
-    are close together, e.g. accuracies)."""
+def distinct_labels(values: Any, min_decimals: int = 2, max_decimals: int = 10) -> list[str]:
+    """Labels of ``values`` that tell distinct values apart: the fewest decimals (at least
+    ``min_decimals``) at which no two distinct finite values print alike, with one SI suffix for
+    the whole set when the largest magnitude is 10,000 or more (``209.841M``, as plotly's axis
+    writes ``209.84M``), in scientific notation when every magnitude is below 0.001; NaN as "n/a",
+    infinities as "inf" / "-inf"."""
+    floats = [float("nan") if v is None else float(v) for v in values]
+    finite = [v for v in floats if math.isfinite(v)]
+    biggest = max((abs(v) for v in finite), default=0.0)
+    scale, suffix = next(((f, u) for f, u in _SI if biggest >= f), (1.0, "")) if biggest >= 1e4 else (1.0, "")
+    distinct = sorted(set(finite))
+
+    tiny = 0 < biggest < 1e-3  # scientific notation, with the mantissa digits that differ
+
+    def text(v: float, d: int) -> str:
+        if tiny:
+            return f"{v:.{d - min_decimals + 1}e}"
+        out = f"{v / scale:.{d}f}"
+        return (out[1:] if out.startswith("-") and float(out) == 0 else out) + suffix
+
+    decimals = min_decimals
+    while decimals < max_decimals and len({text(v, decimals) for v in distinct}) < len(distinct):
+        decimals += 1
+    return ["n/a" if v != v else ("inf" if v > 0 else "-inf") if math.isinf(v) else text(v, decimals) for v in floats]
+
+
+def axis_number(value: float) -> str:
+    """A round number as an axis writes it: ``93.9``, ``3.4M`` (SI suffix from 10,000 on)."""
+    scale, suffix = next(((f, u) for f, u in _SI if abs(value) >= f), (1.0, "")) if abs(value) >= 1e4 else (1.0, "")
+    return f"{value / scale:g}{suffix}"
+
+
+def value_range(values: Any, base: float = 0.0, pad: float = 0.18) -> list[float]:
+    """A y-axis range for bars from ``base`` to ``values``: it always holds ``base`` and every
+    finite value, negative ones included, with ``pad`` (a fraction of the span) of room for the
+    labels on the side(s) the bars grow to."""
+    finite = [float(v) for v in values if v is not None and math.isfinite(float(v))]
+    lo, hi = min(finite + [base]), max(finite + [base])
+    span = (hi - lo) or max(abs(base), 1.0)
+    return [lo - (pad * span if lo < base else 0.0), hi + (pad * span if hi > base or lo == hi else 0.0)]
+
+
+def edge_scores_figure(info: "Any", title: str | None = None, height: int = 420):
+    """One bar chart per method (side by side) of :func:`edge_scores_info`; every bar in its op's
+    colour (:func:`~zcpt_analysis.cell_diagrams.op_color`, as in the cell diagrams), each method's
+    preferred op marked ★ on the axis, the op the search chose outlined in black; the ops drawn
+    dashed in the diagrams (5x5 / 1x1 variants) are hatched, so two ops never look alike. Bars start at a
+    baseline stated in each panel's title (:func:`bar_baseline`: 0, or just below the smallest score
+    when the scores are close together, e.g. accuracies); the axis holds every value, negative ones
+    included (:func:`value_range`), and labels tell distinct values apart (:func:`distinct_labels`)."""
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
     methods = list(dict.fromkeys(info["method"]))
     bases = {m: bar_baseline(info[info["method"] == m]["score"].to_numpy(dtype=float)) for m in methods}
-    titles = [f"<b>{m}</b> ({'higher' if info[info['method'] == m]['higher_is_better'].iloc[0] else 'lower'} = stronger)"
-              f"<br><span style='font-size:11px'>bars start at {bases[m]:g}</span>" for m in methods]
-    fig = make_subplots(rows=1, cols=max(len(methods), 1), subplot_titles=titles, horizontal_spacing=0.07)
+    titles = [f"<b>{m}</b><br><span style='font-size:10px'>"
+              f"{'higher' if info[info['method'] == m]['higher_is_better'].iloc[0] else 'lower'} = stronger; "
+              f"bars from {axis_number(bases[m])}</span>" for m in methods]
+    fig = make_subplots(rows=1, cols=max(len(methods), 1), subplot_titles=titles, horizontal_spacing=0.08)
     for k, m in enumerate(methods):
         sub = info[info["method"] == m]
-        colors = ["#1f77b4" if b else "#aec7e8" for b in sub["best"]]
-        lines = ["#d62728" if c else "rgba(0,0,0,0)" for c in sub["chosen"]]
+        lines = ["#000000" if c else "rgba(0,0,0,0)" for c in sub["chosen"]]
         values = sub["score"].to_numpy(dtype=float)
         base = bases[m]
-        finite = values[~(values != values)]
-        hi = float(finite.max()) if len(finite) else base + 1.0
         fig.add_trace(go.Bar(x=list(sub["op"]), y=values - base, base=base, customdata=values,
-                             marker=dict(color=colors, line=dict(color=lines, width=3)),
-                             text=_value_labels(values), textposition="outside", textangle=0,
-                             textfont=dict(size=10), cliponaxis=False, showlegend=False,
+                             marker=dict(color=[op_color(o) for o in sub["op"]], line=dict(color=lines, width=3),
+                                         # the dashed ops of the drawings (5x5, 1x1 variants) hatched
+                                         pattern=dict(shape=["/" if op_dash(o) != "solid" else "" for o in sub["op"]],
+                                                      fgcolor="white", size=6, solidity=0.3)),
+                             text=distinct_labels(values), textposition="outside", textangle=0, constraintext="none",
+                             textfont=dict(size=9), cliponaxis=False, showlegend=False,
                              hovertemplate="%{x}: %{customdata:.6g}<extra>" + m + "</extra>"), row=1, col=k + 1)
-        top = hi + (hi - base) * 0.18 if hi > base else base + 1.0
-        fig.update_yaxes(range=[base, top], row=1, col=k + 1)
-    fig.update_layout(title=dict(text=title, y=0.98, yanchor="top"), height=420,
-                      margin=dict(l=10, r=10, t=115 if title else 70, b=10), plot_bgcolor="white")
+        fig.update_yaxes(range=value_range(values, base), row=1, col=k + 1)
+        ticks = [("★ " if b else "") + o for o, b in zip(sub["op"], sub["best"])]
+        fig.update_xaxes(tickvals=list(sub["op"]), ticktext=ticks, row=1, col=k + 1)
+    fig.update_layout(title=dict(text=title, font=dict(size=15)), height=height,
+                      margin=dict(l=10, r=10, t=118 if title else 60, b=10), plot_bgcolor="white")
+    fig.update_annotations(font_size=12)  # the panel titles
     fig.update_xaxes(tickangle=-35, tickfont=dict(size=10))
     return fig
 
@@ -162,61 +216,80 @@ def heatmap_figure(matrix: "Any", title: str | None = None, zmin: float = -1.0, 
 # ============================================================================= measured vs paper
 def error_bars_info(rows: Any) -> "Any":
     """A tidy table for :func:`error_bars_figure` from rows ``{"label", "group", "source", "mean",
-    "std"}`` (``source`` is ``"measured"`` or ``"paper"``; ``std`` may be None). Rows with a missing
-    mean (not computed) are kept with NaN so the figure can say so."""
+    "std"}`` (``source`` is ``"measured"``, ``"paper"`` (this paper) or the name of the publication
+    a reference value comes from, e.g. ``"NAS-Bench-Suite-Zero"``: the legend shows it; ``std``
+    may be None). Rows with a missing mean (not computed) are kept with NaN so the figure can say so."""
     import pandas as pd
 
     df = pd.DataFrame(list(rows), columns=["label", "group", "source", "mean", "std"])
     df["mean"] = pd.to_numeric(df["mean"], errors="coerce")
     df["std"] = pd.to_numeric(df["std"], errors="coerce")
-    bad = set(df["source"]) - {"measured", "paper"}
+    bad = sorted({repr(v) for v in df["source"] if not isinstance(v, str) or not v})
     if bad:
-        raise ValueError(f"source must be 'measured' or 'paper', got {sorted(bad)}")
+        raise ValueError(f"source must be 'measured', 'paper' or a publication's name, got {bad}")
     return df
+
+
+SOURCE_COLORS: tuple[str, ...] = ("#E69F00", "#CC79A7", "#009E73", "#D55E00", "#56B4E9")
+"""Colours of the published sources in :func:`error_bars_figure` (measured values are blue)."""
 
 
 def error_bars_figure(info: "Any", title: str | None = None, yaxis_title: str = "test error [%]",
                       log_y: bool = False):
-    """Grouped bars (measured vs paper) with ±std error bars from 0, one full-width panel per
-    ``group`` (dataset), stacked; each value is written above its error bar (missing ones "not yet
-    computed" at the base), so labels neither overlap each other nor the whiskers."""
+    """Grouped bars (measured vs each published source, named in the legend) with ±std error bars
+    from 0, one full-width panel per ``group`` (dataset), stacked; each value is written beyond its
+    error bar (above positive bars, below negative ones; missing ones "not yet computed" at the
+    base), so labels neither overlap each other nor the whiskers; the axis holds every value."""
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
+
+    shown: set[str] = set()
 
     groups = list(dict.fromkeys(info["group"]))
     rows = max(len(groups), 1)
     fig = make_subplots(rows=rows, cols=1, subplot_titles=[str(g) for g in groups], vertical_spacing=0.5 / rows)
-    colors = {"measured": "#1f77b4", "paper": "#ff7f0e"}
-    highest: dict[int, float] = {}
+    published = [s for s in dict.fromkeys(info["source"]) if s != "measured"]
+    colors = {"measured": "#0072B2", **{s: SOURCE_COLORS[k % len(SOURCE_COLORS)] for k, s in enumerate(published)}}
+    names = {"measured": "measured", "paper": "paper (Zero-Cost-PT)",
+             **{s: f"published: {s}" for s in published if s != "paper"}}
     for k, g in enumerate(groups):
         sub = info[info["group"] == g]
-        for source in ("measured", "paper"):
+        ends: list[float] = []
+        for source in colors:
             part = sub[sub["source"] == source]
             if part.empty:
                 continue
+            group = "measured" if source == "measured" else "published"  # one slot per x for all published
             means = part["mean"].to_numpy(dtype=float)
             std = part["std"].fillna(0.0).to_numpy(dtype=float) * (means == means)  # no whisker without a mean
-            whole = all(v == int(v) for v in means if v == v)  # ranks, counts
-            text = ["not yet computed" if v != v else f"{v:,.0f}" if whole else f"{v:.2f}" for v in means]
-            fig.add_trace(go.Bar(x=list(part["label"]), y=part["mean"].fillna(0.0), name=source, offsetgroup=source,
-                                 legendgroup=source, showlegend=k == 0, marker_color=colors[source],
+            counts = all(v == int(v) for v in means if v == v)  # ranks, counts
+            text = ["not yet computed" if v != v else f"{v:,.0f}" if counts else t
+                    for v, t in zip(means, distinct_labels(means))]
+            fig.add_trace(go.Bar(x=list(part["label"]), y=part["mean"].fillna(0.0), name=names[source], offsetgroup=group,
+                                 legendgroup=source, showlegend=source not in shown, marker_color=colors[source],
                                  error_y=dict(type="data", array=std, visible=True, color="#444", thickness=1.2),
                                  text=text, textposition="none",
-                                 hovertemplate="%{x}: %{text}<extra>" + source + "</extra>"), row=k + 1, col=1)
+                                 hovertemplate="%{x}: %{text}<extra>" + names[source] + "</extra>"), row=k + 1, col=1)
+            shown.add(source)
             floor = 1.0 if log_y else 0.0
-            tops = [floor if v != v else v + e for v, e in zip(means, std)]
-            highest[k] = max([highest.get(k, floor), *tops])
-            fig.add_trace(go.Scatter(x=list(part["label"]), y=tops, mode="text", text=text, textposition="top center",
-                                     textfont=dict(size=10, color=colors[source]), offsetgroup=source,
+            # each label beyond its whisker: above positive bars, below negative ones
+            spots = [floor if v != v else v + e if v >= 0 else v - e for v, e in zip(means, std)]
+            ends += spots
+            fig.add_trace(go.Scatter(x=list(part["label"]), y=spots, mode="text", text=text,
+                                     textposition=["bottom center" if y < 0 else "top center" for y in spots],
+                                     textfont=dict(size=10, color=colors[source]), offsetgroup=group,
                                      legendgroup=source, showlegend=False, hoverinfo="skip", cliponaxis=False),
                           row=k + 1, col=1)
         if log_y:
             fig.update_yaxes(title_text=yaxis_title, row=k + 1, col=1)
-        else:  # bars from 0; a whisker below 0 is cut there, room above for the labels
-            fig.update_yaxes(title_text=yaxis_title, range=[0, max(highest.get(k, 1.0), 1e-9) * 1.15], row=k + 1, col=1)
-    fig.update_layout(title=title, barmode="group", scattermode="group", height=80 + 330 * rows,
-                      margin=dict(l=10, r=10, t=70 if title else 40, b=10), plot_bgcolor="white",
-                      legend=dict(orientation="h", y=1.0, yanchor="bottom", x=1, xanchor="right"))
+        else:  # bars from 0 in either direction, room beyond the ends for the labels
+            fig.update_yaxes(title_text=yaxis_title, range=value_range(ends, 0.0, pad=0.2), row=k + 1, col=1)
+    height = 110 + 330 * rows
+    top = 100 if title else 70  # the title, then the legend (long source names), then the first panel's title
+    fig.update_layout(title=dict(text=title, y=1 - 12 / height, yanchor="top"), barmode="group", scattermode="group",
+                      height=height, margin=dict(l=10, r=10, t=top, b=10), plot_bgcolor="white",
+                      legend=dict(orientation="h", yref="container", y=1 - (top - 58) / height, yanchor="top",
+                                  x=0, xanchor="left"))
     if log_y:
         fig.update_yaxes(type="log")
     fig.update_xaxes(tickangle=-20)

@@ -28,7 +28,7 @@ from ..errors import InvalidArchError, MissingFileError, ZcptError
 from ..options import Result, Settings, opt
 from ..nb201_arch import Arch, ArchLike, parse_arch
 from .table import (DATASETS, DOWNLOAD_HINT, MEAN_FILE, TidyTables, canonical_dataset, read_tidy_folder,
-                    trials_file)
+                    trials_file, validate_tables)
 
 BENCH_ENV_VAR = "ZCPT_BENCH"
 
@@ -66,9 +66,12 @@ Benchmark = dict[str, BenchResult]
 
 
 class NB201Benchmark:
-    """NAS-Bench-201 results for all architectures, from tidy tables (see :mod:`.table`)."""
+    """NAS-Bench-201 results for all architectures, from tidy tables (see :mod:`.table`), checked
+    once here (:func:`~.table.validate_tables`; ``complete``: every table must cover all 15,625
+    architectures -- tables of a few architectures, for tests, pass ``complete=False``)."""
 
-    def __init__(self, tables: TidyTables, source: str = "<memory>"):
+    def __init__(self, tables: TidyTables, source: str = "<memory>", complete: bool = True):
+        validate_tables(tables, source, complete)
         self.source = source
         self._trials = {d: df.copy() for d, df in tables.trials.items()}
         self._means_raw = tables.means
@@ -283,11 +286,14 @@ def _benchmark_kind(path: Path) -> str | None:
 
 
 @lru_cache(maxsize=4)
-def _load_cached(path: str) -> NB201Benchmark:
-    return NB201Benchmark(read_tables(path), source=path)
+def _load_cached(path: str, complete: bool) -> NB201Benchmark:
+    return NB201Benchmark(read_tables(path), source=path, complete=complete)
 
 
-def load_benchmark(path: str | Path | None = None) -> NB201Benchmark:
-    """Load (and cache) the benchmark at ``path`` (default: :func:`default_bench_path`)."""
+def load_benchmark(path: str | Path | None = None, complete: bool = True) -> NB201Benchmark:
+    """Load (and cache) the benchmark at ``path`` (default: :func:`default_bench_path`), checked
+    when loaded (``complete=False`` accepts tables of only some architectures)."""
+    if path is not None and not isinstance(path, (str, os.PathLike)):
+        raise ZcptError(f"the benchmark path must be a folder or file path, got {type(path).__name__} {path!r:.80}")
     resolved = Path(path).expanduser() if path is not None else default_bench_path()
-    return _load_cached(str(resolved.resolve()))
+    return _load_cached(str(resolved.resolve()), bool(complete))

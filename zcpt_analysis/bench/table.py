@@ -26,6 +26,11 @@ _ALIASES = {d.lower(): d for d in DATASETS} | {"imagenet16": "ImageNet16-120", "
                                                 "c10": "cifar10", "c100": "cifar100"}
 TRIAL_COLUMNS = ["index", "arch_str", "trial", "test_accuracy"]
 MEAN_FILE = "test_accuracy_mean.csv"
+NUM_ARCHS = 15625
+"""Architectures of NAS-Bench-201 (5 ops on 6 edges); official indices run 0..15624."""
+_OPS = "(?:none|skip_connect|nor_conv_1x1|nor_conv_3x3|avg_pool_3x3)"
+ARCH_PATTERN = rf"\|{_OPS}~0\|\+\|{_OPS}~0\|{_OPS}~1\|\+\|{_OPS}~0\|{_OPS}~1\|{_OPS}~2\|"
+"""An official NAS-Bench-201 architecture string."""
 
 DOWNLOAD_HINT = (
     "Get NAS-Bench-201 results either as the official NAS-Bench-201-v1_1-096897.pth "
@@ -122,3 +127,63 @@ def _check_numeric(df: pd.DataFrame, columns: list[str], path: Path, allow_missi
     if bad or df.empty:
         raise DamagedFileError(f"{path} is damaged: " + (f"column(s) {bad} hold missing or non-numeric values"
                                                          if bad else "it has no rows") + f". {_REBUILD}")
+
+
+def validate_tables(tables: TidyTables, source: str, complete: bool = True) -> None:
+    """Check what was loaded, once, before any query: integer indices in 0..15624, one row per
+    (index, trial) and per index, well-formed architecture strings, one architecture per index and
+    one index per architecture across the tables, accuracies in [0, 100] and -- ``complete`` --
+    every dataset's table covering all 15,625 architectures (a cut table would answer with wrong
+    ranks). A :class:`DamagedFileError` names ``source``, the table and what is wrong."""
+    parts = [(f"{trials_file(d)}", df, ["test_accuracy"], ["index", "trial"], d) for d, df in tables.trials.items()]
+    if tables.means is not None:
+        parts.append((MEAN_FILE, tables.means, [d for d in DATASETS if d in tables.means.columns], ["index"], None))
+    arch_of: dict[int, tuple[str, str]] = {}
+    for name, df, accuracy_columns, key, dataset in parts:
+        where = f"the NAS-Bench-201 table {name} of {source}"
+        index = df["index"].to_numpy()
+        whole = pd.api.types.is_integer_dtype(df["index"]) or bool((index == index.round()).all())
+        if not whole or index.min() < 0 or index.max() >= NUM_ARCHS:
+            wrong = df["index"][(index < 0) | (index >= NUM_ARCHS) | (index != index.round())]
+            raise DamagedFileError(f"{where}: architecture indices must be integers in 0..{NUM_ARCHS - 1}, found "
+                                   f"{_example(wrong)}. {_REBUILD}")
+        twice = df.duplicated(key)
+        if twice.any():
+            raise DamagedFileError(f"{where}: {int(twice.sum())} repeated row(s) of the same {' and '.join(key)} "
+                                   f"(first: index {int(df['index'][twice].iloc[0])}). {_REBUILD}")
+        malformed = ~df["arch_str"].astype(str).str.fullmatch(ARCH_PATTERN)
+        if malformed.any():
+            raise DamagedFileError(f"{where}: {int(malformed.sum())} malformed architecture string(s) (first: "
+                                   f"{str(df['arch_str'][malformed].iloc[0])[:80]!r}); valid: "
+                                   "|op~0|+|op~0|op~1|+|op~0|op~1|op~2| with the 5 NAS-Bench-201 ops. " + _REBUILD)
+        for column in accuracy_columns:
+            values = df[column].dropna()
+            bad = values[(values < 0) | (values > 100)]
+            if len(bad):
+                raise DamagedFileError(f"{where}: {column} accuracies must be percentages in [0, 100], found "
+                                       f"{_example(bad)}. {_REBUILD}")
+        pairs = df[["index", "arch_str"]].drop_duplicates()
+        for column, other in (("index", "arch_str"), ("arch_str", "index")):
+            twice = pairs[column].duplicated(keep=False)
+            if twice.any():
+                first = pairs[column][twice].iloc[0]
+                others = sorted(map(str, pairs.loc[pairs[column] == first, other]))[:3]
+                raise DamagedFileError(f"{where}: {column} {first} has {len(others)} different {other} values ("
+                                       f"{', '.join(others)}); each architecture has one index. {_REBUILD}")
+        for i, arch in zip(pairs["index"].astype(int), pairs["arch_str"]):
+            seen, seen_in = arch_of.setdefault(i, (arch, name))
+            if seen != arch:
+                raise DamagedFileError(f"the NAS-Bench-201 tables of {source} disagree: index {i} is {arch} in {name} "
+                                       f"but {seen} in {seen_in}. {_REBUILD}")
+        if complete:
+            for column in accuracy_columns if dataset is None else [dataset]:
+                covered = df.loc[df[column].notna(), "index"].nunique() if dataset is None else df["index"].nunique()
+                if covered != NUM_ARCHS:
+                    raise DamagedFileError(f"{where} covers {covered:,} of the {NUM_ARCHS:,} architectures for "
+                                           f"{column}: ranks and the best architecture would be wrong; use the whole "
+                                           f"table. {_REBUILD}")
+
+
+def _example(values: pd.Series, count: int = 3) -> str:
+    shown = [repr(v.item() if hasattr(v, "item") else v) for v in values.iloc[:count]]
+    return ", ".join(shown) + (f" and {len(values) - count} more" if len(values) > count else "")

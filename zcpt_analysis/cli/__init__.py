@@ -143,6 +143,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         # stdout goes to /dev/null so that the interpreter's final flush does not fail again
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
+    except OSError as exc:
+        from ..files import disk_full_error, is_disk_full
+
+        if not is_disk_full(exc):
+            raise
+        print(f"zcpt: error: {disk_full_error(exc.filename or 'a file')}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("zcpt: interrupted (completed work is checkpointed where the command supports it)", file=sys.stderr)
         return 130

@@ -42,6 +42,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--log-output", action="store_true",
                    help="echo the notebooks' own output (e.g. progress of long paper-preset computations)")
     p.add_argument("--quiet", action="store_true", help="no per-cell progress bars")
+    p.add_argument("--figures", nargs="+", default=None, metavar="FORMAT", choices=("svg", "pdf", "png"),
+                   help="also save every figure of the executed notebooks as FORMAT (svg, pdf, png; print "
+                        "resolution) into --out/figures/NOTEBOOK/, each captioned with the notebook, preset and "
+                        "parameters; needs kaleido>=1 and a local Chromium (offline; see README 'Exporting figures')")
     p.set_defaults(func=_report)
 
 
@@ -58,6 +62,23 @@ def _report(args: argparse.Namespace) -> int:
     for key in ("results_dir", "data_root"):
         if getattr(args, key) is not None:
             params[key] = getattr(args, key)
+    if args.figures:
+        from ..figure_export import check_exporter
+
+        check_exporter()  # a missing exporter is said before the notebooks run
     runs = run_reports(args.notebooks, preset=args.preset, out_dir=args.out, parameters=params, folder=folder,
                        kernel=args.kernel, progress=not args.quiet, timeout=args.timeout, log_output=args.log_output)
+    if args.figures:
+        _export_figures(runs, Path(args.out), args.figures, args.preset, params)
     return 0 if all(r.ok for r in runs) else 1
+
+
+def _export_figures(runs: list, out: Path, formats: list[str], preset: str, params: dict) -> None:
+    """Every figure of each executed notebook into ``out/figures/<notebook>/`` (captioned)."""
+    from ..figure_export import export_notebook_figures
+
+    for run in runs:
+        if run.ok and run.ipynb:
+            saved = export_notebook_figures(run.ipynb, out / "figures" / run.name, formats, preset=preset,
+                                            settings=params)
+            print(f"{run.name}: {len(saved)} figure file(s) in {out / 'figures' / run.name}")

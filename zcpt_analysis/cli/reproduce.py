@@ -8,14 +8,14 @@ from . import command_help
 
 def register(sub: argparse._SubParsersAction) -> None:
     from ..experiments import PRESETS, TARGETS
-    from ..experiments.reproduce import EXECUTORS, targets_help
+    from ..experiments.reproduce import CLUSTERS, EXECUTORS, targets_help
 
     p = sub.add_parser(
         "reproduce", help=command_help("reproduce"),
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Plan the run specs the TARGETs need in --preset, skip those whose complete record is in "
                     "--results-dir, and compute the rest: one task per spec on a Dask cluster (a local one by "
-                    "default, or --scheduler), or --executor serial in this process. A failing spec is reported at "
+                    "default, --scheduler, or SLURM worker jobs with --cluster slurm), or --executor serial in this process. A failing spec is reported at "
                     "the end with its error and command and does not stop the others; Ctrl-C stops cleanly and the "
                     "same command continues (interrupted searches resume).\n\ntargets:\n" + targets_help())
     p.add_argument("targets", nargs="*", metavar="TARGET",
@@ -35,6 +35,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="use a running Dask cluster: tcp://HOST:PORT or a scheduler file (dask scheduler "
                         "--scheduler-file FILE); workers should run `dask worker --nthreads T --resources spec=1`")
+    p.add_argument("--cluster", default="local", choices=CLUSTERS,
+                   help="where --executor dask starts its workers: local (this machine, default) or slurm (one SLURM "
+                        "batch job per worker, through dask-jobqueue; run it on a login node)")
+    p.add_argument("--slurm-option", action="append", default=None, metavar="KEY=VALUE",
+                   help="--cluster slurm: what each worker job asks for (repeatable): partition, account, time "
+                        "(04:00:00), memory (16GB), cores (torch threads), gpus (1 or TYPE:1), qos, constraint, "
+                        "interface (ib0), logs (folder; default <results-dir>/slurm-logs)")
+    p.add_argument("--max-jobs", type=int, default=None, metavar="N",
+                   help="--cluster slurm: worker jobs at most (default 8; one per spec that can run)")
     p.add_argument("--dashboard-address", default=None, metavar="HOST:PORT",
                    help="local cluster's dashboard (default 127.0.0.1:8787; 'none': no dashboard)")
     p.add_argument("--seeds", type=int, nargs="+", default=None, metavar="SEED",
@@ -65,7 +74,8 @@ def _reproduce(args: argparse.Namespace) -> int:
         threads = args.threads  # `zcpt --threads T reproduce`: T torch threads per spec
     out = reproduce(args.targets or None, args.preset, store, executor=args.executor, scheduler=args.scheduler,
                     workers=args.workers, threads_per_worker=threads,
-                    dashboard_address=args.dashboard_address, seeds=args.seeds, only=args.only,
+                    dashboard_address=args.dashboard_address, cluster=args.cluster, slurm_options=args.slurm_option,
+                    max_jobs=args.max_jobs, seeds=args.seeds, only=args.only,
                     data_root=args.data_root, device=args.device, dry_run=args.dry_run, progress=not args.quiet,
                     report=args.report, report_dir=args.report_dir, report_options={"progress": not args.quiet})
     if args.dry_run:
@@ -82,6 +92,10 @@ def _slots(args: argparse.Namespace):
         return 1
     if args.scheduler is not None:
         return None
+    if args.cluster == "slurm":
+        from ..runs.slurm import check_max_jobs
+
+        return check_max_jobs(args.max_jobs)
     from ..runs.sweep import available_cores, cluster_size, visible_gpus
 
     threads = args.threads_per_worker if args.threads_per_worker is not None else args.threads

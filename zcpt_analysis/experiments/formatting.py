@@ -17,10 +17,13 @@ DATASET_LABELS: dict[str, str] = {"cifar10": "C10", "cifar100": "C100", "ImageNe
                                   "svhn": "SVHN"}
 
 
-def fmt(mean: Optional[float], std: Optional[float] = None, decimals: int = 2) -> str:
-    """``"5.97 ± 0.17"`` (or ``"5.97"``); :data:`NOT_COMPUTED` for a missing / NaN mean."""
+def fmt(mean: Optional[float], std: Optional[float] = None, decimals: int = 2, n: Optional[int] = None) -> str:
+    """``"5.97 ± 0.17"`` (or ``"5.97"``); ``"5.97 (n=1)"`` for a single run (``n == 1``: there is no
+    spread to show); :data:`NOT_COMPUTED` for a missing / NaN mean."""
     if mean is None or (isinstance(mean, float) and math.isnan(mean)):
         return NOT_COMPUTED
+    if n == 1:
+        return f"{mean:.{decimals}f} (n=1)"
     if std is None or (isinstance(std, float) and math.isnan(std)):
         return f"{mean:.{decimals}f}"
     return f"{mean:.{decimals}f} ± {std:.{decimals}f}"
@@ -82,8 +85,9 @@ def error_table(rows: Sequence[Row], datasets: Sequence[str] = paper.NB201_DATAS
                 label: str = "method") -> pd.DataFrame:
     """Wide table: ``label``, the rows' extra columns, then per dataset ``<D> measured`` (the rows'
     statistics as :func:`~zcpt_analysis.runs.records.error_statistics` computes them: mean ± std
-    over runs of the selected architecture's seed-mean test error, the paper's convention; or "not
-    yet computed"), ``<D> n`` (runs), ``<D> paper`` (the paper's mean ± std) and ``<D> diff``
+    over runs of the selected architecture's seed-mean test error, the paper's convention; "(n=1)"
+    in place of a spread for a single run; or "not yet computed"), ``<D> n`` (runs), ``<D> paper``
+    (the paper's mean ± std) and ``<D> diff``
     (measured mean - paper mean)."""
     out = []
     for r in rows:
@@ -92,7 +96,7 @@ def error_table(rows: Sequence[Row], datasets: Sequence[str] = paper.NB201_DATAS
             name = DATASET_LABELS.get(d, d)
             s = r.stats.get(d) if r.stats else None
             p = (r.paper or {}).get(d)
-            item[f"{name} measured"] = fmt(s["mean"], s["std"]) if s else NOT_COMPUTED
+            item[f"{name} measured"] = fmt(s["mean"], s["std"], n=int(s["n"])) if s else NOT_COMPUTED
             item[f"{name} n"] = int(s["n"]) if s else 0
             item[f"{name} paper"] = str(p) if p is not None else NOT_IN_PAPER
             item[f"{name} diff"] = round(s["mean"] - p.mean, 2) if s and p is not None else math.nan

@@ -1,11 +1,63 @@
 """The preamble every notebook runs: the preset checked, torch's threads and pandas' display options
-set (process-wide settings: notebooks only), the library versions, and a note on the images used."""
+set (process-wide settings: notebooks only), the library versions, and a note on the images used;
+and the types of the notebooks' parameters (:data:`PARAMETER_TYPES`), checked by ``zcpt report``
+before any notebook runs (:func:`check_parameter`)."""
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Annotated, Any, Literal, Optional
+
+from pydantic import Field, TypeAdapter, ValidationError
 
 from ..environment import versions
+from ..errors import ZcptError, short_repr
+from ..options import Seed
 from .presets import check_preset
+
+_Count = Annotated[int, Field(ge=1)]
+_Names = Optional[list[str]]
+PARAMETER_TYPES: dict[str, tuple[Any, str]] = {
+    "preset": (Literal["smoke", "cpu", "paper"], "one of smoke, cpu, paper"),
+    "results_dir": (Optional[str], "a folder path or None"),
+    "data_root": (Optional[str], "a folder path or None"),
+    "device": (Optional[str], "cpu, cuda, auto or None"),
+    "compute_missing": (Optional[bool], "true, false or None"),
+    "batch_size": (Optional[_Count], "a positive integer or None"),
+    "N": (Optional[_Count], "a positive integer or None"),
+    "V": (Optional[_Count], "a positive integer or None"),
+    "random_runs": (Optional[_Count], "a positive integer or None"),
+    "naswot_samples": (Optional[_Count], "a positive integer or None"),
+    "N_values": (Optional[list[_Count]], "a list of positive integers, e.g. [1, 2], or None"),
+    "V_values": (Optional[list[_Count]], "a list of positive integers, e.g. [1, 2], or None"),
+    "seeds": (Optional[list[Seed]], "a list of seeds in 0..4294967295, e.g. [0, 1], or None"),
+    "naswot_seeds": (Optional[list[Seed]], "a list of seeds in 0..4294967295, e.g. [0, 1], or None"),
+    "darts_seeds": (Optional[list[Seed]], "a list of seeds in 0..4294967295, e.g. [0, 1], or None"),
+    "seed": (Seed, "a seed in 0..4294967295"),
+    "steps_to_show": (Annotated[int, Field(ge=0)], "an integer at least 0"),
+    "orders": (_Names, 'a list of names, e.g. ["random", "fixed"], or None'),
+    "methods": (_Names, 'a list of names, e.g. ["best-acc", "zc-pt"], or None'),
+    "proxies": (_Names, 'a list of names, e.g. ["nwot", "synflow"], or None'),
+    "datasets": (_Names, 'a list of names, e.g. ["cifar10"], or None'),
+    "spaces": (_Names, 'a list of names, e.g. ["darts-s1"], or None'),
+    "space": (str, "a space name, e.g. nb201"),
+    "proxy": (str, "a proxy name, e.g. nwot"),
+    "order": (str, "an ordering name, e.g. random"),
+}
+"""The notebooks' parameters: name -> (type, what is valid in words). A notebook's parameters cell
+declares the names and defaults; their types are declared here once, for all notebooks."""
+
+
+def check_parameter(name: str, value: Any, notebooks: str = "") -> None:
+    """``value`` fits the declared type of parameter ``name`` (a parameter without a declared type
+    passes); else a :class:`ZcptError` naming it, the value and what is valid (``notebooks``: who
+    declares it, for the message)."""
+    if name not in PARAMETER_TYPES:
+        return
+    kind, valid = PARAMETER_TYPES[name]
+    try:
+        TypeAdapter(kind).validate_python(value, strict=True)
+    except ValidationError:
+        where = f" (a parameter of {notebooks})" if notebooks else ""
+        raise ZcptError(f"notebook parameter {name}{where} must be {valid}, got {short_repr(value)}") from None
 
 
 def setup(preset: str, threads: Optional[int] = None) -> dict[str, Any]:

@@ -95,7 +95,8 @@ def _laid_out(data: dict[str, Any], source: str) -> StudyResult:
             item[f"{d} τ measured"] = round(_num(r[f"{ds} tau"]), 3)
             bars.append({"label": r["proxy"], "group": d, "source": "measured", "mean": rho, "std": None})
             if ref is not None:
-                bars.append({"label": r["proxy"], "group": d, "source": "paper", "mean": ref, "std": None})
+                published = r["reference source"] or "published"  # the legend names where the value comes from
+                bars.append({"label": r["proxy"], "group": d, "source": published, "mean": ref, "std": None})
         item["ρ with params"] = round(_num(r["rho with params"]), 3)
         item["s / arch (contended)"] = round(_num(r["seconds per arch"]), 2)
         item["reference source"] = r["reference source"] or "–"

@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any, Mapping, Optional, Sequence
 
 from ..errors import ZcptError
-from ..options import parse_key_value
+from ..checks import Range, check_range
+from ..options import MAX_SEED, parse_key_value
 from ..paths import display, resolve
 from ..runs.costs import SOURCES, CostModel, Estimate, format_seconds
 from ..runs.specs import RunSpec
@@ -28,6 +29,9 @@ from .presets import PRESET_RESULTS_DIRS, check_preset
 from .targets import TARGETS
 
 EXECUTORS: tuple[str, ...] = ("dask", "serial")
+CLUSTERS: tuple[str, ...] = ("local", "slurm")
+"""Where ``executor="dask"`` starts its cluster when given none: this machine, or SLURM worker jobs
+(:mod:`zcpt_analysis.runs.slurm`)."""
 DEFAULT_DASHBOARD = "127.0.0.1:8787"
 
 
@@ -75,6 +79,10 @@ def _text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
+def _clip(text: str, limit: int = 60) -> str:
+    return repr(text) if len(text) <= limit else repr(text[:limit] + "...")
+
+
 def select(specs: Sequence[RunSpec], only: Mapping[str, Sequence[str]]) -> list[RunSpec]:
     """The specs whose identity field ``k`` is one of ``only[k]`` for every ``k`` (a spec without
     the field is left out); an ``only`` key no planned spec has is an error naming the valid ones."""
@@ -85,6 +93,14 @@ def select(specs: Sequence[RunSpec], only: Mapping[str, Sequence[str]]) -> list[
     if unknown:
         raise ZcptError(f"--only: no planned spec has the field(s) {', '.join(unknown)}; the planned specs' fields "
                         f"are: {', '.join(fields)}")
+
+    for key, wanted in only.items():
+        have = sorted({_text(s.identity()[key]) for s in specs if key in s.identity()})
+        absent = [v for v in wanted if v not in have]
+        if absent:
+            shown = ", ".join(_clip(v) for v in have[:20]) + (f" and {len(have) - 20} more" if len(have) > 20 else "")
+            raise ZcptError(f"--only {key}: no planned spec has {key} = {', '.join(_clip(v) for v in absent[:5])}; the "
+                            f"planned specs' values are: {shown}")
 
     return [s for s in specs if _kept(s, only)]
 
@@ -107,6 +123,8 @@ def plan_entries(targets: Optional[Sequence[str]], preset: str, store: ResultSto
     specs a preset leaves to a GPU (cpu) last, with status ``needs a GPU``. ``costs``: default the
     store's records and this machine's :class:`~zcpt_analysis.runs.calibration.Calibration`."""
     check_preset(preset)
+    for seed in seeds or ():
+        check_range("--seeds: a seed", seed, Range(0, MAX_SEED), integer=True)
     names = [TARGETS.get(t).name for t in targets] if targets else TARGETS.names()
     overrides = dict(seeds=list(seeds) if seeds is not None else None, data_root=data_root, device=device)
     planned, needed_by = _planned(names, preset, overrides)
@@ -242,6 +260,11 @@ def _check_executor(executor: str, client: Any, scheduler: Optional[str], worker
                     threads_per_worker: Optional[int], dashboard_address: Optional[str]) -> None:
     if executor not in EXECUTORS:
         raise ZcptError(f"unknown executor {executor!r}; valid: {', '.join(EXECUTORS)}")
+    for name, value in (("--workers", workers), ("--threads-per-worker", threads_per_worker)):
+        if value is not None:
+            check_range(name, value, Range(1), integer=True)
+    if dashboard_address is not None:
+        check_dashboard_address(dashboard_address)
     if client is not None and scheduler is not None:
         raise ZcptError("give a Dask client or a scheduler address, not both")
     if executor == "serial":
@@ -257,9 +280,45 @@ def _check_executor(executor: str, client: Any, scheduler: Optional[str], worker
                             "they start (dask worker --nthreads T --resources spec=1)")
 
 
+def _check_cluster(cluster: str, executor: str, client: Any, scheduler: Optional[str], workers: Optional[int],
+                   threads_per_worker: Optional[int], slurm_options: Any, max_jobs: Optional[int]) -> Any:
+    """The checked :class:`~zcpt_analysis.runs.slurm.SlurmOptions` of ``cluster="slurm"``, else None."""
+    if cluster not in CLUSTERS:
+        raise ZcptError(f"unknown cluster {cluster!r}; valid: {', '.join(CLUSTERS)}")
+    if cluster == "local":
+        given = [n for n, v in (("--slurm-option", slurm_options or None), ("--max-jobs", max_jobs)) if v is not None]
+        if given:
+            raise ZcptError(f"{', '.join(given)} size(s) SLURM worker jobs: add --cluster slurm")
+        return None
+    given = [n for n, v in (("--executor serial", executor == "serial" or None), ("--scheduler", scheduler),
+                            ("a Dask client", client), ("--workers", workers),
+                            ("--threads-per-worker (or zcpt --threads)", threads_per_worker)) if v is not None]
+    if given:
+        raise ZcptError(f"--cluster slurm starts Dask workers as SLURM jobs, sized by --slurm-option cores=T, memory=M, "
+                        f"... and --max-jobs N: {', '.join(given)} cannot go with it")
+    from ..runs.slurm import check_max_jobs, slurm_options as checked
+
+    check_max_jobs(max_jobs)
+    return checked(slurm_options)
+
+
+def check_dashboard_address(address: Any) -> str:
+    """``address`` if it is ``none``, ``HOST:PORT`` or ``:PORT`` with a port in 0..65535 (0: any free
+    one), else a clear error (instead of a traceback from the cluster start)."""
+    import re
+
+    text = str(address).strip()
+    match = re.fullmatch(r"(?:([A-Za-z0-9.\-]+|\[[0-9A-Fa-f:]+\]))?:(\d{1,5})", text)
+    if text.lower() != "none" and (not isinstance(address, str) or match is None or int(match.group(2)) > 65535):
+        raise ZcptError(f"--dashboard-address must be HOST:PORT (e.g. 127.0.0.1:8787), :PORT with a port in "
+                        f"0..65535, or none; got {address!r:.80}")
+    return text
+
+
 def reproduce(targets: Optional[Sequence[str]] = None, preset: str = "smoke", store: Any = None, client: Any = None, *,
               executor: str = "dask", scheduler: Optional[str] = None, workers: Optional[int] = None,
               threads_per_worker: Optional[int] = None, dashboard_address: Optional[str] = None,
+              cluster: str = "local", slurm_options: Any = None, max_jobs: Optional[int] = None,
               seeds: Optional[Sequence[int]] = None, only: Any = None, data_root: Optional[str] = None,
               device: Optional[str] = None, dry_run: bool = False, progress: bool = True, report: bool = False,
               report_dir: str | Path = "reports", report_options: Optional[Mapping[str, Any]] = None) -> Any:
@@ -268,7 +327,9 @@ def reproduce(targets: Optional[Sequence[str]] = None, preset: str = "smoke", st
     ``store``: a :class:`ResultStore` or folder (default ``runs/<preset>``). ``executor="dask"``
     uses ``client`` if given, else connects to ``scheduler`` (address or scheduler file), else
     starts :func:`~zcpt_analysis.runs.sweep.local_cluster` (``workers``, ``threads_per_worker``,
-    ``dashboard_address``: default 127.0.0.1:8787, "none" for no dashboard). ``serial`` runs here
+    ``dashboard_address``: default 127.0.0.1:8787, "none" for no dashboard), or with
+    ``cluster="slurm"`` up to ``max_jobs`` SLURM worker jobs of ``slurm_options``
+    (:func:`~zcpt_analysis.runs.slurm.slurm_cluster`). ``serial`` runs here
     with ``threads_per_worker`` torch threads (default: as set). Returns the plan
     (list of :class:`PlanEntry`) with ``dry_run``, else a :class:`~zcpt_analysis.runs.sweep.SweepResult`.
     """
@@ -277,6 +338,7 @@ def reproduce(targets: Optional[Sequence[str]] = None, preset: str = "smoke", st
 
     check_preset(preset)
     _check_executor(executor, client, scheduler, workers, threads_per_worker, dashboard_address)
+    slurm = _check_cluster(cluster, executor, client, scheduler, workers, threads_per_worker, slurm_options, max_jobs)
     store = as_store(store) or default_store(preset)
     if report and not dry_run:
         from ..reports import list_notebooks
@@ -300,7 +362,7 @@ def reproduce(targets: Optional[Sequence[str]] = None, preset: str = "smoke", st
         result = sweep.run_serial(todo, store, threads_per_worker, progress, costs, stored)
     else:
         result = _run_dask(todo, stored, store, costs, progress, say, client, scheduler, workers, threads_per_worker,
-                           dashboard_address)
+                           dashboard_address, slurm, max_jobs)
     if progress:
         print(result.summary(), file=sys.stderr, flush=True)
     if report and not result.interrupted:
@@ -309,7 +371,7 @@ def reproduce(targets: Optional[Sequence[str]] = None, preset: str = "smoke", st
 
 
 def _run_dask(todo, stored, store, costs, progress, say, client, scheduler, workers, threads_per_worker,
-              dashboard_address):
+              dashboard_address, slurm=None, max_jobs=None):
     from ..runs import sweep
 
     with contextlib.ExitStack() as stack:
@@ -317,6 +379,17 @@ def _run_dask(todo, stored, store, costs, progress, say, client, scheduler, work
         if client is None and scheduler is not None:
             client = stack.enter_context(contextlib.closing(sweep.connect(scheduler)))
             say(f"connected to the Dask scheduler at {client.scheduler.address}")
+        elif client is None and slurm is not None:
+            from distributed import Client
+
+            from ..runs.slurm import check_max_jobs, describe, slurm_cluster
+
+            address = dashboard_address or DEFAULT_DASHBOARD
+            show = address.lower() != "none" and sweep.has_dashboard()
+            jobs = stack.enter_context(contextlib.closing(slurm_cluster(slurm, max_jobs, store.root,
+                                                                        address if show else None)))
+            client = stack.enter_context(contextlib.closing(Client(jobs)))
+            say(f"started a SLURM cluster: {describe(jobs, check_max_jobs(max_jobs))}")
         elif client is None:
             from distributed import Client
 
@@ -350,5 +423,5 @@ def targets_help() -> str:
     return "\n".join(f"  {t.name}: {t.title} (notebook {t.notebook})" for t in TARGETS)
 
 
-__all__ = ["EXECUTORS", "NEEDS_GPU", "PlanEntry", "default_store", "format_plan", "parse_only", "plan_entries", "reproduce",
-           "select", "targets_help"]
+__all__ = ["CLUSTERS", "EXECUTORS", "NEEDS_GPU", "PlanEntry", "default_store", "format_plan", "parse_only",
+           "plan_entries", "reproduce", "select", "targets_help"]

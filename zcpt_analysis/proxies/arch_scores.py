@@ -17,6 +17,7 @@ import torch
 from ..bench.benchmark import is_index
 from ..checks import Range, check_range
 from ..errors import ZcptError
+from ..options import MAX_SEED
 from .registry import CALLER_SET, check_batch_size, check_options, get_proxy, option_names, proxy_names
 
 RESERVED_OPTIONS: frozenset[str] = frozenset({"net", "inputs", "targets", "loss_fn", "device"})
@@ -60,9 +61,16 @@ def score_arch_table(arch: Any, proxies: Sequence[str] = ("nwot",), dataset: str
     a benchmark index). ``options`` go to each selected proxy that accepts them; an option no
     selected proxy accepts is an error."""
     from ..data import MinibatchSampler, load_images
+    from ..errors import InvalidArchError, short_repr
     from ..runtime import resolve_device
     from ..spaces import get_space
+    from ..spaces.nb201 import Arch
 
+    if isinstance(arch, bool) or not isinstance(arch, (int, str, Arch)):
+        raise InvalidArchError(f"arch must be a NAS-Bench-201 architecture string (|op~0|+|op~0|op~1|+...) or a "
+                               f"benchmark index (0..15624), got {type(arch).__name__} {short_repr(arch)}")
+    if isinstance(proxies, str) or not all(isinstance(p, str) for p in proxies):
+        raise ZcptError(f"proxies must be a list of proxy names, got {short_repr(proxies)}")
     names = list(proxies)
     if any(str(n).strip().lower() == "all" for n in names):  # 'all': every proxy that scores one network alone
         names = [n for n in proxy_names() if not get_proxy(n).relative]
@@ -85,6 +93,7 @@ def score_arch_table(arch: Any, proxies: Sequence[str] = ("nwot",), dataset: str
     for spec in specs:  # types and ranges of the options each proxy takes
         check_options(spec.name, {k: v for k, v in options.items() if _accepts(spec.fn, k)})
     check_range("batch_size", batch_size, Range(1), integer=True)
+    check_range("seed", seed, Range(0, MAX_SEED), integer=True)
     for spec in specs:
         check_batch_size(spec.name, batch_size)
     dev = resolve_device(device)
@@ -116,5 +125,7 @@ def score_arch(arch: Any, proxy: str = "nwot", dataset: str = "cifar10", batch_s
     """The score of ``proxy`` (higher is better) for NAS-Bench-201 architecture ``arch`` (an arch
     string or an index): its standalone network (C=16, N=5, weights from ``seed``) on one seeded
     minibatch of ``batch_size`` images -- exactly what ``zcpt proxies score`` prints."""
+    if not isinstance(proxy, str):
+        raise ZcptError(f"proxy must be a proxy name (e.g. 'nwot'), got {type(proxy).__name__} {proxy!r:.80}")
     table = score_arch_table(arch, [proxy], dataset, batch_size, seed, data_source, data_root, device, augment, options)
     return table.scores[0].score

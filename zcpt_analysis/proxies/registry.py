@@ -235,11 +235,11 @@ def parse_proxy_variant(text: str) -> tuple[str, str, dict[str, Any]]:
     ``"nwot:mode=train"`` -> ``("nwot:mode=train", "nwot", {"mode": "train"})`` (values parsed as
     :func:`~zcpt_analysis.options.parse_key_value` does). Unknown proxies and options the proxy
     does not accept are clear errors."""
-    from ..options import parse_key_value
+    from ..options import key_values
 
     name, *items = str(text).strip().split(":")
     spec = get_proxy(name)
-    options = dict(parse_key_value(item, f"option of proxy {spec.name!r}") for item in items)
+    options = key_values(items, f"option of proxy {spec.name!r}")
     check_options(spec.name, options)
     label = spec.name + "".join(f":{k}={v}" for k, v in options.items())
     return label, spec.name, options

@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..errors import DamagedFileError, InvalidArchError, MissingFileError, ZcptError
+from ..errors import DamagedFileError, InvalidArchError, MissingFileError, ZcptError, short_repr
 from ..spaces import get_space
 from ..spaces.genotypes import GENOTYPES, Genotype, GenotypeLike, parse_genotype
 from .spec import spec_from_json
@@ -27,8 +27,10 @@ def resolve_genotype(genotype: str | Path | dict | GenotypeLike) -> Genotype:
             return parse_genotype(text)
         if os.path.isfile(text):
             return _genotype_from_file(Path(text))
-        raise InvalidArchError(f"genotype {genotype!r} is neither a file, a known name "
-                               f"({', '.join(sorted(GENOTYPES))}), JSON nor a Genotype(...) string")
+        names = sorted(GENOTYPES)
+        shown = ", ".join(names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
+        raise InvalidArchError(f"genotype {short_repr(genotype)} is neither a file, a known name ({shown}), JSON "
+                               "nor a Genotype(...) string")
     if isinstance(genotype, dict):
         return _genotype_from_record(genotype, "genotype record")
     return parse_genotype(genotype)
@@ -44,10 +46,11 @@ def _genotype_from_file(path: Path) -> Genotype:
                                "record, a Genotype(...) string or a known name such as DARTS_V2") from None
     try:
         obj = json.loads(text)
-    except json.JSONDecodeError as exc:
+    except (ValueError, RecursionError) as exc:
         if text.strip().startswith("Genotype"):
             return parse_genotype(text)
-        raise InvalidArchError(f"genotype file {path} is neither valid JSON ({exc}) nor a Genotype(...) string")
+        raise InvalidArchError(f"genotype file {path} is neither valid JSON ({type(exc).__name__}: "
+                               f"{short_repr(str(exc))}) nor a Genotype(...) string") from None
     return _genotype_from_record(obj, str(path))
 
 
@@ -72,7 +75,8 @@ def _genotype_from_typed_record(obj: dict, where: str) -> Genotype:
                                    f"genotype yet); finish it first with `{command}`")
         arch = selected["arch"] if selected else obj.get("arch")
     except (KeyError, TypeError) as exc:
-        raise DamagedFileError(f"{where} is not a valid result record ({type(exc).__name__}: {exc})") from None
+        raise DamagedFileError(f"{where} is not a valid result record ({type(exc).__name__}: "
+                               f"{short_repr(str(exc))})") from None
     if arch is None:
         raise InvalidArchError(f"{where} is a {kind} record without a selected genotype")
     return parse_genotype(arch)

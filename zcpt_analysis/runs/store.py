@@ -29,7 +29,6 @@ killed owner leaves behind. Run the workers of one store on a file system with w
 from __future__ import annotations
 
 import contextlib
-import errno
 import json
 import os
 import socket
@@ -42,7 +41,8 @@ from typing import Any, Iterable, Iterator, Optional, Sequence
 from filelock import FileLock, Timeout
 
 from ..errors import DamagedFileError, ZcptError
-from ..files import OutputLocationError, atomic_write_json, ensure_dir, read_json
+from ..files import (OutputLocationError, atomic_write_json, ensure_dir, file_kind, is_disk_full, read_json,
+                     remove_stale_temporaries)
 from ..paths import default_results_dir, resolve
 from .records import Record, record_from_json
 from .spec import RunSpec, execute
@@ -56,6 +56,8 @@ POLL_SECONDS = 1.0
 
 _GUARDS: dict[str, threading.Lock] = {}
 _GUARDS_LOCK = threading.Lock()
+_SWEPT: set[str] = set()
+"""Stores whose dead writers' temporary files this process has removed (once per store)."""
 
 
 class ClaimedError(ZcptError, RuntimeError):
@@ -86,9 +88,9 @@ def _locked_elsewhere(path: Path) -> bool:
 
 def _lock_error(exc: OSError, path: Path) -> OutputLocationError:
     """One clear error for a lock or owner file that cannot be written (a full disk above all)."""
-    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+    if is_disk_full(exc):
         return OutputLocationError(f"cannot start the run: the disk is full (no space left for {path}); free some "
-                                   "space there and run again")
+                                   "space there and run the same command again to resume")
     return OutputLocationError(f"cannot lock {path}: {exc.strerror or exc}; check that the results store's folder "
                                "can be written")
 
@@ -125,6 +127,8 @@ class ResultStore:
     """A folder of result records (default: ``$ZCPT_HOME/runs``, else ``./runs``)."""
 
     def __init__(self, root: str | os.PathLike | None = None):
+        if root is not None and not isinstance(root, (str, os.PathLike)):
+            raise ZcptError(f"a results store is a folder path, got {type(root).__name__} {root!r:.80}")
         self.root = resolve(root) if root is not None else default_results_dir()
 
     def __repr__(self) -> str:
@@ -149,10 +153,13 @@ class ResultStore:
         """The record of ``spec`` in any status (None if absent). A record there whose identity
         differs (a hash collision, an edited file) is an error naming the fields."""
         path = self.path_for(spec)
-        if not path.exists():
+        kind = file_kind(path)
+        if kind == "missing":
             return None
-        if path.is_dir():
-            raise DamagedFileError(f"the record {path} is a folder, not a file; move it aside to compute the run")
+        if kind != "a file" or path.is_symlink():
+            kind = "a symbolic link" if kind == "a file" else kind
+            raise DamagedFileError(f"the record {path} is {kind}, not a regular file; move it aside to compute the "
+                                   "run")
         try:
             record = self.read(path)
         except DamagedFileError as exc:
@@ -182,16 +189,21 @@ class ResultStore:
         return out
 
     def paths(self) -> list[Path]:
-        """Every JSON file below the root that could be a record (claims and caches left out)."""
-        if not self.root.exists():
+        """Every JSON file below the root that could be a record (claims and caches left out); a
+        root that is not a folder is an error (never an empty store)."""
+        kind = file_kind(self.root)
+        if kind == "missing":
             return []
+        if kind != "a folder":
+            raise OutputLocationError(f"the results store {self.root} is {kind}, not a folder; give the folder of "
+                                      "the records")
         return sorted(p for p in self.root.rglob("*.json")
                       if not p.name.startswith(".") and not p.name.startswith("naswot-scores-")
                       and p.name != "run.json")
 
-    def records(self, kinds: Optional[Sequence[str]] = None, warn: bool = True) -> list[Record]:
-        """Every record in the store (of ``kinds``), unreadable files skipped with a warning."""
-        out = []
+    def _readable(self, warn: bool) -> Iterator[tuple[Path, Record]]:
+        """``(path, record)`` of every file that holds a record; anything else (a damaged file, a
+        dangling symlink, a folder, a named pipe, ...) is skipped with one warning naming it."""
         for path in self.paths():
             try:
                 rec = self.read(path)
@@ -199,24 +211,20 @@ class ResultStore:
                 if warn:
                     print(f"zcpt: skipping {path}: {exc}", file=sys.stderr)
                 continue
-            if kinds is None or rec.KIND in kinds:
-                out.append(rec)
-        return out
+            yield path, rec
 
-    def table(self, kinds: Optional[Sequence[str]] = None, columns: str | Sequence[str] = "default"):
-        """A tidy :class:`pandas.DataFrame`, one row per record. ``columns="all"``: kind, status,
-        identity fields, selected architecture, test error per dataset (%, mean over the record's
-        runs), rank, seconds per stage, and the record's ``path``; ``"default"``: those a person
-        reads first (:data:`TABLE_COLUMNS`); or a list of names (see :func:`summary_table`)."""
-        rows = []
-        for path in self.paths():
-            try:
-                rec = self.read(path)
-            except ZcptError:
-                continue
-            if kinds is None or rec.KIND in kinds:
-                rows.append({**rec.summary_row(), "path": str(path.relative_to(self.root))})
-        return summary_table(rows, columns)
+    def records(self, kinds: Optional[Sequence[str]] = None, warn: bool = True) -> list[Record]:
+        """Every record in the store (of ``kinds``), unreadable files skipped with a warning."""
+        return [rec for _, rec in self._readable(warn) if kinds is None or rec.KIND in kinds]
+
+    def table(self, kinds: Optional[Sequence[str]] = None, warn: bool = True, columns: str | Sequence[str] = "default"):
+        """A tidy :class:`pandas.DataFrame`, one row per record (unreadable files skipped with a
+        warning). ``columns="all"``: kind, status, identity fields, selected architecture, test error
+        per dataset (%, mean over the record's runs), rank, seconds per stage, and the record's
+        ``path``; ``"default"``: those a person reads first (:data:`TABLE_COLUMNS`); or a list of
+        names (see :func:`summary_table`)."""
+        return summary_table([{**rec.summary_row(), "path": str(path.relative_to(self.root))}
+                              for path, rec in self._readable(warn) if kinds is None or rec.KIND in kinds], columns)
 
     # ------------------------------------------------------------------ writing
     def ensure_writable(self, spec: Optional[RunSpec] = None) -> Path:
@@ -224,13 +232,24 @@ class ResultStore:
         folders are created if missing; one that is a file, sits below a file or cannot be written,
         and a record path that is a folder, are an :class:`~zcpt_analysis.files.OutputLocationError`."""
         ensure_dir(self.root, "results store")
+        if str(self.root) not in _SWEPT:
+            _SWEPT.add(str(self.root))
+            self.remove_stale_temporaries()
         if spec is not None:
             path = self.path_for(spec)
-            if path.is_dir():
-                raise OutputLocationError(f"the record {path} is a folder, not a file; move it aside to compute "
-                                          "the run")
+            kind = file_kind(path)
+            if path.is_symlink() or kind not in ("a file", "missing"):
+                kind = "a symbolic link" if kind == "a file" else kind
+                raise OutputLocationError(f"the record {path} is {kind}, not a regular file; move it aside to "
+                                          "compute the run")
             ensure_dir(path.parent, "folder of the record")
         return self.root
+
+    def remove_stale_temporaries(self) -> list[Path]:
+        """Remove the temporary files that writers killed mid-write left in the store (see
+        :func:`~zcpt_analysis.files.remove_stale_temporaries`; a live writer's are kept). Done
+        once per process and store when the store is first opened for writing."""
+        return remove_stale_temporaries(self.root)
 
     def save(self, record: Record) -> Path:
         """Write ``record`` atomically to its spec's path."""
@@ -329,21 +348,27 @@ class ResultStore:
             **resources: Any) -> Record:
         """The complete record of ``spec``: found here, or computed under a claim (resuming a
         partial record; ``force`` starts over) and saved here."""
+        return self.run_and_tell(spec, progress, force, wait, **resources)[0]
+
+    def run_and_tell(self, spec: RunSpec, progress: bool = False, force: bool = False, wait: bool = True,
+                     **resources: Any) -> tuple[Record, bool]:
+        """:meth:`run`, and whether this call computed the record (False: it was complete here
+        already, or another process completed it while this one waited for its lock)."""
         if not force:
             found = self.find(spec)
             if found is not None:
-                return found
+                return found, False
         log = (lambda msg: print(f"zcpt: {msg}", file=sys.stderr)) if progress else None
         with self.claim(spec, wait=wait, log=log) as held:
             if held is None:  # another process finished it while we waited
                 found = self.find(spec)
                 assert found is not None
-                return found
+                return found, False
             if not force:
                 found = self.find(spec)
                 if found is not None:
-                    return found
-            return execute(spec, self, progress=progress, force=force, **resources)
+                    return found, False
+            return execute(spec, self, progress=progress, force=force, **resources), True
 
 
 def as_store(store: "ResultStore | str | os.PathLike | None") -> Optional[ResultStore]:
@@ -354,7 +379,8 @@ def as_store(store: "ResultStore | str | os.PathLike | None") -> Optional[Result
 
 
 TABLE_COLUMNS: tuple[str, ...] = ("kind", "status", "space", "proxy", "order", "method", "N", "V", "supernet_mode",
-                                  "n_samples", "runs", "num_archs", "seed", "selected", "cifar10 error", "cifar10 rank", "seconds")
+                                  "n_samples", "runs", "num_archs", "seed", "selected", "cifar10 error", "cifar10 rank",
+                                  "seconds")
 """The columns of :meth:`ResultStore.table` by default (those the records have): kind, status, the
 key settings, the selected architecture, its CIFAR-10 error and rank, and the seconds it took."""
 

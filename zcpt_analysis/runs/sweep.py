@@ -73,6 +73,8 @@ class SweepResult:
     planned: list[RunSpec]
     stored: list[RunSpec]
     computed: list[RunSpec] = field(default_factory=list)
+    found: list[RunSpec] = field(default_factory=list)
+    """Specs another process completed while this sweep ran (this one found their records)."""
     failed: list[Failure] = field(default_factory=list)
     interrupted: bool = False
     seconds: float = 0.0
@@ -83,11 +85,12 @@ class SweepResult:
     @property
     def ok(self) -> bool:
         """Everything planned is in the store."""
-        return not self.failed and not self.interrupted and len(self.stored) + len(self.computed) == len(self.planned)
+        done = len(self.stored) + len(self.computed) + len(self.found)
+        return not self.failed and not self.interrupted and done == len(self.planned)
 
     def not_run(self) -> list[RunSpec]:
         """Planned specs that neither were stored nor finished (an interrupted sweep's rest)."""
-        done = {s.record_name() for s in self.stored + self.computed + [f.spec for f in self.failed]}
+        done = {s.record_name() for s in self.stored + self.computed + self.found + [f.spec for f in self.failed]}
         return [s for s in self.planned if s.record_name() not in done]
 
     def table(self):
@@ -96,6 +99,7 @@ class SweepResult:
 
         status = {s.record_name(): "stored" for s in self.stored}
         status.update({s.record_name(): "computed" for s in self.computed})
+        status.update({s.record_name(): "computed elsewhere" for s in self.found})
         errors = {f.spec.record_name(): f.error for f in self.failed}
         status.update({name: "failed" for name in errors})
         return pd.DataFrame([{"record": s.record_name(), "kind": s.KIND,
@@ -104,8 +108,9 @@ class SweepResult:
 
     def summary(self) -> str:
         """The closing report: counts, then every failure with its error and command."""
+        elsewhere = f"{len(self.found)} computed by another process meanwhile, " if self.found else ""
         lines = [f"{len(self.planned)} planned: {len(self.stored)} already stored, {len(self.computed)} computed, "
-                 f"{len(self.failed)} failed" + (f", {len(self.not_run())} not run (interrupted)"
+                 f"{elsewhere}{len(self.failed)} failed" + (f", {len(self.not_run())} not run (interrupted)"
                                                   if self.interrupted else "")
                  + f" [{self.executor}, {format_seconds(self.seconds)}]; store {display(self.root)}"]
         for f in self.failed:
@@ -175,13 +180,13 @@ def run_task(spec: RunSpec, root: str, threads: Optional[int] = None, key: str =
     start = time.perf_counter()
     try:
         with cluster_lock(worker, root, spec):
-            ResultStore(root).run(spec)
+            _, computed = ResultStore(root).run_and_tell(spec)
     except Exception as exc:  # noqa: BLE001 - every failure is reported, the sweep goes on
         frames = traceback.extract_tb(exc.__traceback__)
         where = f"{frames[-1].filename}:{frames[-1].lineno}" if frames else ""
         return {"ok": False, "error": f"{type(exc).__name__}: {exc}", "where": where,
                 "seconds": time.perf_counter() - start}
-    return {"ok": True, "seconds": time.perf_counter() - start}
+    return {"ok": True, "computed": computed, "seconds": time.perf_counter() - start}
 
 
 # ============================================================================= progress
@@ -303,7 +308,11 @@ def run_serial(specs: Sequence[RunSpec], store: ResultStore, threads: Optional[i
 
 def _finish(result: SweepResult, bar: Progress, store: ResultStore, key: str, spec: RunSpec,
             out: dict[str, Any]) -> None:
-    if out.get("ok"):
+    if out.get("ok") and not out.get("computed", True):
+        result.found.append(spec)
+        bar.finish(key, True, None)
+        bar.say(f"found {spec.record_name()} (computed by another process meanwhile)")
+    elif out.get("ok"):
         result.computed.append(spec)
         record = _find(store, spec)
         bar.finish(key, True, out.get("seconds"), record)
@@ -506,6 +515,9 @@ def connect(scheduler: str, timeout: float = 30.0) -> Any:
                 raise ZcptError(f"no scheduler file {scheduler!r} (dask scheduler --scheduler-file writes it)")
             return Client(scheduler_file=scheduler, timeout=timeout)
         return Client(scheduler, timeout=timeout)
+    except ValueError as exc:  # an address distributed cannot parse ("host:port")
+        raise ZcptError(f"--scheduler {scheduler!r:.80} is not a scheduler address ({exc}); give tcp://HOST:PORT of "
+                        "a running scheduler or a scheduler file") from None
     except (OSError, TimeoutError) as exc:
         raise ZcptError(f"cannot reach the Dask scheduler at {scheduler} within {timeout:.0f} s ({exc}); start one "
                         "with `dask scheduler` or give tcp://HOST:PORT of a running one") from None

@@ -62,7 +62,7 @@ from ..checks import Range, check_range
 from ..data import DataFields
 from ..errors import InvalidArchError, StateError, ZcptError
 from ..evaluation import evaluate
-from ..options import opt
+from ..options import Seed, opt
 from ..proxies.ensemble import comparable
 from ..registry import Registry
 from ..runtime import derive_seed
@@ -165,7 +165,7 @@ class ScoringSettings(BenchField, DataFields):
     training-based ones. ``proxy_batch_size=None`` means the space's default (256 for nb201)."""
 
     space: SpaceName = opt("nb201", "--space", help="search space")
-    seed: int = opt(0, "--seed", help="seed of the supernets (weights, alpha) and of the minibatches")
+    seed: Seed = opt(0, "--seed", help="seed of the supernets (weights, alpha) and of the minibatches")
     proxy: ProxyName = opt("nwot", "--proxy", help="zero-cost proxy of zc-pt / disc-zc")
     proxy_options: dict[str, Any] = opt(None, "--proxy-option", factory=dict, help="proxy option, e.g. mode=train")
     proxy_batch_size: SpaceBatchSize = opt(None, "--proxy-batch-size", ge=1, validate_default=True,

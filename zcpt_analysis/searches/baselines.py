@@ -24,8 +24,8 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 from ..bench.benchmark import BenchField
 from ..data import DataFields, ImageSet, MinibatchSampler
 from ..errors import ZcptError
-from ..files import atomic_write_json, read_json
-from ..options import Result, Settings, opt
+from ..files import read_json, update_json
+from ..options import Result, Settings, Seed, opt
 from ..proxies import get_proxy
 from ..runtime import derive_seed, resolve_device
 from ..setting_checks import ProxyName, check_benchmark_space, check_dataset, check_run_options
@@ -43,7 +43,7 @@ class RandomSettings(BenchField, Settings):
 
     space: str = opt("nb201", "--space", help="search space with a benchmark (nb201)")
     runs: int = opt(4, "--runs", help="random architectures (one per run)", ge=1)
-    seed: int = opt(0, "--seed", help="first run's seed")
+    seed: Seed = opt(0, "--seed", help="first run's seed")
 
     @field_validator("space")
     @classmethod
@@ -81,8 +81,8 @@ class NaswotSettings(BenchField, DataFields):
     proxy: ProxyName = opt("nwot", "--proxy", help="zero-cost proxy")
     n_samples: int = opt(1000, "--n-samples", help="architectures sampled per run", ge=1)
     batch_size: int = opt(128, "--batch-size", help="size of the one minibatch every network is scored on", ge=1)
-    seed: int = opt(0, "--seed", help="run seed (which architectures are sampled)")
-    score_seed: int = opt(0, "--score-seed", help="seed of the fixed minibatch and of the network inits")
+    seed: Seed = opt(0, "--seed", help="run seed (which architectures are sampled)")
+    score_seed: Seed = opt(0, "--score-seed", help="seed of the fixed minibatch and of the network inits")
     proxy_options: Optional[dict[str, Any]] = opt(None, "--proxy-option", validate_default=True,
                                                   help="proxy option, e.g. mode=eval")
     network_options: dict[str, Any] = opt(None, "--network-option", factory=dict,
@@ -176,9 +176,18 @@ class NaswotScoreTable:
         return {self.space.to_json(a): self.scores[self.space.to_json(a)] for a in archs}
 
     def save(self) -> None:
-        if self.path is not None:
-            atomic_write_json(self.path, {"kind": "naswot-score-table", "identity": self.identity,
-                                          "scores": self.scores})
+        """Write the scores, merged with those another run of the same setting saved meanwhile
+        (under the file's lock: two runs at once both keep their work; a score depends only on the
+        architecture and the setting, so both runs computed the same value)."""
+        if self.path is None:
+            return
+
+        def merge(stored: Any) -> dict[str, Any]:
+            if isinstance(stored, dict) and stored.get("identity") == self.identity:
+                self.scores = {**{k: float(v) for k, v in (stored.get("scores") or {}).items()}, **self.scores}
+            return {"kind": "naswot-score-table", "identity": self.identity, "scores": self.scores}
+
+        update_json(self.path, merge)
 
 
 def naswot_run(table: NaswotScoreTable, seed: int, bench: Any = None, progress: bool = True) -> NaswotResult:

@@ -12,7 +12,7 @@ from pydantic import Field, model_validator
 from ..bench.benchmark import Benchmark, BenchField
 from ..data import DataFields, ImageSet
 from ..errors import ZcptError
-from ..options import Result, opt
+from ..options import Result, Seed, opt
 from ..setting_checks import SpaceName, check_dataset, check_run_options
 from ..supernet import Supernet
 from .supernet_training import DartsConfig, DartsRun, SearchData, train_supernet
@@ -70,7 +70,7 @@ class DartsSettings(BenchField, DataFields):
     """A DARTS-trained supernet: the space, seed, shape, data and training hyper-parameters."""
 
     space: SpaceName = opt("nb201", "--space", help="search space")
-    seed: int = opt(0, "--seed", help="seed of the supernet weights, alpha and data order")
+    seed: Seed = opt(0, "--seed", help="seed of the supernet weights, alpha and data order")
     darts: DartsConfig = Field(default_factory=DartsConfig)
     supernet_options: dict[str, Any] = opt(None, "--supernet-option", factory=dict,
                                            help="supernet shape, e.g. C=8 or N=1 (default: the paper's, C=16 N=5 "

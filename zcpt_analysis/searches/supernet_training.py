@@ -45,7 +45,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..data import ImageSet, MinibatchSampler, augment as _augment, search_split
+from ..data import ImageSet, MinibatchSampler, augment as _augment, search_split, to_device
 from ..errors import StateError, UnknownNameError, ZcptError
 from ..evaluation import evaluate
 from ..files import atomic_torch_save, atomic_write_json, load_checkpoint
@@ -144,7 +144,7 @@ class FixedBatches:
             x = self.images.images[idx]
             if self.augment and self.images.crop_padding > 0:
                 x = _augment(x, self.images.crop_padding, gen)
-            yield self.images.normalize(x).to(self.device), self.images.labels[idx].to(self.device)
+            yield to_device(self.images.normalize(x), self.device), to_device(self.images.labels[idx], self.device)
 
 
 # ------------------------------------------------------------------------------------ trainer
@@ -263,8 +263,9 @@ class BilevelTrainer:
                 p.copy_(b)
         return (d_alpha - eta * (g_pos - g_neg) / (2 * eps)).detach()
 
-    def step(self) -> tuple[float, int, int]:
-        """One bilevel step; returns (training loss, correct, batch size) of the weight step."""
+    def step(self) -> tuple[torch.Tensor, torch.Tensor, int]:
+        """One bilevel step; returns (training loss, correct, batch size) of the weight step, the first
+        two as tensors on the device (no host synchronisation per step)."""
         self.model.train()
         x, y = self.train_sampler.sample()
         if self.a_opt is not None:
@@ -276,24 +277,26 @@ class BilevelTrainer:
         self.alpha.grad = None
         nn.utils.clip_grad_norm_(self.weights, self.config.grad_clip)
         self.w_opt.step()
-        return float(loss.detach()), int((logits.argmax(1) == y).sum()), int(y.numel())
+        return loss.detach(), (logits.detach().argmax(1) == y).sum(), int(y.numel())
 
     def train_epoch(self, steps: Optional[int] = None, progress: bool = False, desc: str = "") -> tuple[float, float]:
         """``steps`` bilevel steps (default: one epoch); returns (train accuracy %, mean loss)."""
         from tqdm.auto import tqdm
 
         n_steps = self.steps_per_epoch if steps is None else steps
-        correct = total = 0
-        loss_sum = 0.0
+        total = 0
+        # accumulated on the device in float64: the same roundings as Python floats, one sync per epoch
+        loss_sum = torch.zeros((), dtype=torch.float64, device=self.device)
+        correct = torch.zeros((), dtype=torch.int64, device=self.device)
         for _ in tqdm(range(n_steps), desc=desc or f"epoch {self.epoch + 1}", leave=False, disable=not progress):
             loss, c, n = self.step()
-            loss_sum += loss * n
+            loss_sum += loss.double() * n
             correct += c
             total += n
         if self.scheduler is not None:
             self.scheduler.step()
         self.epoch += 1
-        return (100.0 * correct / max(total, 1), loss_sum / max(total, 1))
+        return (100.0 * int(correct) / max(total, 1), float(loss_sum) / max(total, 1))
 
     # -- persistence
     def state_dict(self) -> dict:

@@ -32,7 +32,7 @@ from pydantic import AliasChoices, Field, field_validator, model_validator
 from ..bench.benchmark import BenchField
 from ..data import DataFields, ImageSet, MinibatchSampler, search_split
 from ..errors import ZcptError
-from ..options import Result, opt
+from ..options import Result, Seed, opt
 from ..proxies import get_proxy
 from ..proxies.ensemble import comparable
 from ..runtime import derive_seed, resolve_device
@@ -73,7 +73,7 @@ class SearchSettings(BenchField, DataFields):
     V: int = opt(100, "-V", help="validation minibatches", ge=1)
     batch_size: SpaceBatchSize = opt(None, "--batch-size", help="proxy minibatch (default: the space's, 256 for "
                                     "nb201, 64 for the DARTS spaces)", ge=1, validate_default=True)
-    seed: int = opt(0, "--seed", help="search seed")
+    seed: Seed = opt(0, "--seed", help="search seed")
     train_portion: Optional[float] = opt(None, "--train-portion", gt=0, le=1,
                                          help="share of the training images used for proxy inputs (default 0.5 for "
                                               "full datasets, 1.0 for the small samples)")

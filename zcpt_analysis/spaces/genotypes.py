@@ -28,7 +28,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence, Union
 
-from ..errors import InvalidArchError, UnknownNameError
+from ..errors import InvalidArchError, UnknownNameError, short_repr
 from .darts_ops import DARTS_OPS
 
 CELL_TYPES: tuple[str, ...] = ("normal", "reduce")
@@ -39,27 +39,28 @@ Gene = tuple[tuple[str, int], ...]
 
 def _as_gene(value: Any, field: str) -> Gene:
     if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
-        raise InvalidArchError(f"genotype field {field!r} must be a list of (op, input) pairs, got {value!r}")
+        raise InvalidArchError(f"genotype field {field!r} must be a list of (op, input) pairs, got {short_repr(value)}")
     gene = []
     for k, item in enumerate(value):
         if isinstance(item, (str, bytes)) or not isinstance(item, Iterable):
-            raise InvalidArchError(f"entry {k} of {field!r} must be an (op, input) pair, got {item!r}")
+            raise InvalidArchError(f"entry {k} of {field!r} must be an (op, input) pair, got {short_repr(item)}")
         pair = tuple(item)
         if len(pair) != 2 or not isinstance(pair[0], str):
-            raise InvalidArchError(f"entry {k} of {field!r} must be an (op, input) pair, got {item!r}")
+            raise InvalidArchError(f"entry {k} of {field!r} must be an (op, input) pair, got {short_repr(item)}")
         op, src = pair
         if isinstance(src, bool) or not isinstance(src, int):
-            raise InvalidArchError(f"entry {k} of {field!r}: input {src!r} must be an integer node index")
+            raise InvalidArchError(f"entry {k} of {field!r}: input {short_repr(src)} must be an integer node index")
         gene.append((op, int(src)))
     return tuple(gene)
 
 
 def _as_concat(value: Any, field: str) -> tuple[int, ...]:
     if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
-        raise InvalidArchError(f"genotype field {field!r} must be a list of node indices, got {value!r}")
+        raise InvalidArchError(f"genotype field {field!r} must be a list of node indices, got {short_repr(value)}")
     out = tuple(value)
     if not out or any(isinstance(v, bool) or not isinstance(v, int) for v in out):
-        raise InvalidArchError(f"genotype field {field!r} must be a non-empty list of node indices, got {value!r}")
+        raise InvalidArchError(f"genotype field {field!r} must be a non-empty list of node indices, got "
+                               f"{short_repr(value)}")
     return tuple(int(v) for v in out)
 
 
@@ -88,7 +89,7 @@ class Genotype:
             for k, (op, src) in enumerate(gene):
                 node = 2 + k // 2
                 if op not in DARTS_OPS:
-                    raise InvalidArchError(f"unknown op {op!r} in the {cell} cell (node {node}); valid ops: "
+                    raise InvalidArchError(f"unknown op {short_repr(op)} in the {cell} cell (node {node}); valid ops: "
                                            f"{', '.join(DARTS_OPS)}")
                 if not 0 <= src < node:
                     raise InvalidArchError(f"{cell} cell: node {node} cannot take input {src} (valid inputs: "
@@ -96,7 +97,10 @@ class Genotype:
             concat = getattr(self, f"{cell}_concat")
             bad = [c for c in concat if not 0 <= c < 2 + self.steps]
             if bad:
-                raise InvalidArchError(f"{cell}_concat {list(concat)} refers to nodes {bad} outside 0..{1 + self.steps}")
+                last = 1 + self.steps
+                raise InvalidArchError(f"{cell}_concat {short_repr(list(concat))} refers to {len(bad)} node(s) "
+                                       f"outside 0..{last} (e.g. {bad[0]}); valid: nodes 0..{last}, usually "
+                                       f"range(2, {last + 1})")
 
     # -- structure -----------------------------------------------------------------------
     @property
@@ -159,37 +163,59 @@ GenotypeLike = Union[Genotype, str, Mapping[str, Any], Sequence[Any]]
 
 
 # ------------------------------------------------------------------------------- parsing
+MAX_RANGE = 64
+"""The longest ``range(...)`` a genotype string may hold (a cell's concat lists its few nodes)."""
+
+
+def _source(node: ast.AST) -> str:
+    return short_repr(ast.unparse(node))
+
+
 def _literal(node: ast.AST) -> Any:
-    """A literal from the DARTS string form; ``range(a, b)`` is the only call allowed."""
+    """A literal from the DARTS string form; ``range(a, b)`` of integer literals, at most
+    :data:`MAX_RANGE` long, is the only call allowed."""
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "range":
         if node.keywords or not 1 <= len(node.args) <= 3:
-            raise InvalidArchError("range(...) in a genotype string takes 1-3 positional integers")
-        return list(range(*[int(ast.literal_eval(a)) for a in node.args]))
+            raise InvalidArchError("range(...) in a genotype string takes 1-3 positional integers, e.g. range(2, 6)")
+        bounds = [_literal(a) for a in node.args]
+        if any(isinstance(b, bool) or not isinstance(b, int) for b in bounds):
+            raise InvalidArchError(f"range(...) in a genotype string takes integers, got {_source(node)}; e.g. "
+                                   "range(2, 6)")
+        if bounds[-1:] == [0] and len(bounds) == 3:
+            raise InvalidArchError(f"range(...) in a genotype string cannot have step 0: {_source(node)}")
+        values = range(*bounds)
+        if len(values) > MAX_RANGE:
+            raise InvalidArchError(f"{_source(node)} in a genotype string gives {len(values):,} node indices; a "
+                                   "cell's concat lists its intermediate nodes, e.g. range(2, 6) "
+                                   f"(at most {MAX_RANGE})")
+        return list(values)
     if isinstance(node, (ast.List, ast.Tuple)):
         return [_literal(e) for e in node.elts]
     try:
         return ast.literal_eval(node)
-    except ValueError as exc:
-        raise InvalidArchError(f"unsupported expression in a genotype string: {ast.unparse(node)!r}") from exc
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError) as exc:
+        raise InvalidArchError(f"unsupported expression in a genotype string: {_source(node)}; a genotype string "
+                               "holds only lists, (op, input) pairs, integers and range(a, b)") from exc
 
 
 def _from_darts_string(text: str) -> Genotype:
     try:
         tree = ast.parse(text.strip(), mode="eval").body
-    except SyntaxError as exc:
-        raise InvalidArchError(f"cannot parse genotype string {text[:80]!r}: {exc.msg}") from exc
+    except (SyntaxError, ValueError, MemoryError, RecursionError) as exc:
+        raise InvalidArchError(f"cannot parse genotype string {short_repr(text)}: "
+                               f"{getattr(exc, 'msg', None) or type(exc).__name__}") from None
     func = tree.func if isinstance(tree, ast.Call) else None
     name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else None
     if name != "Genotype":
         raise InvalidArchError(f"expected 'Genotype(normal=[...], normal_concat=..., reduce=[...], reduce_concat=...)', "
-                               f"got {text[:80]!r}")
+                               f"got {short_repr(text)}")
     assert isinstance(tree, ast.Call)
     if len(tree.args) > len(_FIELDS):
         raise InvalidArchError(f"Genotype(...) takes at most {len(_FIELDS)} fields")
     values: dict[str, Any] = {field: _literal(arg) for field, arg in zip(_FIELDS, tree.args)}
     for kw in tree.keywords:
         if kw.arg not in _FIELDS:
-            raise InvalidArchError(f"unknown Genotype field {kw.arg!r}; fields: {', '.join(_FIELDS)}")
+            raise InvalidArchError(f"unknown Genotype field {short_repr(kw.arg)}; fields: {', '.join(_FIELDS)}")
         values[kw.arg] = _literal(kw.value)
     return _from_mapping(values)
 
@@ -215,9 +241,11 @@ def parse_genotype(obj: Any) -> Genotype:
             return GENOTYPES[text]
         if text.startswith("{"):
             try:
-                return parse_genotype(json.loads(text))
-            except json.JSONDecodeError as exc:
-                raise InvalidArchError(f"invalid genotype JSON: {exc}") from exc
+                obj = json.loads(text)
+            except (ValueError, RecursionError) as exc:
+                raise InvalidArchError(f"invalid genotype JSON ({type(exc).__name__}: "
+                                       f"{short_repr(str(exc).splitlines()[0] if str(exc) else '')})") from None
+            return parse_genotype(obj)
         if "Genotype" in text:
             return _from_darts_string(text)
         raise UnknownNameError("genotype name", text, sorted(GENOTYPES))
@@ -229,7 +257,8 @@ def parse_genotype(obj: Any) -> Genotype:
         return Genotype(*(getattr(obj, f) for f in _FIELDS))
     if isinstance(obj, Sequence) and len(obj) == 4:
         return Genotype(*obj)
-    raise InvalidArchError(f"cannot read a genotype from {type(obj).__name__}: {obj!r}")
+    raise InvalidArchError(f"cannot read a genotype from {type(obj).__name__}: {short_repr(obj)}; give a known name "
+                           f"({', '.join(sorted(GENOTYPES)[:3])}, ...), a genotype JSON or a Genotype(...) string")
 
 
 def genotype_to_json(genotype: GenotypeLike) -> dict[str, list]:
