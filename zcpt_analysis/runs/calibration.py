@@ -115,11 +115,13 @@ def zcpt_evaluation(settings: Any) -> dict[str, Any]:
     calibration batch: the mean of an edge scored on the full supernet and the last edge scored on
     a supernet whose other edges are discretized (in the ``fast`` mode a pass gets cheaper as edges
     are decided). Also the supernet's edge and op counts."""
+    from ..data import load_synthetic
     from ..searches.zcpt import ZeroCostPT
 
     batch = min(settings.batch_size, CALIBRATION_BATCH)
+    images = load_synthetic(n=2 * batch)  # no dataset read: a unit's cost does not depend on the pixels
     zc = ZeroCostPT(settings.replace(batch_size=batch, N=1, V=1, device="cpu", proxy=REFERENCE_PROXY,
-                                     proxy_options={}), progress=False)
+                                     proxy_options={}), progress=False, images=images)
     evaluate = zc._edge_evaluator(0)
     sn = zc.supernet
     edges = list(range(sn.num_edges))

@@ -29,6 +29,7 @@ Without a calibration (``CostModel(records)``) only record-based estimates exist
 """
 from __future__ import annotations
 
+import functools
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass
@@ -199,7 +200,7 @@ class WorkModel:
     def _train_images(spec: Any) -> int:
         if spec.data_source == "full":
             return FULL_TRAIN_IMAGES
-        return len(spec.load_images(train=True))
+        return _image_count(spec.dataset, spec.data_source, spec.data_root)
 
     def _method_seconds(self, spec: Any, method: str, evaluations: int) -> Optional[tuple[float, str]]:
         from ..scoring import get_method
@@ -250,6 +251,14 @@ class WorkModel:
             return None
         per_epoch = seconds / max(1, spec.darts.epochs)
         return seconds + unit["edges"] * spec.pt.proj_intv * per_epoch, "extrapolated"
+
+
+@functools.lru_cache(maxsize=None)
+def _image_count(dataset: str, source: str, root: Optional[str]) -> int:
+    """Training images of a dataset that is not the full one (the shared sample: read once)."""
+    from ..data import load_images
+
+    return len(load_images(dataset, source, root, train=True))
 
 
 # ============================================================================= the model
