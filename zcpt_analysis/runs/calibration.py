@@ -31,7 +31,7 @@ from ..files import atomic_write_json
 
 CALIBRATION_BATCH = 32
 """The largest minibatch a unit is measured with (a larger spec batch scales linearly)."""
-CALIBRATION_VERSION = 1
+CALIBRATION_VERSION = 2
 """Bumped when a unit's measurement changes meaning (older cache files are ignored)."""
 CACHE_ENV = "ZCPT_CACHE_DIR"
 
@@ -110,7 +110,7 @@ RATIO_NETWORK: dict[str, int] = {"C": 8, "N": 1}
 
 
 def zcpt_evaluation(settings: Any) -> dict[str, Any]:
-    """One Zero-Cost-PT proxy evaluation (one op perturbation scored on one minibatch) with the
+    """Building the supernet (``setup``) and one Zero-Cost-PT proxy evaluation (one op perturbation scored on one minibatch) with the
     search ``settings`` (space, supernet size and mode, engine; :data:`REFERENCE_PROXY`) at the
     calibration batch: the mean of an edge scored on the full supernet and the last edge scored on
     a supernet whose other edges are discretized (in the ``fast`` mode a pass gets cheaper as edges
@@ -122,8 +122,10 @@ def zcpt_evaluation(settings: Any) -> dict[str, Any]:
     images = load_synthetic(n=2 * batch)  # no dataset read: a unit's cost does not depend on the pixels
     zc = ZeroCostPT(settings.replace(batch_size=batch, N=1, V=1, device="cpu", proxy=REFERENCE_PROXY,
                                      proxy_options={}), progress=False, images=images)
+    start = cpu_seconds()
+    sn = zc.supernet  # built once per search: the spec's fixed setup
+    setup = cpu_seconds() - start
     evaluate = zc._edge_evaluator(0)
-    sn = zc.supernet
     edges = list(range(sn.num_edges))
     full = best_of(lambda: evaluate([edges[0]]), repeats=1) / len(sn.candidates[edges[0]])
     state = sn.arch_state
@@ -132,7 +134,7 @@ def zcpt_evaluation(settings: Any) -> dict[str, Any]:
         state = state.discretize(e, ops[len(ops) // 2])
     sn.set_arch_state(state)
     last = best_of(lambda: evaluate([edges[-1]]), repeats=1) / len(sn.candidates[edges[-1]])
-    return {"seconds": (full + last) / 2, "batch": batch, "edges": sn.num_edges, "ops": sn.num_ops}
+    return {"seconds": (full + last) / 2, "setup": setup, "batch": batch, "edges": sn.num_edges, "ops": sn.num_ops}
 
 
 def _minibatch(batch: int, num_classes: int = 10) -> tuple[Any, Any]:
@@ -144,7 +146,7 @@ def _minibatch(batch: int, num_classes: int = 10) -> tuple[Any, Any]:
 
 def network_score(space: str, network_options: dict, batch: int) -> dict[str, Any]:
     """One :data:`REFERENCE_PROXY` score of a standalone network of ``space`` (a random
-    architecture) on one minibatch at the calibration batch."""
+    architecture) on one minibatch at the calibration batch, and building the network (``build``)."""
     from ..searches.zcpt import make_scorer
     from ..spaces import get_space
 
@@ -152,8 +154,10 @@ def network_score(space: str, network_options: dict, batch: int) -> dict[str, An
     batch = min(batch, CALIBRATION_BATCH)
     scorer, _ = make_scorer(REFERENCE_PROXY, {})
     inputs, targets = _minibatch(batch)
+    start = cpu_seconds()
     net = sp.network(sp.random_arch(random.Random(0)), num_classes=10, seed=0, **network_options)
-    return {"seconds": best_of(lambda: scorer(net, inputs, targets), repeats=1), "batch": batch}
+    build = cpu_seconds() - start
+    return {"seconds": best_of(lambda: scorer(net, inputs, targets), repeats=1), "build": build, "batch": batch}
 
 
 def proxy_ratio(proxy: str, options: dict) -> dict[str, Any]:

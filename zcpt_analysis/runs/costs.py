@@ -14,12 +14,12 @@ An estimate is seconds of one CPU core (a local-cluster worker with one torch th
 
 Work counts (``B``: the spec's batch, ``|O|``, ``|E|``: ops per edge, edges of the supernet)::
 
-    zcpt-search   N x evaluations(order, |O|, |E|) zc-pt evaluations + V x N network scores (at most N
-                  distinct candidates)
-    naswot        n_samples network scores + the benchmark load
+    zcpt-search   building the supernet + N x evaluations(order, |O|, |E|) zc-pt evaluations
+                  + N x (building a network + V network scores) (at most N distinct candidates)
+    naswot        n_samples x (building a network + a network score) + the benchmark load
     random        the benchmark load
     proxy-study   num_archs x (every proxy on one network) + the benchmark load
-    op-scores     zc-pt / disc-zc: |O||E| evaluations; oracles: the benchmark load;
+    op-scores     zc-pt / disc-zc: building the supernet + |O||E| evaluations; oracles: the benchmark load;
                   trained methods: the supernet training (extrapolated)
     iterative     per method, |O||E|(|E|+1)/2 evaluations (every iteration's remaining edges)
     darts         epochs x steps x 2 training steps (weights and alpha)
@@ -127,14 +127,18 @@ class WorkModel:
             return None
         return {**unit, "seconds": unit["seconds"] * ratio * settings.batch_size / unit["batch"]}
 
-    def _network_score(self, space: str, proxy: str, options: dict, network: dict, batch: int) -> Optional[float]:
+    def _network_score(self, space: str, proxy: str, options: dict, network: dict, batch: int
+                       ) -> Optional[tuple[float, float]]:
+        """Seconds of one proxy score of a standalone network at ``batch``, and of building one."""
         from .calibration import CALIBRATION_BATCH, network_score
 
         cal = min(batch, CALIBRATION_BATCH)
         unit = self._unit("network-score", lambda: network_score(space, network, cal), space=space, network=network,
                           batch=cal)
         ratio = self._ratio(proxy, options)
-        return None if unit is None or ratio is None else unit["seconds"] * ratio * batch / unit["batch"]
+        if unit is None or ratio is None:
+            return None
+        return unit["seconds"] * ratio * batch / unit["batch"], unit.get("build", 0.0)
 
     def _bench(self) -> Optional[float]:
         from .calibration import benchmark_load
@@ -159,12 +163,13 @@ class WorkModel:
         if unit is None or score is None:
             return None
         evaluations = spec.N * expected_evaluations(spec.order, unit["ops"], unit["edges"])
-        return evaluations * unit["seconds"] + spec.V * spec.N * score, "calibrated"
+        validation = spec.N * (spec.V * score[0] + score[1])  # at most N candidates, each built once
+        return unit.get("setup", 0.0) + evaluations * unit["seconds"] + validation, "calibrated"
 
     def _naswot(self, spec: Any) -> Optional[tuple[float, str]]:
         score = self._network_score(spec.space, spec.proxy, spec.proxy_options, spec.network_options, spec.batch_size)
         bench = self._bench()
-        return None if score is None or bench is None else (spec.n_samples * score + bench, "calibrated")
+        return None if score is None or bench is None else (spec.n_samples * sum(score) + bench, "calibrated")
 
     def _random(self, spec: Any) -> Optional[tuple[float, str]]:
         bench = self._bench()
@@ -211,7 +216,7 @@ class WorkModel:
             return None if bench is None else (bench, "calibrated")
         if m.network == "untrained":
             unit = self._scoring_evaluation(spec)
-            return None if unit is None else (evaluations * unit["seconds"], "calibrated")
+            return None if unit is None else (unit.get("setup", 0.0) + evaluations * unit["seconds"], "calibrated")
         training = self._supernet_training(spec)
         if training is None:
             return None
