@@ -62,6 +62,17 @@ def single_thread_torch():
     torch.set_num_threads(before)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def calibration_cache(tmp_path_factory):
+    """The cost model's machine calibration (``zcpt reproduce`` measures units once per machine)
+    is cached in a folder of this test session, not in the user's cache."""
+    patch = pytest.MonkeyPatch()
+    path = tmp_path_factory.mktemp("zcpt-cache")
+    patch.setenv("ZCPT_CACHE_DIR", str(path))
+    yield path
+    patch.undo()
+
+
 @pytest.fixture(scope="session")
 def shared_data():
     """The shared reference data folder (tests fail loudly if it is missing: CI provides it)."""

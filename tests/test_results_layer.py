@@ -119,7 +119,7 @@ def test_store_find_missing_table_and_damaged_records(tmp_path, cifar_sample):
     record = store.run(specs[0], images=cifar_sample)
     assert store.missing(specs) == [specs[1]] and store.find(specs[0]).to_json() == record.to_json()
     store.save(RandomSpec(runs=3).run(None))
-    table = store.table()
+    table = store.table(columns="all")
     assert list(table["kind"]) == ["random-baseline", "zcpt-search"]  # sorted by path
     row = table[table["kind"] == "zcpt-search"].iloc[0]
     assert row["selected"] == record.selected.arch and row["cifar10 error"] == record.selected.error("cifar10")

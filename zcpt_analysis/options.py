@@ -352,6 +352,13 @@ def identity_fields(settings: Settings) -> dict[str, Any]:
 
 
 # ----------------------------------------------------------------------------- argparse
+def _metavar(flags: Sequence[str]) -> Optional[str]:
+    """The value's name in --help: the long flag's (``--epochs`` -> ``EPOCHS``, not the nested
+    field's destination ``DARTS__EPOCHS``); None (argparse's own) without a long flag."""
+    long = [f for f in flags if f.startswith("--")]
+    return long[0][2:].upper().replace("-", "_") if long else None
+
+
 def add_options(parser: argparse.ArgumentParser, cls: type, skip: Sequence[str] = ()) -> None:
     """Add an option for every CLI field of ``cls`` (dotted names in ``skip`` are left out)."""
     for leaf in leaf_fields(cls):
@@ -371,9 +378,9 @@ def add_options(parser: argparse.ArgumentParser, cls: type, skip: Sequence[str] 
         elif kind == "dict":
             kwargs.update(action="append", metavar=option.metavar or "KEY=VALUE")
         elif kind == "tuple":
-            kwargs.update(nargs="*", type=leaf.parse(), metavar=option.metavar)
+            kwargs.update(nargs="*", type=leaf.parse(), metavar=option.metavar or _metavar(option.flags))
         else:
-            kwargs.update(type=leaf.parse(), metavar=option.metavar)
+            kwargs.update(type=leaf.parse(), metavar=option.metavar or _metavar(option.flags))
             if leaf.choices is not None:
                 kwargs["choices"] = leaf.choices
         parser.add_argument(*option.flags, **kwargs)

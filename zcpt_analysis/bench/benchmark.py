@@ -26,7 +26,7 @@ from pydantic import ConfigDict, Field, computed_field
 from ..datadir import data_dir
 from ..errors import InvalidArchError, MissingFileError, ZcptError
 from ..options import Result, Settings, opt
-from ..spaces.nb201 import Arch, ArchLike, parse_arch
+from ..nb201_arch import Arch, ArchLike, parse_arch
 from .table import (DATASETS, DOWNLOAD_HINT, MEAN_FILE, TidyTables, canonical_dataset, read_tidy_folder,
                     trials_file, validate_tables)
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from ..bench import canonical_dataset, load_benchmark, read_tables
 from ..bench.table import DATASETS
 from .options import positive_int
+from . import command_help
 
 
 def add_bench_option(parser: argparse.ArgumentParser) -> None:
@@ -18,7 +19,7 @@ def add_bench_option(parser: argparse.ArgumentParser) -> None:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    bench = sub.add_parser("bench", help="query NAS-Bench-201 results (200-epoch test accuracy)")
+    bench = sub.add_parser("bench", help=command_help("bench"))
     cmds = bench.add_subparsers(dest="bench_command", metavar="ACTION")
     cmds.required = True
 
@@ -43,7 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _query(args: argparse.Namespace) -> int:
     from ..bench.benchmark import is_index
-    from ..spaces.nb201 import parse_arch
+    from ..nb201_arch import parse_arch
 
     wanted = None if args.dataset == "all" else (canonical_dataset(args.dataset),)
     if not is_index(args.arch):
@@ -78,6 +79,8 @@ def _top(args: argparse.Namespace) -> int:
 def _convert(args: argparse.Namespace) -> int:
     from ..files import ensure_dir
 
+    if not Path(args.source).expanduser().exists():
+        read_tables(args.source)  # the not-found error, with where to get the benchmark (before any output)
     ensure_dir(args.out, "output folder (--out)", keep=False)  # before reading the source (minutes for a .pth)
     print(f"reading {args.source} (200-epoch test accuracy; cifar10: ori-test, cifar100 / ImageNet16-120: x-test)",
           file=sys.stderr)

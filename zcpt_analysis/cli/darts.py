@@ -5,16 +5,17 @@ import argparse
 
 from ..runs.specs import DartsPTSpec, DartsSpec
 from .options import add_run_options, spec_command, store_of
+from . import command_help
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    d = sub.add_parser("darts", help="train a DARTS supernet and derive its architecture (argmax alpha)",
+    d = sub.add_parser("darts", help=command_help("darts"),
                        description="DARTS supernet training (DARTS-PT's NB201 settings by default); checkpoints "
                                    "every epoch into the store (--out) and resumes from there.")
     spec_command(d, DartsSpec, _darts)
     add_run_options(d, force_flags=("--force", "--restart"))
 
-    p = sub.add_parser("darts-pt", help="DARTS-PT: perturbation-based selection on a trained supernet",
+    p = sub.add_parser("darts-pt", help=command_help("darts-pt"),
                        description="Train (or resume) the supernet, then run DARTS-PT's projection with "
                                    "fine-tuning between decisions. --fix-alpha trains and fine-tunes with alpha "
                                    "frozen (DARTS-PT's 'blank' experiments, 'DARTS-PT (fix alpha)'). The supernet "

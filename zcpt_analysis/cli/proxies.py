@@ -4,10 +4,13 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import textwrap
+
+from . import command_help
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    proxies = sub.add_parser("proxies", help="zero-cost proxies: list them, score an NAS-Bench-201 architecture")
+    proxies = sub.add_parser("proxies", help=command_help("proxies"))
     cmds = proxies.add_subparsers(dest="proxies_command", metavar="ACTION")
     cmds.required = True
 
@@ -81,16 +84,19 @@ def _list(args: argparse.Namespace) -> int:
         return " ".join(f"{short[d]} {ref.spearman[d]:.2f}" for d in NB201_DATASETS if d in ref.spearman) + (
             f" ({variant})" if variant else "")
 
-    print(f"{'proxy':<10} {'labels':<7} {'grads':<6} {'mode':<14} {'direction':<17} {'sign':<57} "
-          f"{'published rho, NB201':<27} reference")
+    print(f"{'proxy':<10} {'labels':<7} {'grads':<6} {'mode':<14} {'published rho, NB201':<28} sign")
     for s in specs:
         print(f"{s.name:<10} {yes[s.needs_labels]:<7} {yes[s.needs_gradients]:<6} {s.default_mode:<14} "
-              f"{'higher is better':<17} {s.sign:<57} {rho_text(s):<27} {s.reference}")
-    print("Every score is signed so that higher is better (plain keeps its published sign, which correlates "
-          "negatively). Published rho: NAS-Bench-Suite-Zero Fig. 2 (1,000 random NB201 archs), MeCo and SWAP from "
-          "their papers; --json gives sources and settings.")
-    print("NaN/inf policy: -inf = degenerate network (worst), NaN = undefined (ignored when choosing); "
-          "see zcpt_analysis/proxies/policy.py")
+              f"{rho_text(s):<28} {s.sign}")
+    print("\nreferences:")
+    for s in specs:
+        print(f"  {s.name:<10} {s.reference}")
+    print("\n" + textwrap.fill(
+        "Every score is signed so that higher is better (plain keeps its published sign, which correlates "
+        "negatively). Published rho: NAS-Bench-Suite-Zero Fig. 2 (1,000 random NB201 archs), MeCo and SWAP from "
+        "their papers; --json gives sources and settings.", 100))
+    print(textwrap.fill("NaN/inf policy: -inf = degenerate network (worst), NaN = undefined (ignored when choosing); "
+                        "see zcpt_analysis/proxies/policy.py", 100))
     return 0
 
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from . import command_help
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     from ..experiments import PRESETS
 
-    p = sub.add_parser("report", help="execute the notebooks (papermill) and render HTML reports with an index",
+    p = sub.add_parser("report", help=command_help("report"),
                        description="Execute every notebook in notebooks/ (or --notebooks NAME ...) with papermill "
                                    "under a preset, save the executed notebooks and their HTML into --out (one "
                                    "plotly.min.js there serves every page: the folder works offline), and write "

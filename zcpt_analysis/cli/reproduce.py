@@ -3,13 +3,15 @@ from __future__ import annotations
 
 import argparse
 
+from . import command_help
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     from ..experiments import PRESETS, TARGETS
     from ..experiments.reproduce import CLUSTERS, EXECUTORS, targets_help
 
     p = sub.add_parser(
-        "reproduce", help="compute every run the paper's tables need (Dask cluster or serial), then optionally report",
+        "reproduce", help=command_help("reproduce"),
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Plan the run specs the TARGETs need in --preset, skip those whose complete record is in "
                     "--results-dir, and compute the rest: one task per spec on a Dask cluster (a local one by "
@@ -53,7 +55,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "shared CIFAR-10 sample)")
     p.add_argument("--device", default=None, help="device of the runs (default: the preset's; cpu preset: cpu)")
     p.add_argument("--dry-run", action="store_true",
-                   help="print the plan (specs to run with estimated cost, specs already stored) and stop")
+                   help="print the plan (specs to run with their estimated cost on this machine, per target and in "
+                        "total; specs left to a GPU with their commands; specs already stored) and stop")
     p.add_argument("--report", action="store_true",
                    help="afterwards, render the targets' notebooks from the same store (`zcpt report`)")
     p.add_argument("--report-dir", default="reports", metavar="DIR", help="where --report writes (default reports/)")

@@ -8,12 +8,13 @@ from pathlib import Path
 from ..errors import ZcptError
 from ..options import add_options, from_args
 from ..runs.specs import IterativeSpec, ScoresSpec
+from . import command_help
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     from ..scoring import METHOD_NAMES
 
-    p = sub.add_parser("scores", help="operation scores g(A_0, e, o) of the seven scoring methods (section 3)",
+    p = sub.add_parser("scores", help=command_help("scores"),
                        description="Compute the iteration-0 operation scores of the chosen methods, store every "
                                    "method's table (one record per method) in --out, and print them (rows: method "
                                    "and edge, columns: ops). Perturbation scores (darts-pt, zc-pt) are printed as "

@@ -6,28 +6,35 @@ from typing import Any, Optional, Sequence
 
 from ..runs.specs import NaswotSpec, RandomSpec, SearchSpec
 from .options import add_run_options, spec_command, store_of
+from . import command_help
 
 DEMO = SearchSpec(space="nb201", proxy="nwot", order="random", N=2, V=4, batch_size=64, seed=0, dataset="cifar10")
 """The embedded default of ``zcpt demo``: a short NAS-Bench-201 run on the shared CIFAR-10 sample."""
 
 
+SHOWN_RUNS = 10
+"""`zcpt baseline random` lists its runs one a line up to this many (more: --verbose)."""
+
+
 def register(sub: argparse._SubParsersAction) -> None:
-    s = sub.add_parser("search", help="run Zero-Cost-PT (Algorithm 1 / 2)",
+    s = sub.add_parser("search", help=command_help("search"),
                        description="Run Zero-Cost-PT. Interrupted runs resume from their record in --out.")
     spec_command(s, SearchSpec, _search)
     add_run_options(s)
 
-    b = sub.add_parser("baseline", help="NAS-Bench-201 baselines: random architectures, NASWOT")
+    b = sub.add_parser("baseline", help=command_help("baseline"))
     bsub = b.add_subparsers(dest="baseline", metavar="BASELINE")
     bsub.required = True
     r = bsub.add_parser("random", help="a uniformly random architecture per run")
     spec_command(r, RandomSpec, _random, seeds=None)
     add_run_options(r)
+    r.add_argument("--verbose", action="store_true",
+                   help=f"one line per run (default: only with at most {SHOWN_RUNS} runs; the statistics always)")
     n = bsub.add_parser("naswot", help="score N sampled standalone networks with a proxy, keep the best")
     spec_command(n, NaswotSpec, _naswot, default_seeds=(0, 1, 2, 3))
     add_run_options(n)
 
-    d = sub.add_parser("demo", help="a short Zero-Cost-PT run on NAS-Bench-201 with the shared CIFAR-10 sample")
+    d = sub.add_parser("demo", help=command_help("demo"))
     d.add_argument("--out", default="runs/demo", help="results store (default runs/demo)")
     d.add_argument("--device", default="auto", help="auto | cpu | cuda")
     d.set_defaults(func=_demo, specs=lambda args: [DEMO.replace(device=args.device)])
@@ -87,9 +94,12 @@ def _random(args: argparse.Namespace) -> int:
     (spec,) = args.specs(args)
     store = store_of(args, [spec], force=True)
     record = store.run(spec, force=True)  # a benchmark lookup: cheap, always recomputed
-    for seed, pick in zip(record.seeds, record.picks):
-        b = pick.benchmark["cifar10"]
-        print(f"seed {seed:>4}  C10 error {b.error:6.2f}%  rank {b.rank:>6,}  {pick.arch}")
+    if args.verbose or len(record.picks) <= SHOWN_RUNS:
+        for seed, pick in zip(record.seeds, record.picks):
+            b = pick.benchmark["cifar10"]
+            print(f"seed {seed:>4}  C10 error {b.error:6.2f}%  rank {b.rank:>6,}  {pick.arch}")
+    else:
+        print(f"{len(record.picks)} random architectures (--verbose lists each; `zcpt results table` reads the record)")
     print_statistics("Random", record.picks, reference=TABLE4_METHODS["Random"])
     print(f"records: {store.path_for(spec)}")
     return 0
@@ -109,6 +119,8 @@ def _naswot(args: argparse.Namespace) -> int:
         records.append(rec)
     proxy = specs[0].proxy
     print_statistics(f"NASWOT({proxy})", [r.selected for r in records], reference=TABLE4_METHODS.get(f"NASWOT({proxy})"))
+    paths = [str(store.path_for(spec)) for spec in specs]
+    print(f"records: {paths[0]}" if len(paths) == 1 else f"records: {len(paths)} in {store.root} ({paths[0]} ...)")
     return 0
 
 

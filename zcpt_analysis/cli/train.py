@@ -5,10 +5,11 @@ import argparse
 
 from ..runs.specs import TrainSpec
 from .options import spec_command
+from . import command_help
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("train", help="train a DARTS genotype (600-epoch DARTS protocol, checkpoint/resume)",
+    p = sub.add_parser("train", help=command_help("train"),
                        description="Train the evaluation network of a DARTS genotype: heavy (C=36, 20 layers) "
                                    "for CIFAR-10, mobile (C=16, 8 layers) for CIFAR-100/SVHN; SGD lr 0.025 cosine, "
                                    "batch 96, cutout 16, drop-path 0.2, auxiliary head 0.4, grad clip 5. The run "

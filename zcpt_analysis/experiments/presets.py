@@ -5,8 +5,8 @@ notebooks' list-valued parameters). Nothing here mirrors a spec: a variant is ``
   C=1, 3 layers), one seed, N=1, V=1, a few training steps -- it exercises every code path in
   seconds; its numbers say nothing about the paper's. Missing records are computed on the spot.
 * ``cpu``: the paper's network sizes (NB201 supernet C=16, N=5; DARTS C=16, 8 cells) with budgets
-  a 2-core CPU finishes (NB201: batch 64, N=10, V=20, seeds 0-3; NASWOT N=100; DARTS spaces: N=1,
-  V=10, seed 0); it trains no supernet: DARTS, DARTS-PT and the scoring methods on a trained
+  a 2-core CPU finishes (NB201: batch 64, N=10, V=20, seeds 0-3, the paper's execution
+  :data:`PAPER_NB201_EXECUTION`; NASWOT N=100; DARTS spaces: N=1, V=10, seed 0); it trains no supernet: DARTS, DARTS-PT and the scoring methods on a trained
   supernet (disc-acc, darts-pt, darts) stay pending as "needs a GPU" with their commands.
 * ``paper``: the paper's configuration (N=10, V=100, batch 256 / 64, seeds 0-3, C=16 / N=5
   supernets, 100-epoch DARTS supernets, ...), meant for a GPU. On NAS-Bench-201 its zero-cost
@@ -62,7 +62,7 @@ CPU_ITERATIVE_METHODS: tuple[str, ...] = ("best-acc", "avg-acc", "zc-pt", "disc-
 SMOKE_STUDY_PROXIES: tuple[str, ...] = ("nwot", "synflow", "params")
 """Smoke preset: the proxy study with three cheap proxies (one of them the parameter count)."""
 PAPER_NB201_EXECUTION = "block-input"
-"""Paper preset, NAS-Bench-201: the supernet's execution mode (``supernet_mode`` of the search and
+"""Paper and cpu presets, NAS-Bench-201: the supernet's execution mode (``supernet_mode`` of the search and
 score specs) and, for nwot, its published options (``hooks=published``) -- what the published code
 runs: every candidate op computed, a weight-0 op called on its real input and zeroed inside
 (``layer(x, block_input=True)``), nwot forward hooks on every module whose type name contains
@@ -213,9 +213,10 @@ class Preset:
         return self.grid[key]
 
     def configured(self, data_root: Optional[str] = None, device: Optional[str] = None,
-                   compute_missing: Optional[bool] = None) -> "Preset":
+                   compute_missing: Optional[bool] = None, trains_supernets: Optional[bool] = None) -> "Preset":
         """Every base spec reading the full dataset at ``data_root`` (smoke: the sample all the
-        same) and running on ``device``; ``compute_missing`` in place of the preset's."""
+        same) and running on ``device``; ``compute_missing`` and ``trains_supernets`` (True: what
+        the cpu preset leaves to a GPU is planned too) in place of the preset's."""
         changes: dict[str, Any] = {}
         if data_root:
             changes.update(data_root=str(data_root), data_source=self.data_source)
@@ -223,7 +224,8 @@ class Preset:
             changes["device"] = device
         specs = {k: s.replace(**{f: v for f, v in changes.items() if hasattr(s, f)}) for k, s in self.specs.items()}
         return replace(self, specs=specs if changes else self.specs,
-                       compute_missing=self.compute_missing if compute_missing is None else bool(compute_missing))
+                       compute_missing=self.compute_missing if compute_missing is None else bool(compute_missing),
+                       trains_supernets=self.trains_supernets if trains_supernets is None else bool(trains_supernets))
 
 
 def _smoke() -> Preset:
@@ -253,9 +255,11 @@ def _smoke() -> Preset:
 
 def _cpu() -> Preset:
     data = dict(data_source="auto", device="cpu")
-    scoring = dict(proxy_batch_size=64, disc_epochs=5, darts_alpha_epoch=60, **data)
+    # NB201 with the paper's execution: it costs about what the fast one does (README, preset table)
+    scoring = dict(proxy_batch_size=64, disc_epochs=5, darts_alpha_epoch=60, supernet_mode=PAPER_NB201_EXECUTION,
+                   proxy_options=published_options("nwot"), **data)
     specs = {
-        "nb201-search": SearchSpec(N=10, V=20, batch_size=64, **data),
+        "nb201-search": SearchSpec(N=10, V=20, batch_size=64, supernet_mode=PAPER_NB201_EXECUTION, **data),
         "darts-search": SearchSpec(space="darts", N=1, V=10, batch_size=64, **data),
         "random": RandomSpec(runs=100),
         "naswot": NaswotSpec(n_samples=100, batch_size=128, **data),
@@ -312,10 +316,10 @@ def _preset(name: str) -> Preset:
 
 
 def preset(name: str, *, data_root: Optional[str] = None, device: Optional[str] = None,
-           compute_missing: Optional[bool] = None) -> Preset:
+           compute_missing: Optional[bool] = None, trains_supernets: Optional[bool] = None) -> Preset:
     """The preset ``name`` (:data:`PRESETS`) with, when given, the full dataset at ``data_root``,
-    ``device`` and ``compute_missing`` (see :meth:`Preset.configured`)."""
-    return _preset(check_preset(name)).configured(data_root, device, compute_missing)
+    ``device``, ``compute_missing`` and ``trains_supernets`` (see :meth:`Preset.configured`)."""
+    return _preset(check_preset(name)).configured(data_root, device, compute_missing, trains_supernets)
 
 
 def search_kind(space: str) -> str:
@@ -327,10 +331,12 @@ def search_kind(space: str) -> str:
 
 def search_settings(preset_name: str, space: str = "nb201", *, seeds: Optional[Sequence[int]] = None,
                     data_root: Optional[str] = None, device: Optional[str] = None,
-                    compute_missing: Optional[bool] = None, **changes: Any) -> SpecSeeds:
+                    compute_missing: Optional[bool] = None, trains_supernets: Optional[bool] = None,
+                    **changes: Any) -> SpecSeeds:
     """The Zero-Cost-PT search runs of a preset in ``space``: ``preset(...).runs(search_kind(space),
     space=space, ...)`` (``changes`` with a None value keep the preset's)."""
     from ..spaces import get_space
 
-    p = preset(preset_name, data_root=data_root, device=device, compute_missing=compute_missing)
+    p = preset(preset_name, data_root=data_root, device=device, compute_missing=compute_missing,
+               trains_supernets=trains_supernets)
     return p.runs(search_kind(space), seeds=seeds, space=get_space(space).name, **changes)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Optional, Sequence
@@ -21,7 +22,7 @@ from ..errors import ZcptError
 from ..checks import Range, check_range
 from ..options import MAX_SEED, parse_key_value
 from ..paths import display, resolve
-from ..runs.costs import CostModel, Estimate, format_seconds
+from ..runs.costs import SOURCES, CostModel, Estimate, format_seconds
 from ..runs.specs import RunSpec
 from ..runs.store import ResultStore
 from .presets import PRESET_RESULTS_DIRS, check_preset
@@ -40,8 +41,9 @@ class PlanEntry:
     """One planned spec: the targets that need it, its state in the store and its estimated cost.
 
     ``status``: ``stored`` (complete record), ``to run``, ``partial`` (to run, resumes its partial
-    record), ``claimed`` (being computed by another process: the sweep waits for it) or
-    ``conflict`` (a different record at its path: it will fail with the store's error)."""
+    record), ``claimed`` (being computed by another process: the sweep waits for it),
+    ``conflict`` (a different record at its path: it will fail with the store's error) or
+    ``needs a GPU`` (the cpu preset leaves it to a GPU: listed with its command, never run)."""
 
     spec: RunSpec
     targets: tuple[str, ...]
@@ -51,7 +53,14 @@ class PlanEntry:
 
     @property
     def to_run(self) -> bool:
-        return self.status != "stored"
+        return self.status not in ("stored", NEEDS_GPU)
+
+    @property
+    def needs_gpu(self) -> bool:
+        return self.status == NEEDS_GPU
+
+
+NEEDS_GPU = "needs a GPU"
 
 
 def parse_only(items: Optional[Sequence[str] | Mapping[str, Any]]) -> dict[str, list[str]]:
@@ -93,11 +102,13 @@ def select(specs: Sequence[RunSpec], only: Mapping[str, Sequence[str]]) -> list[
             raise ZcptError(f"--only {key}: no planned spec has {key} = {', '.join(_clip(v) for v in absent[:5])}; the "
                             f"planned specs' values are: {shown}")
 
-    def keep(spec: RunSpec) -> bool:
-        ident = spec.identity()
-        return all(k in ident and _text(ident[k]) in set(v) for k, v in only.items())
+    return [s for s in specs if _kept(s, only)]
 
-    return [s for s in specs if keep(s)]
+
+def _kept(spec: RunSpec, only: Mapping[str, Sequence[str]]) -> bool:
+    """Whether ``spec``'s identity field ``k`` is one of ``only[k]`` for every ``k``."""
+    ident = spec.identity()
+    return all(k in ident and _text(ident[k]) in set(v) for k, v in only.items())
 
 
 def default_store(preset: str) -> ResultStore:
@@ -108,21 +119,55 @@ def default_store(preset: str) -> ResultStore:
 def plan_entries(targets: Optional[Sequence[str]], preset: str, store: ResultStore, *,
                  seeds: Optional[Sequence[int]] = None, only: Any = None, data_root: Optional[str] = None,
                  device: Optional[str] = None, costs: Optional[CostModel] = None) -> list[PlanEntry]:
-    """The plan of ``targets`` (default: all) in ``preset``: one :class:`PlanEntry` per spec."""
+    """The plan of ``targets`` (default: all) in ``preset``: one :class:`PlanEntry` per spec, the
+    specs a preset leaves to a GPU (cpu) last, with status ``needs a GPU``. ``costs``: default the
+    store's records and this machine's :class:`~zcpt_analysis.runs.calibration.Calibration`."""
     check_preset(preset)
     for seed in seeds or ():
         check_range("--seeds: a seed", seed, Range(0, MAX_SEED), integer=True)
     names = [TARGETS.get(t).name for t in targets] if targets else TARGETS.names()
     overrides = dict(seeds=list(seeds) if seeds is not None else None, data_root=data_root, device=device)
+    planned, needed_by = _planned(names, preset, overrides)
+    specs = select(list(planned.values()), parse_only(only))
+    gpu: list[RunSpec] = []
+    if not preset_trains_supernets(preset):  # what the preset leaves to a GPU, listed but not run
+        everything, gpu_needed_by = _planned(names, preset, {**overrides, "trains_supernets": True})
+        gpu = [s.replace(device=device or "auto") for n, s in everything.items() if n not in planned]
+        gpu = [s for s in gpu if _kept(s, parse_only(only))]  # --only names the planned specs' fields
+        needed_by.update({n: t for n, t in gpu_needed_by.items() if n not in planned})
+    costs = costs if costs is not None else CostModel.from_store(store, _calibration())
+    return ([_entry(spec, tuple(needed_by[spec.record_name()]), store, costs) for spec in specs]
+            + [PlanEntry(s, tuple(needed_by[s.record_name()]), NEEDS_GPU, costs.estimate(s)) for s in gpu])
+
+
+def _planned(names: Sequence[str], preset: str, overrides: dict[str, Any]
+             ) -> tuple[dict[str, RunSpec], dict[str, list[str]]]:
+    """The specs of the targets ``names`` by record name, and the targets that need each."""
     by_name: dict[str, RunSpec] = {}
     needed_by: dict[str, list[str]] = {}
     for name in names:
         for spec in TARGETS.get(name).plan(preset, **overrides):
             by_name.setdefault(spec.record_name(), spec)
             needed_by.setdefault(spec.record_name(), []).append(name)
-    specs = select(list(by_name.values()), parse_only(only))
-    costs = costs if costs is not None else CostModel.from_store(store)
-    return [_entry(spec, tuple(needed_by[spec.record_name()]), store, costs) for spec in specs]
+    return by_name, needed_by
+
+
+def preset_trains_supernets(preset: str) -> bool:
+    """Whether ``preset`` computes the specs that train a supernet (not cpu: a GPU does)."""
+    from .presets import preset as get_preset
+
+    return get_preset(preset).trains_supernets
+
+
+def _calibration() -> Any:
+    """This machine's calibration, saying on stderr when it measures a unit (once per machine)."""
+    from ..runs.calibration import Calibration
+
+    def say(key: str, path: Path) -> None:
+        print(f"zcpt: calibrating this machine for the estimates: {key.split(' ')[0]} (once; cached in "
+              f"{display(path)})", file=sys.stderr, flush=True)
+
+    return Calibration(on_measure=say)
 
 
 def _entry(spec: RunSpec, targets: tuple[str, ...], store: ResultStore, costs: CostModel) -> PlanEntry:
@@ -143,30 +188,71 @@ def _entry(spec: RunSpec, targets: tuple[str, ...], store: ResultStore, costs: C
 
 
 def format_plan(entries: Sequence[PlanEntry], store: ResultStore, slots: Optional[int] = None) -> str:
-    """The dry-run text: specs to run (estimate, targets, notes), specs stored, and the total."""
+    """The dry-run text: specs to run (estimate and how it was made, targets, notes), the total per
+    target and overall (core-hours, and wall time on ``slots`` workers), specs left to a GPU (with
+    their commands) and specs stored."""
     todo = [e for e in entries if e.to_run]
-    stored = [e for e in entries if not e.to_run]
-    lines = [f"plan: {len(entries)} spec(s) in {display(store.root)}: {len(todo)} to run, {len(stored)} already stored"]
+    gpu = [e for e in entries if e.needs_gpu]
+    stored = [e for e in entries if e.status == "stored"]
+    head = f"plan: {len(entries)} spec(s) in {display(store.root)}: {len(todo)} to run, {len(stored)} already stored"
+    lines = [head + (f", {len(gpu)} need a GPU (listed, not run)" if gpu else "")]
     if todo:
-        lines.append("to run (estimated worker time, from the stored records of the same kind and size; unknown: "
-                     "none stored yet):")
+        lines.append("to run (estimated time on one core):")
+        lines += textwrap.wrap("calibrated: the spec's work x this machine's measured units; records: stored records "
+                               "of the same kind and size; extrapolated: trains a supernet, an order of magnitude",
+                               100, initial_indent="  (", subsequent_indent="   ")
+        lines[-1] += ")"
         for e in todo:
             est = format_seconds(e.estimate.seconds) if e.estimate is not None else "unknown"
+            how = e.estimate.source if e.estimate is not None else ""
             note = f"  [{e.status}: {e.note}]" if e.status != "to run" else ""
-            lines.append(f"  {est:>8}  {e.spec.record_name()}  ({', '.join(e.targets)}){note}")
-        known = [e.estimate.seconds for e in todo if e.estimate is not None]
-        unknown = len(todo) - len(known)
-        if known:
-            total = f"estimated total {format_seconds(sum(known))} of worker time"
-            if slots:
-                total += f" (about {format_seconds(max(sum(known) / slots, max(known)))} on {slots} worker(s))"
-            lines.append(total + (f", plus {unknown} spec(s) of unknown cost" if unknown else ""))
-        else:
-            lines.append(f"estimated total: unknown ({unknown} spec(s) of unknown cost)")
+            lines.append(f"  {est:>8}  {how:<12}  {e.spec.record_name()}  ({', '.join(e.targets)}){note}")
+        lines += _totals(todo, slots)
+    if gpu:
+        lines.append(f"needs a GPU ({len(gpu)} spec(s); this preset does not run them) -- on a GPU machine, run:")
+        for e in gpu:
+            lines.append(f"  {e.spec.record_name()}  ({', '.join(e.targets)}); {_gpu_time(e)}")
+            lines.append(f"      {e.spec.command(store.root)}")
     if stored:
         lines.append("already stored:")
         lines += [f"  {e.spec.record_name()}  ({', '.join(e.targets)})" for e in stored]
     return "\n".join(lines)
+
+
+def _totals(todo: Sequence[PlanEntry], slots: Optional[int]) -> list[str]:
+    """Per target and overall: core-hours of what is to run, by how the estimates were made."""
+    lines = ["per target (core-hours of its specs still to run; a spec two targets share counts in both):"]
+    targets = list(dict.fromkeys(t for e in todo for t in e.targets))
+    for target in targets:
+        mine = [e for e in todo if target in e.targets]
+        lines.append(f"  {target:<12} {len(mine):>4} spec(s)  {_core_hours(mine)}")
+    known = [e.estimate.seconds for e in todo if e.estimate is not None]
+    by_source = {src: sum(e.estimate.seconds for e in todo if e.estimate is not None and e.estimate.source == src)
+                 for src in SOURCES}
+    parts = ", ".join(f"{src} {v / 3600:.2f}" for src, v in by_source.items() if v)
+    total = f"estimated total: {_core_hours(todo)} ({parts})" if known else "estimated total: unknown"
+    if known and slots:
+        total += f"; about {format_seconds(max(sum(known) / slots, max(known)))} of wall time on {slots} worker(s)"
+    unknown = len(todo) - len(known)
+    lines.append(total + (f", plus {unknown} spec(s) of unknown cost" if unknown else ""))
+    return lines
+
+
+def _core_hours(entries: Sequence[PlanEntry]) -> str:
+    return f"{sum(e.estimate.seconds for e in entries if e.estimate is not None) / 3600:.2f} core-h"
+
+
+def _gpu_time(entry: PlanEntry) -> str:
+    """The paper's GPU time of ``entry``'s kind where it gives one, and this machine's CPU estimate."""
+    from .. import paper
+
+    row = {"darts": "DARTS", "darts-pt": "DARTS+PT"}.get(entry.spec.KIND)
+    space = getattr(entry.spec, "space", "")
+    gpu = (f"the paper: {paper.TABLE5[row].cost_gpu_days} GPU-days (Table 5, DARTS space)"
+           if row and space == "darts" else "GPU time: the paper gives none")
+    cpu = f"; ~{format_seconds(entry.estimate.seconds)} on one core here ({entry.estimate.source})" \
+        if entry.estimate is not None else ""
+    return gpu + cpu
 
 
 # ============================================================================= running
@@ -258,16 +344,18 @@ def reproduce(targets: Optional[Sequence[str]] = None, preset: str = "smoke", st
         from ..reports import list_notebooks
 
         list_notebooks()  # the notebooks must be found before hours of work
-    costs = CostModel.from_store(store)
+    costs = CostModel.from_store(store, _calibration())
     entries = plan_entries(targets, preset, store, seeds=seeds, only=only, data_root=data_root, device=device,
                            costs=costs)
     if dry_run:
         return entries
+    gpu = [e for e in entries if e.needs_gpu]
+    entries = [e for e in entries if not e.needs_gpu]
     todo = [e.spec for e in entries if e.to_run]
     stored = [e.spec for e in entries if not e.to_run]
     say = (lambda msg: print(f"zcpt reproduce: {msg}", file=sys.stderr, flush=True)) if progress else (lambda msg: None)
     say(f"preset {preset}, store {display(store.root)}: {len(entries)} spec(s) planned, {len(stored)} already stored, "
-        f"{len(todo)} to run")
+        f"{len(todo)} to run" + (f" ({len(gpu)} more need a GPU: --dry-run lists their commands)" if gpu else ""))
     if not todo:
         result = sweep.SweepResult(store.root, [e.spec for e in entries], stored, executor="none")
     elif executor == "serial":
@@ -335,5 +423,5 @@ def targets_help() -> str:
     return "\n".join(f"  {t.name}: {t.title} (notebook {t.notebook})" for t in TARGETS)
 
 
-__all__ = ["CLUSTERS", "EXECUTORS", "PlanEntry", "default_store", "format_plan", "parse_only", "plan_entries", "reproduce",
-           "select", "targets_help"]
+__all__ = ["CLUSTERS", "EXECUTORS", "NEEDS_GPU", "PlanEntry", "default_store", "format_plan", "parse_only",
+           "plan_entries", "reproduce", "select", "targets_help"]

@@ -43,20 +43,21 @@ class Target:
         return unique(self.plan_fn(preset, {k: v for k, v in overrides.items() if v is not None}))
 
 
-OVERRIDES: tuple[str, ...] = ("data_root", "device", "seeds")
-"""What a plan's overrides may set (None leaves the preset's value)."""
+OVERRIDES: tuple[str, ...] = ("data_root", "device", "seeds", "trains_supernets")
+"""What a plan's overrides may set (None leaves the preset's value; ``trains_supernets=True`` plans
+what the cpu preset leaves to a GPU too)."""
 
 
 TARGETS: Registry[Target] = Registry("target")
 
 
 def _preset(name: str, o: dict[str, Any]) -> Preset:
-    return preset(name, data_root=o.get("data_root"), device=o.get("device"))
+    return preset(name, data_root=o.get("data_root"), device=o.get("device"), trains_supernets=o.get("trains_supernets"))
 
 
 def _search(name: str, o: dict[str, Any], space: str = "nb201", seeds: Any = None, **changes: Any) -> SpecSeeds:
     return search_settings(name, space, seeds=o.get("seeds", seeds), data_root=o.get("data_root"),
-                           device=o.get("device"), **changes)
+                           device=o.get("device"), trains_supernets=o.get("trains_supernets"), **changes)
 
 
 def _table6(name: str, o: dict[str, Any]) -> list[RunSpec]:

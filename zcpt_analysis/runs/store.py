@@ -217,14 +217,14 @@ class ResultStore:
         """Every record in the store (of ``kinds``), unreadable files skipped with a warning."""
         return [rec for _, rec in self._readable(warn) if kinds is None or rec.KIND in kinds]
 
-    def table(self, kinds: Optional[Sequence[str]] = None, warn: bool = True):
-        """A tidy :class:`pandas.DataFrame`, one row per record: kind, status, identity fields,
-        selected architecture, test error per dataset (% , mean over the record's runs), rank,
-        seconds per stage, and the record's ``path`` (unreadable files skipped with a warning)."""
-        import pandas as pd
-
-        return pd.DataFrame([{**rec.summary_row(), "path": str(path.relative_to(self.root))}
-                             for path, rec in self._readable(warn) if kinds is None or rec.KIND in kinds])
+    def table(self, kinds: Optional[Sequence[str]] = None, warn: bool = True, columns: str | Sequence[str] = "default"):
+        """A tidy :class:`pandas.DataFrame`, one row per record (unreadable files skipped with a
+        warning). ``columns="all"``: kind, status, identity fields, selected architecture, test error
+        per dataset (%, mean over the record's runs), rank, seconds per stage, and the record's
+        ``path``; ``"default"``: those a person reads first (:data:`TABLE_COLUMNS`); or a list of
+        names (see :func:`summary_table`)."""
+        return summary_table([{**rec.summary_row(), "path": str(path.relative_to(self.root))}
+                              for path, rec in self._readable(warn) if kinds is None or rec.KIND in kinds], columns)
 
     # ------------------------------------------------------------------ writing
     def ensure_writable(self, spec: Optional[RunSpec] = None) -> Path:
@@ -376,3 +376,36 @@ def as_store(store: "ResultStore | str | os.PathLike | None") -> Optional[Result
     if store is None or isinstance(store, ResultStore):
         return store
     return ResultStore(store)
+
+
+TABLE_COLUMNS: tuple[str, ...] = ("kind", "status", "space", "proxy", "order", "method", "N", "V", "supernet_mode",
+                                  "n_samples", "runs", "num_archs", "seed", "selected", "cifar10 error", "cifar10 rank",
+                                  "seconds")
+"""The columns of :meth:`ResultStore.table` by default (those the records have): kind, status, the
+key settings, the selected architecture, its CIFAR-10 error and rank, and the seconds it took."""
+
+
+def summary_table(rows: Sequence[dict[str, Any]], columns: str | Sequence[str] = "default"):
+    """The :class:`pandas.DataFrame` of summary ``rows``: ``columns`` ``"all"``, ``"default"``
+    (:data:`TABLE_COLUMNS` that occur) or a list of names (an unknown one is an error naming the
+    valid ones; none are valid of an empty table). A column whose values are all integers has the
+    nullable integer dtype (``20``, not ``20.0``, where a row lacks it)."""
+    import pandas as pd
+
+    every = list(dict.fromkeys(k for row in rows for k in row))
+    if columns == "all":
+        chosen = every
+    elif columns == "default":
+        chosen = [c for c in TABLE_COLUMNS if c in every]
+    else:
+        chosen = list(columns)
+        unknown = [c for c in chosen if c not in every]
+        if unknown and rows:
+            raise ZcptError(f"unknown table column(s) {', '.join(unknown)}; valid: {', '.join(every)}")
+        chosen = [c for c in chosen if c in every]
+    table = pd.DataFrame([{c: row.get(c) for c in chosen} for row in rows], columns=chosen)
+    for c in chosen:
+        values = [row[c] for row in rows if row.get(c) is not None]
+        if values and all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+            table[c] = table[c].astype("Int64")
+    return table
