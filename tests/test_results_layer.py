@@ -139,8 +139,11 @@ CLAIMER = textwrap.dedent("""
                       network_options={"C": 4, "N": 1})
     original = zcpt.ZeroCostPT.search
     if sys.argv[1] == "slow":
-        def slow(self):
-            time.sleep(4)
+        def slow(self):  # computes only once the test says the other process waits (or after 120 s)
+            from pathlib import Path
+            deadline = time.time() + 120
+            while not (Path(sys.argv[2]) / "go").exists() and time.time() < deadline:
+                time.sleep(0.05)
             return original(self)
         zcpt.ZeroCostPT.search = slow
     else:
@@ -160,12 +163,19 @@ def test_two_processes_never_both_compute_one_spec(tmp_path, shared_data):
     deadline = time.time() + 60
     while not claim.exists() and time.time() < deadline:
         time.sleep(0.1)
-    waiter = subprocess.run([sys.executable, "-c", CLAIMER, "fail", str(tmp_path)], capture_output=True, text=True,
-                            env=env, timeout=180)
+    waiter = subprocess.Popen([sys.executable, "-c", CLAIMER, "fail", str(tmp_path)], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, env=env)
+    said = []
+    for line in waiter.stderr:  # bounded: the slow process computes after 120 s at the latest, then both end
+        said.append(line)
+        if "waiting:" in line:
+            break
+    (tmp_path / "go").touch()  # only now may the slow process compute: the waiter must wait for it
+    waiter_out, waiter_err = waiter.communicate(timeout=180)
     out, err = slow.communicate(timeout=180)
     assert slow.returncode == 0, err
-    assert waiter.returncode == 0, waiter.stderr
-    assert "waiting:" in waiter.stderr and waiter.stdout == out  # it waited and read the other's record
+    assert waiter.returncode == 0, waiter_err
+    assert "waiting:" in "".join(said) and waiter_out == out  # it waited and read the other's record
     assert not claim.exists()
 
 
