@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from zcpt_analysis.cli import main
+from cli_run import run_cli
 from zcpt_analysis.runs import ResultStore, SearchRecord, SearchSpec
 
 TINY = ["--supernet-option", "C=2", "--supernet-option", "N=1", "--network-option", "C=2", "--network-option", "N=1"]
@@ -51,14 +51,6 @@ def no_work(monkeypatch):
     monkeypatch.setattr(darts, "trained_supernet_of", started("supernet training"))
 
 
-def run_cli(argv, capsys) -> tuple[int, str]:
-    """``zcpt ARGV`` in-process: (exit status, stdout + stderr); an escaping exception fails the test."""
-    try:
-        rc = main([str(a) for a in argv])
-    except SystemExit as exc:  # argparse usage errors
-        rc = exc.code
-    out, err = capsys.readouterr()
-    return int(rc), out + err
 
 
 def assert_rejected(rc: int, text: str, *patterns: str) -> None:

@@ -17,17 +17,10 @@ import pandas as pd
 import pytest
 
 from zcpt_analysis.bench import load_benchmark
-from zcpt_analysis.cli import main
+from cli_run import run_cli
 from zcpt_analysis.errors import ZcptError
 
 
-def run_cli(argv, capsys) -> tuple[int, str]:
-    try:
-        rc = main([str(a) for a in argv])
-    except SystemExit as exc:
-        rc = exc.code
-    out, err = capsys.readouterr()
-    return int(rc or 0), out + err
 
 
 def assert_one_line_error(rc: int, text: str, *words: str) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 import zcpt_analysis as zc
-from zcpt_analysis.cli import main
+from cli_run import run_cli
 from zcpt_analysis.errors import ZcptError
 
 
@@ -31,13 +31,6 @@ def no_work(monkeypatch):
     monkeypatch.setattr(sweep, "run_serial", forbidden("a sweep"))
 
 
-def run_cli(argv, capsys) -> tuple[int, str]:
-    try:
-        rc = main([str(a) for a in argv])
-    except SystemExit as exc:
-        rc = exc.code
-    out, err = capsys.readouterr()
-    return int(rc or 0), out + err
 
 
 def assert_rejected(rc: int, text: str, *words: str, limit: int = 400) -> None:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from zcpt_analysis.cli import main
+from cli_run import run_cli
 from zcpt_analysis.errors import ZcptError
 from zcpt_analysis.files import (TMP_SUFFIX, DiskFullError, atomic_write_json, read_json,
                                  remove_stale_temporaries)
@@ -31,13 +31,6 @@ SPEC = RandomSpec(runs=3)
 RANDOM = ["baseline", "random", "--runs", "3"]
 
 
-def run_cli(argv, capsys) -> tuple[int, str]:
-    try:
-        rc = main([str(a) for a in argv])
-    except SystemExit as exc:
-        rc = exc.code
-    out, err = capsys.readouterr()
-    return int(rc or 0), out + err
 
 
 def hostile_entries(root: Path) -> dict[str, str]:
