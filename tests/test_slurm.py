@@ -229,4 +229,4 @@ def test_a_gpu_worker_job_gets_a_gpu_from_slurm_and_declares_it(slurm, tmp_path,
         assert "gpu:1" in slurm.run("squeue", "-h", "-j", job["id"], "-o", "%b")
         result = zc.reproduce(["table2"], "smoke", tmp_path / "runs", client, only={"order": ["random"]},
                               progress=False)
-    assert result.ok and len(result.computed) == 1 and result.executor == "dask"
+    assert result.ok and len(result.computed) == 1 and result.executor == "dask", result.summary()
