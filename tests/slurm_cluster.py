@@ -36,8 +36,9 @@ NODE = "zcpt0"
 PARTITION = "zcpt"
 GPUS = 1
 """Fake GPUs of the node (``/dev/null``, one per file): enough to check that a job asking for one gets it."""
-MEMORY_MB = 4096
-"""The node's memory for SLURM (at most the machine's): two worker jobs of 2 GB fit."""
+MEMORY_MB = 8192
+"""The node's memory for SLURM (at most the machine's): two worker jobs of 3 GB fit. Each job's memory is also
+its Dask worker's budget, and a torch worker (allocator set up to keep freed memory) needs more than 1 GB."""
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 20.0
 

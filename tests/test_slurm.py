@@ -24,7 +24,7 @@ from test_reproduce import env, records  # noqa: E402
 
 TABLE2 = ["reproduce", "table2", "--preset", "smoke"]
 """Table 2's six orderings, seed 0, in the smoke preset: six tiny searches."""
-JOBS = ["--cluster", "slurm", "--max-jobs", "2", "--slurm-option", "interface=lo", "--slurm-option", "memory=1500MB",
+JOBS = ["--cluster", "slurm", "--max-jobs", "2", "--slurm-option", "interface=lo", "--slurm-option", "memory=3GB",
         "--slurm-option", "time=00:10:00", "--dashboard-address", "none"]
 """Two worker jobs of one core (the test node has two), on the loopback interface."""
 FAST_LEASES = {"DASK_DISTRIBUTED__SCHEDULER__LOCKS__LEASE_TIMEOUT": "3s",
@@ -177,7 +177,7 @@ def test_reproduce_on_slurm_matches_serial_survives_scancel_and_a_rerun_submits_
     (tmp_path / "reproduce.log").write_text(out)  # kept for a look (pytest --basetemp DIR)
     print(out)
     assert proc.returncode == 0, out
-    assert "started a SLURM cluster: up to 2 worker job(s) (sbatch -n 1 --cpus-per-task=1 --mem=2G -t 00:10:00)" in out
+    assert "started a SLURM cluster: up to 2 worker job(s) (sbatch -n 1 --cpus-per-task=1 --mem=3G -t 00:10:00)" in out
     assert "6 planned: 0 already stored, 6 computed, 0 failed [dask" in out
     assert out.count(f"start {record} on ") == 2  # the cancelled job's spec was retried elsewhere ...
     assert records(root) == reference  # ... and its record, like every other, is the serial one
@@ -218,7 +218,7 @@ def test_a_gpu_worker_job_gets_a_gpu_from_slurm_and_declares_it(slurm, tmp_path,
     from zcpt_analysis.runs.sweep import GPU_RESOURCE, SPEC_RESOURCE
 
     monkeypatch.setenv("SLURM_CONF", str(slurm.conf))
-    options = {"gpus": 1, "interface": "lo", "memory": "1GB", "time": "00:05:00"}
+    options = {"gpus": 1, "interface": "lo", "memory": "3GB", "time": "00:05:00"}
     with slurm_cluster(options, max_jobs=1, store_root=tmp_path) as cluster, Client(cluster) as client:
         client.wait_for_workers(1, timeout=TIMEOUT)
         (worker,) = client.scheduler_info()["workers"].values()
