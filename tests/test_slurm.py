@@ -127,8 +127,8 @@ def _job_of(pid: int) -> str | None:
 
 def _cancel_mid_spec(slurm, root: Path, proc: subprocess.Popen, deadline: float) -> tuple[str, str, list[dict]]:
     """``scancel`` a worker job while it computes a spec: wait for a spec's claim, suspend its job
-    (``scontrol suspend``: its processes stop), make sure the spec is still unfinished, then cancel
-    the job. Returns the job, the record and the queue seen just before."""
+    (``scontrol suspend``: its processes stop), make sure the spec is still unfinished, then resume
+    and cancel the job. Returns the job, the record and the queue seen just before."""
     while proc.poll() is None and time.time() < deadline:
         for claim in root.glob("*.claim"):
             try:
@@ -147,6 +147,10 @@ def _cancel_mid_spec(slurm, root: Path, proc: subprocess.Popen, deadline: float)
                 unfinished = False
             if unfinished:
                 queue = slurm.jobs(JOB_NAME)
+                # resume, then cancel at once: a suspended job's stopped processes did not always get
+                # scancel's signals here (seen once: they stayed stopped, holding the spec's lock); the
+                # spec takes seconds, so it is still mid-spec when the SIGTERM arrives milliseconds later
+                slurm.run("scontrol", "resume", job)
                 slurm.run("scancel", job)
                 return job, record.name, queue
             slurm.run("scontrol", "resume", job)  # it had just finished that spec: try the next one
