@@ -217,13 +217,18 @@ def test_dask_grid_matches_serial_supernets_train_once_and_a_rerun_computes_noth
     assert not list(root.glob("*-s2.json"))
 
 
+def claim_pid(claim: Path) -> int:
+    """The pid written in a spec's ``.claim`` file; 0 while it is unreadable (being written or gone)."""
+    try:
+        return int(json.loads(claim.read_text() or "{}").get("pid", 0))
+    except (OSError, ValueError):
+        return 0
+
+
 def _first_claim_pid(root: Path, proc: subprocess.Popen, deadline: float) -> tuple[str, int] | None:
     while proc.poll() is None and time.time() < deadline:
         for claim in root.glob("*.claim"):
-            try:
-                pid = int(json.loads(claim.read_text() or "{}").get("pid", 0))
-            except (OSError, ValueError):
-                continue
+            pid = claim_pid(claim)
             if pid and pid != proc.pid:
                 return claim.name, pid
         time.sleep(0.02)

@@ -20,7 +20,7 @@ from zcpt_analysis.runs.slurm import JOB_NAME, job_settings, slurm_options
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from slurm_cluster import single_node_slurm, unavailable_reason  # noqa: E402
-from test_reproduce import env, records  # noqa: E402
+from test_reproduce import claim_pid, env, records  # noqa: E402
 
 TABLE2 = ["reproduce", "table2", "--preset", "smoke"]
 """Table 2's six orderings, seed 0, in the smoke preset: six tiny searches."""
@@ -131,10 +131,7 @@ def _cancel_mid_spec(slurm, root: Path, proc: subprocess.Popen, deadline: float)
     and cancel the job. Returns the job, the record and the queue seen just before."""
     while proc.poll() is None and time.time() < deadline:
         for claim in root.glob("*.claim"):
-            try:
-                pid = int(json.loads(claim.read_text() or "{}").get("pid", 0))
-            except (OSError, ValueError):
-                continue
+            pid = claim_pid(claim)
             job = _job_of(pid) if pid and pid != proc.pid else None
             if job is None:
                 continue
